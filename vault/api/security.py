@@ -1,0 +1,137 @@
+"""Who may call what. Deny by default.
+
+Every view declares its audience with @access(...). create_app refuses to
+start if any endpoint lacks a declaration, and the before_request hook
+enforces it, so a new route can't be reachable by accident.
+
+Audiences:
+  "public"  - anyone (login pre-step, registration with an invitation, docs)
+  "user"    - any signed-in, enabled account
+  "admin"   - admins only (user management, plugins, audit) - grants NO case access
+  "member"  - lawyers and medics; the view must also load the case through
+              member_case(), which answers 404 to everyone else (admins too)
+  "lawyer"  - lawyers only (creating cases)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.api.errors import ApiError, not_found
+from vault.models import ApiToken, Case, CaseMember, User, utcnow
+
+AUDIENCES = {"public", "user", "admin", "member", "lawyer"}
+READER_ROLES = ("lawyer", "medic")
+
+
+def access(audience: str):
+    if audience not in AUDIENCES:
+        raise ValueError(audience)
+
+    def mark(view):
+        view.vault_access = audience
+        return view
+
+    return mark
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(s: Session, user: User) -> tuple[str, object]:
+    cfg = current_app.config["VAULT"]
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires = now + timedelta(seconds=cfg.token_lifetime_s)
+    s.add(ApiToken(token_hash=token_hash(token), user_id=user.id, created_at=now,
+                   expires_at=expires, last_used_at=now))
+    return token, expires
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and len(header) < 200:
+        return header[7:].strip()
+    return request.environ.get("vault.session_token")  # set by the web UI's session layer
+
+
+def authenticate(s: Session) -> User:
+    cfg = current_app.config["VAULT"]
+    token = _bearer()
+    if not token:
+        raise ApiError(401, "unauthenticated", "Sign in first: send 'Authorization: Bearer <token>' from /api/v1/auth/login.")
+    row = s.get(ApiToken, token_hash(token))
+    now = utcnow()
+    if row is None or row.expires_at < now or row.last_used_at + timedelta(seconds=cfg.token_idle_s) < now:
+        if row is not None:
+            s.delete(row)
+        raise ApiError(401, "session_expired", "Your session has expired or was ended. Sign in again.")
+    user = s.get(User, row.user_id)
+    if user is None or user.disabled:
+        raise ApiError(401, "account_disabled", "This account is disabled. Ask your organisation's admin.")
+    if (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now  # sliding idle timeout, written at most once a minute
+    g.token_hash = row.token_hash
+    return user
+
+
+def enforce(app: Flask) -> None:
+    missing = [
+        rule.rule for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        and not hasattr(app.view_functions[rule.endpoint], "vault_access")
+    ]
+    if missing:
+        raise RuntimeError(f"routes without an access declaration: {missing}")
+
+    @app.before_request
+    def _check():
+        view = app.view_functions.get(request.endpoint or "")
+        audience = getattr(view, "vault_access", None)
+        if view is None:
+            return None  # 404/405 handled by Flask
+        if request.endpoint == "static":
+            return None
+        if audience is None:
+            raise ApiError(403, "forbidden", "This route has no access rule.")
+        g.user = None
+        if audience == "public":
+            return None
+        db = app.extensions["vault"].db
+        with db.session() as s:
+            user = authenticate(s)
+        if audience == "admin" and user.role != "admin":
+            raise ApiError(403, "forbidden", "Only an admin can do this.")
+        if audience == "member" and user.role not in READER_ROLES:
+            # An admin is not a reader: case routes look empty to them.
+            raise not_found("case")
+        if audience == "lawyer" and user.role != "lawyer":
+            raise ApiError(403, "forbidden", "Only a lawyer can do this.")
+        g.user = user
+        return None
+
+
+def member_case(s: Session, case_id: str, user: User) -> Case:
+    """The case, if `user` is a member; 404 otherwise (also for admins)."""
+    if not isinstance(case_id, str) or len(case_id) != 32:
+        raise not_found("case")
+    row = s.execute(
+        select(Case).join(CaseMember, CaseMember.case_id == Case.id)
+        .where(Case.id == case_id, CaseMember.user_id == user.id)
+    ).scalar_one_or_none()
+    if row is None or user.role not in READER_ROLES:
+        raise not_found("case")
+    return row
+
+
+def member_case_ids(s: Session, user: User) -> list[str]:
+    if user.role not in READER_ROLES:
+        return []
+    return list(s.execute(select(CaseMember.case_id).where(CaseMember.user_id == user.id)).scalars())

@@ -1,0 +1,243 @@
+"""`vault server ...`: run on the server machine, against the data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from vault.cli import emit, fail, handle_errors, json_option
+
+data_option = click.option("--data", "data_dir", envvar="VAULT_DATA", type=click.Path(path_type=Path),
+                           required=True, help="The server's data folder (VAULT_DATA).")
+
+
+def _vault(data_dir: Path):
+    from vault.app import open_vault
+    from vault.config import load_config
+
+    return open_vault(load_config(data_dir))
+
+
+@click.group()
+def server():
+    """Set up, run and maintain the server."""
+
+
+@server.command()
+@data_option
+@click.option("--recovery-public", help="Base64 public key of a recovery kit made offline with `vault recovery-kit`.")
+@click.option("--kit-dir", type=click.Path(path_type=Path), default=Path("recovery-kit"), show_default=True,
+              help="Where to write a new recovery kit if no public key is given (outside the data folder).")
+@click.option("--organisation", default="", help="Name printed on the recovery kit.")
+@json_option
+@handle_errors
+def init(data_dir, recovery_public, kit_dir, organisation, as_json):
+    """Create a data folder, the server's keys and the first admin's invitation."""
+    import base64
+
+    from vault import crypto, recovery, server_tasks
+    from vault.config import load_config
+
+    cfg = load_config(data_dir)
+    files = []
+    if recovery_public:
+        pub = base64.b64decode(recovery_public)
+        if len(pub) != 32:
+            fail("--recovery-public must be a base64 X25519 public key (32 bytes)", as_json)
+    else:
+        if kit_dir.resolve().is_relative_to(cfg.data_dir):
+            fail("the recovery kit must not be written inside the data folder", as_json)
+        if (kit_dir / "recovery-key.txt").exists():
+            fail(f"{kit_dir} already holds a recovery kit; choose another --kit-dir", as_json)
+        pub, files = recovery.write_kit(kit_dir, organisation)
+    try:
+        v = server_tasks.init(cfg, pub)
+    except server_tasks.InitError as exc:
+        fail(str(exc), as_json)
+    inv = server_tasks.invite(v, "admin")
+    out = {"data_dir": str(cfg.data_dir), "recovery_fingerprint": crypto.fingerprint(pub, b""),
+           "recovery_kit": [str(f) for f in files], "admin_invitation": inv["invitation"],
+           "invitation_expires_at": inv["expires_at"]}
+
+    def human(o):
+        click.echo(f"Vault created in {o['data_dir']}")
+        if files:
+            click.secho(f"Recovery kit written to {kit_dir}/ — PRINT recovery-kit.html, keep it in a safe away from "
+                        "the office, then DELETE the folder. Without it, a forgotten password cannot be recovered.",
+                        fg="yellow")
+        click.echo(f"Recovery key fingerprint: {o['recovery_fingerprint']}")
+        click.echo(f"First admin invitation (valid until {o['invitation_expires_at']}):\n  {o['admin_invitation']}")
+        click.echo("Start the server with `vault server run`, then register: open the web page, "
+                   "or `vault register --invite <invitation>`.")
+
+    emit(out, as_json, human)
+
+
+@server.command()
+@data_option
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on.")
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default: 2 per core, at most 8).")
+def run(data_dir, bind, workers):
+    """Serve the vault with gunicorn (web UI and API)."""
+    from vault.app import NotInitialised
+
+    try:
+        _vault(data_dir)
+    except NotInitialised as exc:
+        fail(str(exc))
+    os.environ["VAULT_DATA"] = str(data_dir.resolve())
+    conf = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
+    args = [sys.executable, "-m", "gunicorn", "-c", str(conf), "--bind", bind]
+    if workers:
+        args += ["--workers", str(workers)]
+    args.append("vault.wsgi:app")
+    click.echo(f"Evidence vault on http://{bind}/  (logs in {data_dir / 'logs'}; Ctrl-C stops)")
+    os.execv(sys.executable, args)  # noqa: S606 - fixed argv, no shell
+
+
+@server.command()
+@data_option
+@click.option("--role", type=click.Choice(["admin", "lawyer", "medic"]), default="lawyer", show_default=True)
+@click.option("--reset", "reset_username", help="Re-key this existing user after a lost password.")
+@json_option
+@handle_errors
+def invite(data_dir, role, reset_username, as_json):
+    """Make a one-time invitation (shown once)."""
+    from vault import server_tasks
+
+    try:
+        out = server_tasks.invite(_vault(data_dir), role, reset_username)
+    except server_tasks.InitError as exc:
+        fail(str(exc), as_json)
+    emit(out, as_json, lambda o: click.echo(f"Invitation for a {o['role']} (valid until {o['expires_at']}):\n  "
+                                            f"{o['invitation']}"))
+
+
+@server.command()
+@data_option
+@click.option("--dry-run", is_flag=True, help="Report only; remove nothing.")
+@click.option("--deep", is_flag=True, help="Also re-hash every blob (reads all data).")
+@json_option
+@handle_errors
+def fsck(data_dir, dry_run, deep, as_json):
+    """Check blobs against the database and receipts; remove crash leftovers."""
+    from sqlalchemy import func, select
+
+    from vault import server_tasks
+    from vault.models import Item
+
+    v = _vault(data_dir)
+    with v.db.session() as s:
+        total = s.execute(select(func.count()).select_from(Item)).scalar_one()
+    with click.progressbar(length=total, label="Checking items", file=sys.stderr) as bar:
+        r = server_tasks.fsck(v, repair=not dry_run, deep=deep, progress=bar.update)
+
+    def human(d):
+        click.echo(f"{d['items_checked']} items checked")
+        for key, label in [("orphan_blobs", "orphan blobs"), ("stale_uploads", "stale upload files"),
+                           ("missing_blobs", "items with a MISSING blob"), ("bad_size", "blobs of the wrong size"),
+                           ("bad_hash", "blobs with a WRONG hash"), ("bad_receipt", "items with an INVALID receipt"),
+                           ("stray_files", "stray files in the blob folder")]:
+            if d[key]:
+                click.echo(f"{label}: {len(d[key])}")
+                for x in d[key][:20]:
+                    click.echo(f"  {x}")
+        click.echo(f"removed: {d['removed']}")
+        click.echo("OK" if d["ok"] else "PROBLEMS FOUND: restore the named items from a backup")
+
+    emit(r.as_dict(), as_json, human)
+    sys.exit(0 if r.ok else 1)
+
+
+@server.command("audit-verify")
+@data_option
+@json_option
+@handle_errors
+def audit_verify(data_dir, as_json):
+    """Verify the audit chain and its signed checkpoints; name the first broken entry."""
+    from sqlalchemy import func, select
+
+    from vault import server_tasks
+    from vault.models import AuditEntry
+
+    v = _vault(data_dir)
+    with v.db.session() as s:
+        total = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    with click.progressbar(length=total, label="Verifying audit log", file=sys.stderr) as bar:
+        r = server_tasks.audit_verify(v, bar.update)
+    emit(r.as_dict(), as_json, lambda d: click.echo(
+        f"OK: {d['entries']} entries, {d['checkpoints']} signed checkpoints" if d["ok"]
+        else f"BROKEN at entry {d['first_bad_seq']}: {d['reason']}"))
+    sys.exit(0 if r.ok else 1)
+
+
+@server.command()
+@data_option
+@json_option
+@handle_errors
+def info(data_dir, as_json):
+    """Fingerprints of the recovery key and the server's signing key."""
+    import base64
+
+    from vault import crypto
+
+    v = _vault(data_dir)
+    with v.db.session() as s:
+        rec = v.recovery_public(s)
+    emit({"recovery_fingerprint": crypto.fingerprint(rec, b""),
+          "server_sign_public": base64.b64encode(v.sign_public).decode(),
+          "database": v.config.db_url.split("://")[0]}, as_json)
+
+
+@server.command()
+@data_option
+@click.argument("out", type=click.Path(path_type=Path))
+@json_option
+@handle_errors
+def backup(data_dir, out, as_json):
+    """Write a consistent backup (ciphertext only) to a tar file."""
+    from vault import server_tasks
+
+    v = _vault(data_dir)
+    n = sum(1 for _ in v.blobs.all_hashes()) + 2
+    try:
+        with click.progressbar(length=n, label="Backing up", file=sys.stderr) as bar:
+            count = server_tasks.backup(v, out, bar.update)
+    except server_tasks.InitError as exc:
+        fail(str(exc), as_json)
+    emit({"backup": str(out), "files": count + 1}, as_json,
+         lambda d: click.echo(f"Backup written to {d['backup']} ({d['files']} files)"))
+
+
+@server.command()
+@click.argument("archive", type=click.Path(path_type=Path, exists=True))
+@data_option
+@json_option
+@handle_errors
+def restore(archive, data_dir, as_json):
+    """Restore a backup into a new, empty data folder."""
+    from vault import server_tasks
+
+    try:
+        n = server_tasks.restore(archive, data_dir)
+    except server_tasks.InitError as exc:
+        fail(str(exc), as_json)
+    emit({"restored": n, "data_dir": str(data_dir)}, as_json,
+         lambda d: click.echo(f"Restored {d['restored']} files into {d['data_dir']}; run `vault server fsck`."))
+
+
+@server.command()
+@data_option
+def migrate(data_dir):
+    """Bring the database schema up to date."""
+    from vault import migrate as m
+    from vault.config import load_config
+
+    m.upgrade(load_config(data_dir).db_url)
+    click.echo("Schema is up to date.")
+
+

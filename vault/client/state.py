@@ -1,0 +1,104 @@
+"""The client's own state: the session token and pinned public keys.
+
+Kept in the user's config folder (or VAULT_CLIENT_HOME), readable by the
+user only. Private keys are never stored: they are re-opened from the
+password when needed, so a seized laptop holds nothing usable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+
+class KeyChanged(Exception):
+    """A colleague's key differs from the one pinned on first use."""
+
+
+def home() -> Path:
+    base = os.environ.get("VAULT_CLIENT_HOME") or click.get_app_dir("evidence-vault")
+    p = Path(base)
+    p.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return p
+
+
+def _server_key(url: str) -> str:
+    return url.rstrip("/")
+
+
+def _load(name: str) -> dict:
+    p = home() / name
+    if not p.exists():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except ValueError:
+        return {}
+
+
+def _save(name: str, data: dict) -> None:
+    p = home() / name
+    tmp = p.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, p)
+
+
+def save_session(url: str, username: str, token: str, expires_at: str) -> None:
+    data = _load("sessions.json")
+    data[_server_key(url)] = {"username": username, "token": token, "expires_at": expires_at}
+    _save("sessions.json", data)
+
+
+def load_session(url: str) -> dict | None:
+    return _load("sessions.json").get(_server_key(url))
+
+
+def clear_session(url: str) -> None:
+    data = _load("sessions.json")
+    data.pop(_server_key(url), None)
+    _save("sessions.json", data)
+
+
+def pin(url: str, who: str, box_public: str, sign_public: str, accept_change: bool = False) -> bool:
+    """Pin `who`'s keys on first use. Returns True if newly pinned.
+
+    Raises KeyChanged if different keys were pinned before and the user did
+    not accept the change (`vault keys accept WHO`).
+    """
+    data = _load("pins.json")
+    server = data.setdefault(_server_key(url), {})
+    entry = {"box_public": box_public, "sign_public": sign_public}
+    known = server.get(who)
+    if known is None:
+        server[who] = {"current": entry, "previous": []}
+        _save("pins.json", data)
+        return True
+    if known["current"] == entry:
+        return False
+    if not accept_change:
+        raise KeyChanged(who)
+    known["previous"].append(known["current"])
+    known["current"] = entry
+    _save("pins.json", data)
+    return False
+
+
+def pinned_sign_keys(url: str) -> dict[str, str]:
+    """Every signing key this client has accepted, mapped to its owner."""
+    out = {}
+    for who, e in _load("pins.json").get(_server_key(url), {}).items():
+        for k in [e["current"], *e["previous"]]:
+            out[k["sign_public"]] = who
+    return out
+
+
+def pinned(url: str, who: str) -> dict | None:
+    e = _load("pins.json").get(_server_key(url), {}).get(who)
+    return e["current"] if e else None

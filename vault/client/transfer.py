@@ -1,0 +1,280 @@
+"""Upload and download of evidence, in constant memory.
+
+Upload: one thread reads, hashes and encrypts 64 KiB chunks (hashlib and
+libsodium release the GIL, so this runs beside the sender on a second
+core); the main thread gathers ciphertext into requests of a few MiB,
+hashes it and sends it. A request is kept until the server acknowledges
+it, so a dropped connection resumes from the server's `received` offset
+without starting over.
+
+Download: the ciphertext is hashed, decrypted and written to a `.part`
+file as it arrives; only after the hash, the stream's final tag, the
+plaintext hash and the uploader's signature all check out is the file
+renamed to its name. A failed check leaves no output file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import queue
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import requests
+
+from vault import crypto
+from vault.client import state
+from vault.client.http import ApiFailure, Unreachable
+from vault.client.session import ClientSession, TrustError, b64d, b64e
+
+REQUEST_BYTES = 4 * 1024 * 1024
+RETRIES = 8
+
+
+class IntegrityFailure(Exception):
+    """Downloaded evidence failed a check; nothing was written."""
+
+
+def _exif(path: Path, media_type: str) -> tuple[str | None, dict]:
+    """Capture time and a few EXIF fields of a photo (kept sealed, in the manifest)."""
+    if not media_type.startswith("image/"):
+        return None, {}
+    try:
+        from PIL import ExifTags, Image
+    except ImportError:
+        return None, {}
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif()
+            merged = {**exif, **exif.get_ifd(ExifTags.IFD.Exif)}
+            tags = {ExifTags.TAGS.get(k, str(k)): v for k, v in merged.items()}
+    except Exception:  # noqa: BLE001 - any unreadable image simply has no EXIF for us
+        return None, {}
+    keep = {k: str(tags[k])[:200] for k in ("DateTimeOriginal", "Make", "Model", "Software") if k in tags}
+    captured = None
+    if "DateTimeOriginal" in keep:
+        try:
+            captured = datetime.strptime(keep["DateTimeOriginal"], "%Y:%m:%d %H:%M:%S").isoformat()
+        except ValueError:
+            captured = None
+    return captured, keep
+
+
+def _producer(key: bytes, f: BinaryIO, out: queue.Queue, digest) -> None:
+    try:
+        for plain, piece in crypto.encrypt_chunks(key, f):
+            digest.update(plain)
+            out.put(piece)
+        out.put(None)
+    except BaseException as exc:  # handed to the consumer, which re-raises it
+        out.put(exc)
+
+
+def upload_file(
+    sess: ClientSession, case_id: str, path: Path, metadata: dict, sealed: dict | None = None,
+    attached_to: str | None = None, progress: Callable[[int], None] | None = None,
+    media_type: str | None = None, filename: str | None = None,
+) -> dict:
+    """Encrypt, sign and upload one file; returns the server's item record."""
+    keys = sess._require_keys()
+    case = sess.case(case_id)
+    case_keys = sess.case_keys(case)
+    version = case["key_version"]
+    case_key = case_keys[version]
+    size = path.stat().st_size
+    ct_size = crypto.stream_ciphertext_size(size)
+    start = sess.http.post(f"/cases/{case_id}/uploads", {
+        "size": ct_size, "key_version": version, "metadata": metadata, "attached_to": attached_to})
+    upload_id, item_id = start["upload_id"], start["item_id"]
+    req_bytes = min(REQUEST_BYTES, start["chunk_max"])
+    item_key = crypto.random_key()
+    plain_digest, ct_digest = hashlib.sha256(), hashlib.sha256()
+    q: queue.Queue = queue.Queue(maxsize=64)  # bounds memory to ~4 MiB in flight
+    with open(path, "rb") as f:
+        worker = threading.Thread(target=_producer, args=(item_key, f, q, plain_digest), daemon=True)
+        worker.start()
+        buf, offset = bytearray(), 0
+        while True:
+            piece = q.get()
+            if isinstance(piece, BaseException):
+                raise piece
+            if piece is not None:
+                buf += piece
+            if len(buf) >= req_bytes or (piece is None and buf):
+                ct_digest.update(buf)
+                offset = _send(sess, upload_id, offset, bytes(buf))
+                if progress:
+                    progress(len(buf))
+                buf = bytearray()
+            if piece is None:
+                break
+        worker.join()
+    media_type = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    captured, exif = _exif(path, media_type)
+    manifest = {
+        "v": 1, "item_id": item_id, "case_id": case_id, "sha256": plain_digest.hexdigest(), "size": size,
+        "media_type": media_type, "filename": filename or path.name, "captured_at": captured,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "uploader": sess.username, "uploader_id": sess.me["id"], "evidence_type": metadata["evidence_type"],
+        "attached_to": attached_to, "sealed": {**(sealed or {}), **({"exif": exif} if exif else {})},
+    }
+    sealed_manifest = crypto.seal_manifest(item_key, keys, manifest, case_id, item_id)
+    ct_hash = ct_digest.hexdigest()
+    receipt = keys.sign(crypto.receipt_message(item_id, case_id, version, ct_hash, crypto.sha256_hex(sealed_manifest)))
+    body = {"ciphertext_sha256": ct_hash, "sealed_manifest": b64e(sealed_manifest),
+            "wrapped_key": b64e(crypto.wrap_item_key(case_key, item_key, case_id, item_id, version)),
+            "receipt_signature": b64e(receipt)}
+    return _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
+                       on_retry=lambda: _finished_already(sess, upload_id, item_id))
+
+
+def _finished_already(sess: ClientSession, upload_id: str, item_id: str) -> dict | None:
+    try:
+        sess.http.get(f"/uploads/{upload_id}")
+        return None  # still open: finish again
+    except ApiFailure as exc:
+        if exc.status == 404:
+            item = sess.http.get(f"/items/{item_id}")
+            return {"item_id": item["id"], "case_id": item["case_id"], "blob_sha256": item["blob_sha256"],
+                    "created_at": item["created_at"]}
+        raise
+
+
+def _with_retry(fn, on_retry=None):
+    delay = 0.5
+    for attempt in range(RETRIES):
+        try:
+            return fn()
+        except Unreachable:
+            if attempt == RETRIES - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 15)
+            if on_retry:
+                done = on_retry()
+                if done is not None:
+                    return done
+    raise AssertionError("unreachable")
+
+
+def _send(sess: ClientSession, upload_id: str, offset: int, data: bytes) -> int:
+    """PUT one request; after a dropped connection, ask where the server is and resume."""
+    delay = 0.5
+    for attempt in range(RETRIES):
+        try:
+            out = sess.http.call("PUT", f"/uploads/{upload_id}", data=data, params={"offset": offset},
+                                 headers={"Content-Type": "application/octet-stream"})
+            return out["received"]
+        except (Unreachable, ApiFailure) as exc:
+            if isinstance(exc, ApiFailure) and exc.code not in ("busy", "wrong_offset", "truncated_chunk"):
+                raise
+            if attempt == RETRIES - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 15)
+            try:
+                received = sess.http.get(f"/uploads/{upload_id}")["received"]
+            except Unreachable:
+                continue
+            if received == offset + len(data):
+                return received  # the request arrived; only its answer was lost
+            if received != offset:
+                raise ApiFailure(409, "wrong_offset", f"the server holds {received} bytes, expected {offset}") from exc
+    raise AssertionError("unreachable")
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
+
+
+def safe_name(name: str) -> str:
+    """A file name from a manifest, made safe for this disk (no paths, no control chars)."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    name = _UNSAFE.sub("_", name).strip(" .") or "evidence"
+    return name[:200]
+
+
+def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, bytes, bytes]:
+    """Fetch and verify an item's sealed parts. Returns (item, manifest, manifest bytes, signature, item key)."""
+    item = sess.http.get(f"/items/{item_id}")
+    case = sess.case(item["case_id"])
+    case_key = sess.case_keys(case).get(item["key_version"])
+    if case_key is None:
+        raise TrustError("you have no key for this item's key version (ask a member to re-add you)")
+    up = item["uploader"]
+    owner = state.pinned_sign_keys(sess.url).get(up["sign_public"])
+    if owner is None:
+        user = sess.http.get(f"/users/{up['username']}")
+        if user["sign_public"] != up["sign_public"]:
+            raise TrustError(f"the item's signing key is not {up['username']}'s current key and you never pinned it")
+        sess.trusted_user(user)
+    elif owner != up["username"]:
+        raise TrustError(f"the item claims uploader {up['username']} but the key belongs to {owner}")
+    signer = b64d(up["sign_public"])
+    sealed_manifest = b64d(item["sealed_manifest"])
+    try:
+        crypto.verify_detached(signer, crypto.receipt_message(
+            item["id"], item["case_id"], item["key_version"], item["blob_sha256"],
+            crypto.sha256_hex(sealed_manifest)), b64d(item["receipt_signature"]))
+        item_key = crypto.unwrap_item_key(case_key, b64d(item["wrapped_key"]), item["case_id"], item["id"],
+                                          item["key_version"])
+        manifest, body, sig = crypto.open_manifest(item_key, sealed_manifest, item["case_id"], item["id"], signer)
+    except crypto.CryptoError as exc:
+        raise IntegrityFailure(f"item {item_id}: {exc}") from exc
+    return item, manifest, body, sig, item_key
+
+
+def download_item(sess: ClientSession, item_id: str, out: Path | None = None, out_dir: Path | None = None,
+                  progress: Callable[[int], None] | None = None) -> tuple[Path, dict]:
+    """Download, verify and decrypt an item. Returns (path written, manifest)."""
+    item, manifest, _, _, item_key = fetch_item(sess, item_id)
+    target = out or (out_dir or Path.cwd()) / safe_name(manifest.get("filename") or item_id)
+    part = target.with_name(target.name + ".part")
+    ct_digest, pt_digest = hashlib.sha256(), hashlib.sha256()
+    dec = crypto.StreamDecryptor(item_key)
+    got, written = 0, 0
+    try:
+        with open(part, "wb") as f:
+            while got < item["blob_size"]:
+                headers = {"Range": f"bytes={got}-"} if got else None
+                try:
+                    resp = sess.http.get(f"/items/{item_id}/content", stream=True, headers=headers)
+                    for piece in resp.iter_content(256 * 1024):
+                        ct_digest.update(piece)
+                        got += len(piece)
+                        plain = dec.feed(piece)
+                        pt_digest.update(plain)
+                        f.write(plain)
+                        written += len(plain)
+                        if progress:
+                            progress(len(piece))
+                except (Unreachable, requests.RequestException):
+                    # Broken connection: resume from the last byte received.
+                    time.sleep(1)
+                    continue
+            if ct_digest.hexdigest() != item["blob_sha256"]:
+                raise IntegrityFailure("the encrypted file was altered on the server (its hash does not match "
+                                       "the uploader's signed receipt)")
+            tail = dec.finish()
+            pt_digest.update(tail)
+            f.write(tail)
+            written += len(tail)
+            f.flush()
+            os.fsync(f.fileno())
+        if pt_digest.hexdigest() != manifest["sha256"] or written != manifest["size"]:
+            raise IntegrityFailure("the decrypted file does not match the uploader's signed manifest")
+    except crypto.CryptoError as exc:
+        part.unlink(missing_ok=True)
+        raise IntegrityFailure(f"the encrypted file is damaged or was altered: {exc}") from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, target)
+    return target, manifest
