@@ -20,3 +20,6 @@ loglevel = "info"
 limit_request_line = 4094
 limit_request_fields = 50
 forwarded_allow_ips = os.environ.get("VAULT_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No shared control socket in the home folder: several vaults (and the test
+# suite's servers) run side by side, and nothing here needs runtime control.
+control_socket_disable = True

@@ -44,7 +44,7 @@ def append(
     taken from the true last entry even with several workers writing.
     """
     details = details or {}
-    bad = _FORBIDDEN_DETAIL_KEYS & set(details)
+    bad = _forbidden_keys(details)
     if bad:
         raise ValueError(f"audit details must not carry {sorted(bad)}")
     if s.get_bind().dialect.name == "postgresql":
@@ -69,6 +69,20 @@ def append(
     return entry
 
 
+def _forbidden_keys(obj: object) -> set[str]:
+    """Forbidden keys at any depth, in any letter case: the log is permanent."""
+    found: set[str] = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if str(k).lower() in _FORBIDDEN_DETAIL_KEYS:
+                found.add(str(k))
+            found |= _forbidden_keys(v)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            found |= _forbidden_keys(v)
+    return found
+
+
 def checkpoint_message(seq: int, h: str) -> bytes:
     return f"vault-audit-checkpoint-v1|{seq}|{h}".encode()
 
@@ -91,8 +105,12 @@ class VerifyResult:
         return self.__dict__.copy()
 
 
-def verify(s: Session, server_sign_public: bytes, progress=None) -> VerifyResult:
-    """Walk the whole chain; report the first entry whose link or hash is wrong."""
+def verify(s: Session, server_sign_public: bytes, progress=None, checkpoint_every: int | None = None) -> VerifyResult:
+    """Walk the whole chain; report the first entry whose link or hash is wrong.
+
+    With `checkpoint_every`, a checkpoint that should exist but does not is
+    also an error: deleting checkpoints cannot hide a rewritten tail.
+    """
     prev, expected_seq, n = GENESIS, 1, 0
     hashes: dict[int, str] = {}
     rows = s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
@@ -114,6 +132,11 @@ def verify(s: Session, server_sign_public: bytes, progress=None) -> VerifyResult
         hashes[e.seq] = h
         prev, expected_seq = h, expected_seq + 1
     cps = s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars().all()
+    if checkpoint_every:
+        have = {cp.seq for cp in cps}
+        for due in range(checkpoint_every, n + 1, checkpoint_every):
+            if due not in have:
+                return VerifyResult(False, n, len(cps), due, "a signed checkpoint is missing (log may be rewritten)")
     for cp in cps:
         try:
             crypto.verify_detached(server_sign_public, checkpoint_message(cp.seq, cp.hash), cp.signature)

@@ -115,4 +115,14 @@ def load_config(data_dir: str | Path | None = None, **overrides) -> Config:
     values.pop("data_dir", None)
     if not data:
         raise ConfigError("no data folder: set VAULT_DATA or pass --data")
+    # The data folder remembers the database it was initialised with, so every
+    # `vault server` command finds it without repeating the URL.
+    local = Path(data) / "settings.toml"
+    if local.is_file():
+        try:
+            with open(local, "rb") as f:
+                for k, v in tomllib.load(f).get("vault", {}).items():
+                    values.setdefault(k, v)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {local}: {exc}") from exc
     return Config(data_dir=Path(data).resolve(), **{k: _coerce(k, v) for k, v in values.items()})

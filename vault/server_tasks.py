@@ -53,6 +53,9 @@ def init(config: Config, recovery_public: bytes) -> Vault:
     fsync_dir(keys)
     for d in (config.blob_dir, config.upload_dir, config.log_dir):
         d.mkdir(exist_ok=True, mode=0o700)
+    if config.database_url:
+        url = config.database_url.replace("\\", "\\\\").replace('"', '\\"')
+        _write_secret(config.data_dir / "settings.toml", f'[vault]\ndatabase_url = "{url}"\n'.encode())
     migrate.upgrade(config.db_url)
     v = open_vault(config)
     with v.db.session() as s:
@@ -163,7 +166,7 @@ def fsck(v: Vault, repair: bool = True, deep: bool = False, progress=None) -> Fs
 
 def audit_verify(v: Vault, progress=None) -> audit.VerifyResult:
     with v.db.session() as s:
-        return audit.verify(s, v.sign_public, progress)
+        return audit.verify(s, v.sign_public, progress, v.config.audit_checkpoint_every)
 
 
 def backup(v: Vault, out: Path, progress=None) -> int:

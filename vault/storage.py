@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_ID = re.compile(r"^[0-9a-f]{32}$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ID = re.compile(r"[0-9a-f]{32}")
 PIECE = 256 * 1024
 
 
@@ -53,13 +53,17 @@ def fsync_dir(path: Path) -> None:
 
 
 def check_id(value: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise BadIdentifier("malformed identifier")
     return value
 
 
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def check_sha(value: str) -> str:
-    if not isinstance(value, str) or not _HEX64.match(value):
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
         raise BadIdentifier("malformed hash")
     return value
 
@@ -118,13 +122,13 @@ class BlobStore:
 
     def all_hashes(self) -> Iterator[str]:
         for p in self.root.glob("??/??/*"):
-            if _HEX64.match(p.name) and p.is_file():
+            if _HEX64.fullmatch(p.name) and p.is_file():
                 yield p.name
 
     def stray_files(self) -> Iterator[Path]:
         """Files in the blob tree that are not blobs (e.g. left by an old tool)."""
         for p in self.root.rglob("*"):
-            if p.is_file() and not (_HEX64.match(p.name) and p.parent.parent.parent == self.root):
+            if p.is_file() and not (_HEX64.fullmatch(p.name) and p.parent.parent.parent == self.root):
                 yield p
 
 

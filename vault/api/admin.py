@@ -18,6 +18,7 @@ from vault.api.schemas import InviteIn, RecoveryGrantsIn
 from vault.api.security import access
 from vault.api.validation import b64, b64decode, json_body
 from vault.models import ApiToken, AuditEntry, CaseKey, CaseMember, Invitation, User, new_id, utcnow
+from vault.storage import is_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
@@ -43,7 +44,7 @@ def create_invitation(s, vault, role: str, actor: str, created_by: str | None, r
 @bp.post("/invitations")
 @access("admin")
 @doc("Invite a person (or let an existing user re-key after a lost password). The token is shown once.",
-     body=InviteIn)
+     body=InviteIn, status=201)
 def invite():
     body = json_body(InviteIn)
     v = _vault()
@@ -71,7 +72,7 @@ def users():
 def _set_disabled(user_id: str, disabled: bool):
     v = _vault()
     with v.db.session() as s:
-        u = s.get(User, user_id) if len(user_id) == 32 else None
+        u = s.get(User, user_id) if is_id(user_id) else None
         if u is None:
             raise ApiError(404, "not_found", "No such user.")
         if u.id == g.user.id and disabled:
@@ -106,6 +107,8 @@ def audit_log():
         limit = min(1000, max(1, int(request.args.get("limit", "200"))))
     except ValueError as exc:
         raise ApiError(400, "bad_parameter", "after and limit must be whole numbers.") from exc
+    if not 0 <= after < 2**31:
+        raise ApiError(400, "bad_parameter", "after must be between 0 and 2147483647.")
     with _vault().db.session() as s:
         rows = s.execute(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                          .limit(limit)).scalars().all()
@@ -120,7 +123,7 @@ def audit_log():
 def audit_verify():
     v = _vault()
     with v.db.session() as s:
-        return jsonify(audit.verify(s, v.sign_public).as_dict())
+        return jsonify(audit.verify(s, v.sign_public, checkpoint_every=v.config.audit_checkpoint_every).as_dict())
 
 
 @bp.get("/recovery/<user_id>")
@@ -129,7 +132,7 @@ def audit_verify():
 def recovery_material(user_id: str):
     v = _vault()
     with v.db.session() as s:
-        u = s.get(User, user_id) if len(user_id) == 32 else None
+        u = s.get(User, user_id) if is_id(user_id) else None
         if u is None:
             raise ApiError(404, "not_found", "No such user.")
         case_ids = list(s.execute(select(CaseMember.case_id).where(CaseMember.user_id == u.id)).scalars())
@@ -148,7 +151,7 @@ def recovery_grants(user_id: str):
     body = json_body(RecoveryGrantsIn)
     v = _vault()
     with v.db.session() as s:
-        u = s.get(User, user_id) if len(user_id) == 32 else None
+        u = s.get(User, user_id) if is_id(user_id) else None
         if u is None:
             raise ApiError(404, "not_found", "No such user.")
         member_of = set(s.execute(select(CaseMember.case_id).where(CaseMember.user_id == u.id)).scalars())

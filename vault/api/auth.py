@@ -6,8 +6,8 @@ The server never sees a password: the client derives an auth key from it
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import re
 from datetime import timedelta
 
 import pyotp
@@ -23,6 +23,7 @@ from vault.api.validation import b64, b64decode, json_body
 from vault.models import ApiToken, Invitation, LoginThrottle, User, new_id, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _vault():
@@ -84,6 +85,10 @@ def _throttle_check(s, name: str) -> None:
 def _throttle_fail(s, name: str) -> None:
     cfg = current_app.config["VAULT"]
     now = utcnow()
+    # Old rows go, so unknown names cannot grow the table without bound.
+    s.execute(delete(LoginThrottle).where(
+        LoginThrottle.window_start < now - timedelta(seconds=cfg.login_window_s + 3600),
+        (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now)))
     row = s.get(LoginThrottle, name)
     if row is None or (now - row.window_start).total_seconds() > cfg.login_window_s:
         if row is None:
@@ -163,9 +168,20 @@ def logout():
     return jsonify({"status": "signed out"})
 
 
+def _check_invitation(s, token_hash: str) -> Invitation:
+    inv = s.execute(select(Invitation).where(Invitation.token_hash == token_hash)).scalar_one_or_none()
+    if inv is None:
+        raise ApiError(400, "invalid_invitation", "This invitation is not valid. Ask your admin for a new one.")
+    if inv.used_at is not None:
+        raise ApiError(410, "invitation_used", "This invitation was already used. Ask your admin for a new one.")
+    if inv.expires_at < utcnow():
+        raise ApiError(410, "invitation_expired", "This invitation has expired. Ask your admin for a new one.")
+    return inv
+
+
 @bp.post("/auth/register")
 @access("public")
-@doc("Create an account (or re-key one after a password reset) with a one-time invitation.", body=RegisterIn)
+@doc("Create an account (or re-key one after a password reset) with a one-time invitation.", body=RegisterIn, status=201)
 def register():
     body = json_body(RegisterIn)
     salt = b64decode(body.kdf_salt, "kdf_salt", size=crypto.SALT_BYTES)
@@ -175,16 +191,12 @@ def register():
     enc_priv = b64decode(body.enc_private_keys, "enc_private_keys", max_size=200)
     v = _vault()
     cfg = current_app.config["VAULT"]
-    auth_hash = crypto.hash_auth_key(auth, cfg.auth_hash_ops, cfg.auth_hash_mem)
     token_hash = hashlib.sha256(body.invitation.encode()).hexdigest()
     with v.db.session() as s:
-        inv = s.execute(select(Invitation).where(Invitation.token_hash == token_hash)).scalar_one_or_none()
-        if inv is None:
-            raise ApiError(400, "invalid_invitation", "This invitation is not valid. Ask your admin for a new one.")
-        if inv.used_at is not None:
-            raise ApiError(410, "invitation_used", "This invitation was already used. Ask your admin for a new one.")
-        if inv.expires_at < utcnow():
-            raise ApiError(410, "invitation_expired", "This invitation has expired. Ask your admin for a new one.")
+        _check_invitation(s, token_hash)  # before the costly hash: no free CPU without an invitation
+    auth_hash = crypto.hash_auth_key(auth, cfg.auth_hash_ops, cfg.auth_hash_mem)
+    with v.db.session() as s:
+        inv = _check_invitation(s, token_hash)
         if inv.reset_user_id:
             u = s.get(User, inv.reset_user_id)
             if u.username != body.username:
@@ -281,12 +293,11 @@ def totp_disable():
 @access("user")
 @doc("A colleague's public keys and fingerprint, to pin and to seal case keys to.")
 def user_keys(username: str):
+    if not _USERNAME.fullmatch(username):
+        raise ApiError(404, "not_found", "No such user.")
     with _vault().db.session() as s:
         u = s.execute(select(User).where(User.username == username.lower())).scalar_one_or_none()
         if u is None:
             raise ApiError(404, "not_found", "No such user.")
         return jsonify(user_public(u))
 
-
-def decode_b64_std(value: str) -> bytes:
-    return base64.b64decode(value)

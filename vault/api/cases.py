@@ -70,7 +70,7 @@ def list_cases():
 
 @bp.post("/cases")
 @access("lawyer")
-@doc("Open a case. The client makes the case key and seals it to you and to the recovery key.", body=CaseIn)
+@doc("Open a case. The client makes the case key and seals it to you and to the recovery key.", body=CaseIn, status=201)
 def create_case():
     body = json_body(CaseIn)
     if body.key.version != 1:
@@ -127,7 +127,7 @@ def get_case(case_id: str):
 
 @bp.post("/cases/<case_id>/members")
 @access("member")
-@doc("Add a member: your client seals every key version of the case to the newcomer.", body=MemberIn)
+@doc("Add a member: your client seals every key version of the case to the newcomer.", body=MemberIn, status=201)
 def add_member(case_id: str):
     body = json_body(MemberIn)
     v = _vault()

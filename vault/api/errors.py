@@ -22,8 +22,10 @@ class ApiError(Exception):
 
 
 def not_found(what: str = "resource") -> ApiError:
-    # One answer for "absent" and "not yours", so ids cannot be probed.
-    return ApiError(404, "not_found", f"No such {what}, or you are not a member of its case.")
+    # One answer, word for word, for "absent" and "not yours" whatever was
+    # asked for, so ids cannot be probed. `what` is for readers of the code.
+    del what
+    return ApiError(404, "not_found", "Not found, or you are not a member of its case.")
 
 
 def register(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
@@ -12,6 +13,7 @@ from vault.api.openapi import doc
 from vault.api.security import access, member_case
 from vault.api.validation import b64
 from vault.models import Item, User
+from vault.storage import is_id
 
 bp = Blueprint("items", __name__, url_prefix="/api/v1")
 _RANGE = re.compile(r"^bytes=(\d+)-$")
@@ -32,7 +34,7 @@ def item_public(i: Item, uploader: User | None) -> dict:
 
 
 def _member_item(s, item_id: str) -> Item:
-    item = s.get(Item, item_id) if isinstance(item_id, str) and len(item_id) == 32 else None
+    item = s.get(Item, item_id) if is_id(item_id) else None
     if item is None:
         raise not_found("item")
     member_case(s, item.case_id, g.user)
@@ -86,6 +88,11 @@ def content(item_id: str):
     except FileNotFoundError as exc:
         current_app.logger.error("blob missing for item %s", item_id)
         raise ApiError(410, "blob_missing", "The stored file is missing on the server. Tell your admin to run fsck.") from exc
+    if os.fstat(f.fileno()).st_size != size:
+        f.close()
+        current_app.logger.error("blob of item %s has the wrong size", item_id)
+        raise ApiError(410, "blob_damaged", "The stored file is damaged on the server. Tell your admin to run "
+                       "`vault server fsck` and restore it from a backup.")
     f.seek(start)
 
     def generate():

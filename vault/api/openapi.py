@@ -15,9 +15,11 @@ from pydantic import BaseModel
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 
 
-def doc(summary: str, body: type[BaseModel] | None = None, binary: bool = False, responses: dict | None = None):
+def doc(summary: str, body: type[BaseModel] | None = None, binary: bool = False, responses: dict | None = None,
+        status: int = 200):
     def mark(view):
-        view.vault_doc = {"summary": summary, "body": body, "binary": binary, "responses": responses or {}}
+        view.vault_doc = {"summary": summary, "body": body, "binary": binary, "responses": responses or {},
+                          "status": status}
         return view
 
     return mark
@@ -42,7 +44,7 @@ def build(app: Flask) -> dict:
                     for p in _PARAM.findall(rule.rule)
                 ],
                 "responses": {
-                    "200": {"description": "OK"},
+                    str(info.get("status", 200)): {"description": "Created" if info.get("status") == 201 else "OK"},
                     "4XX": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                     **info["responses"],
                 },

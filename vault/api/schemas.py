@@ -37,12 +37,17 @@ class KdfParams(Strict):
     mem: int = Field(ge=8192, le=1024 * 1024 * 1024)
 
 
+# Login names are checked loosely (any case) but never reach SQL with
+# characters a database could choke on (NUL) or a log could be confused by.
+LoginName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
 class PreloginIn(Strict):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: LoginName
 
 
 class LoginIn(Strict):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: LoginName
     auth_key: B64
     totp: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
 

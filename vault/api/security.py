@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from vault.api.errors import ApiError, not_found
 from vault.models import ApiToken, Case, CaseMember, User, utcnow
+from vault.storage import is_id
 
 AUDIENCES = {"public", "user", "admin", "member", "lawyer"}
 READER_ROLES = ("lawyer", "medic")
@@ -72,6 +73,7 @@ def authenticate(s: Session) -> User:
     if row is None or row.expires_at < now or row.last_used_at + timedelta(seconds=cfg.token_idle_s) < now:
         if row is not None:
             s.delete(row)
+            s.commit()  # the error below rolls back; the dead token must go regardless
         raise ApiError(401, "session_expired", "Your session has expired or was ended. Sign in again.")
     user = s.get(User, row.user_id)
     if user is None or user.disabled:
@@ -120,7 +122,7 @@ def enforce(app: Flask) -> None:
 
 def member_case(s: Session, case_id: str, user: User) -> Case:
     """The case, if `user` is a member; 404 otherwise (also for admins)."""
-    if not isinstance(case_id, str) or len(case_id) != 32:
+    if not is_id(case_id):
         raise not_found("case")
     row = s.execute(
         select(Case).join(CaseMember, CaseMember.case_id == Case.id)

@@ -29,6 +29,7 @@ from vault.storage import (
     StorageError,
     UploadBusy,
     ensure_free,
+    is_id,
     sha256_file,
 )
 
@@ -41,7 +42,7 @@ def _vault():
 
 
 def _own_upload(s, upload_id: str) -> Upload:
-    up = s.get(Upload, upload_id) if len(upload_id) == 32 else None
+    up = s.get(Upload, upload_id) if is_id(upload_id) else None
     if up is None or up.uploader_id != g.user.id:
         raise not_found("upload")
     member_case(s, up.case_id, g.user)  # removed from the case → the upload is gone for you
@@ -58,7 +59,7 @@ def _state(up: Upload) -> dict:
 
 @bp.post("/cases/<case_id>/uploads")
 @access("member")
-@doc("Start an upload: declares the ciphertext size, key version and searchable metadata.", body=UploadIn)
+@doc("Start an upload: declares the ciphertext size, key version and searchable metadata.", body=UploadIn, status=201)
 def start(case_id: str):
     body = json_body(UploadIn)
     v = _vault()
@@ -149,7 +150,7 @@ def chunk(upload_id: str):
 
 @bp.post("/uploads/<upload_id>/finish")
 @access("member")
-@doc("Finish an upload: hash check, signed receipt check, then the item exists.", body=FinishIn)
+@doc("Finish an upload: hash check, signed receipt check, then the item exists.", body=FinishIn, status=201)
 def finish(upload_id: str):
     body = json_body(FinishIn)
     v = _vault()

@@ -33,8 +33,10 @@ def json_body(model: type[M]) -> M:
         raise ApiError(400, "invalid_utf8", "The body is not valid UTF-8.") from exc
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc.msg} at position {exc.pos}.") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", "The body is not valid JSON (or nested too deeply).") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

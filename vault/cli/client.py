@@ -196,6 +196,31 @@ def _metadata(title, evidence_type, region, place, date_from, date_to, violation
     return meta
 
 
+# Structured evidence: the JSON file is checked against its model before it
+# is sealed, so a recipient never receives a malformed report.
+STRUCTURED = {
+    "forensic_report": ("ForensicReport", "application/vnd.vault.forensic-report+json"),
+    "case_record": ("CaseRecord", "application/vnd.vault.case-record+json"),
+}
+
+
+def _check_structured(evidence_type: str, path: Path, as_json: bool) -> None:
+    from pydantic import ValidationError
+
+    from vault import caserecord
+
+    model = getattr(caserecord, STRUCTURED[evidence_type][0])
+    try:
+        model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, UnicodeDecodeError) as exc:
+        # Field paths only: the values are sealed content and stay off the screen log.
+        if isinstance(exc, ValidationError):
+            where = ", ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors(include_input=False))
+        else:
+            where = "not valid UTF-8 JSON"
+        fail(f"{path.name} is not a valid {evidence_type.replace('_', ' ')}: {where}", as_json)
+
+
 @click.command()
 @url_option
 @click.argument("case_id")
@@ -224,6 +249,11 @@ def upload(url, case_id, files, title, evidence_type, region, place, date_from, 
     sealed = json.loads(sealed_json.read_text(encoding="utf-8")) if sealed_json else None
     if sealed is not None and not isinstance(sealed, dict):
         fail("--sealed must be a JSON object", as_json)
+    media_type = None
+    if evidence_type in STRUCTURED:
+        media_type = STRUCTURED[evidence_type][1]
+        for f in files:
+            _check_structured(evidence_type, f, as_json)
     s = _session(url, unlock=True)
     results = []
     for f in files:
@@ -232,7 +262,8 @@ def upload(url, case_id, files, title, evidence_type, region, place, date_from, 
         size = f.stat().st_size
         with click.progressbar(length=size, label=f"Encrypting and sending {f.name}", file=sys.stderr,
                                hidden=as_json) as bar:
-            out = upload_file(s, case_id, f, meta, sealed, attach_to, progress=lambda n: bar.update(n))
+            out = upload_file(s, case_id, f, meta, sealed, attach_to, progress=lambda n: bar.update(n),
+                              media_type=media_type)
         results.append(out)
     emit(results, as_json, lambda rs: [click.echo(f"Stored {r['item_id']} (ciphertext sha256 {r['blob_sha256']})")
                                        for r in rs])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from vault import crypto
 from vault.client import state
@@ -32,8 +33,9 @@ def derive(http: Http, username: str, password: str) -> tuple[bytes, dict]:
     return master, pre
 
 
-def register(url: str, invitation: str, username: str, password: str) -> dict:
+def register(url: str, invitation: str, username: str, password: str, home: Path | None = None) -> dict:
     """Make keys locally and register them with a one-time invitation."""
+    home_dir = state.home(home)
     http = Http(url)
     params = http.get("/auth/params")
     kdf = crypto.check_kdf_params(params["kdf"])
@@ -47,8 +49,8 @@ def register(url: str, invitation: str, username: str, password: str) -> dict:
         "enc_private_keys": b64e(crypto.encrypt_user_keys(crypto.key_encryption_key(master), username, keys)),
     }
     out = http.post("/auth/register", body)
-    state.pin(url, "@recovery", params["recovery_public"], "")
-    state.pin(url, username, b64e(keys.box_public), b64e(keys.sign_public), accept_change=True)
+    state.pin(url, "@recovery", params["recovery_public"], "", base=home_dir)
+    state.pin(url, username, b64e(keys.box_public), b64e(keys.sign_public), accept_change=True, base=home_dir)
     return {**out, "recovery_fingerprint": params["recovery_fingerprint"]}
 
 
@@ -58,13 +60,19 @@ class ClientSession:
     username: str
     me: dict = field(default_factory=dict)
     keys: crypto.UserKeys | None = None
+    home: Path | None = None  # this person's client state folder (pins, session)
+
+    def __post_init__(self):
+        self.home = state.home(self.home)
 
     @property
     def url(self) -> str:
         return self.http.url
 
     @classmethod
-    def login(cls, url: str, username: str, password: str, totp: str | None = None) -> ClientSession:
+    def login(cls, url: str, username: str, password: str, totp: str | None = None,
+              home: Path | None = None) -> ClientSession:
+        home_dir = state.home(home)
         http = Http(url)
         master, _ = derive(http, username, password)
         body = {"username": username, "auth_key": b64e(crypto.auth_key(master))}
@@ -76,18 +84,19 @@ class ClientSession:
         keys = crypto.decrypt_user_keys(crypto.key_encryption_key(master), me["username"], b64d(me["enc_private_keys"]))
         if b64e(keys.sign_public) != me["sign_public"] or b64e(keys.box_public) != me["box_public"]:
             raise TrustError("the server returned public keys that do not match your private keys")
-        state.pin(url, me["username"], me["box_public"], me["sign_public"], accept_change=True)
-        state.save_session(url, me["username"], out["token"], out["expires_at"])
-        return cls(http, me["username"], me, keys)
+        state.pin(url, me["username"], me["box_public"], me["sign_public"], accept_change=True, base=home_dir)
+        state.save_session(url, me["username"], out["token"], out["expires_at"], base=home_dir)
+        return cls(http, me["username"], me, keys, home_dir)
 
     @classmethod
-    def resume(cls, url: str) -> ClientSession:
-        saved = state.load_session(url)
+    def resume(cls, url: str, home: Path | None = None) -> ClientSession:
+        home_dir = state.home(home)
+        saved = state.load_session(url, base=home_dir)
         if not saved:
             raise ApiFailure(401, "unauthenticated", "Not signed in: run `vault login` first.")
         http = Http(url, saved["token"])
         me = http.get("/me")
-        return cls(http, me["username"], me)
+        return cls(http, me["username"], me, None, home_dir)
 
     def unlock(self, password: str) -> None:
         """Open the private keys with the password (needed to seal, sign, decrypt)."""
@@ -99,14 +108,14 @@ class ClientSession:
         try:
             self.http.post("/auth/logout")
         finally:
-            state.clear_session(self.url)
+            state.clear_session(self.url, base=self.home)
 
     # ------------------------------------------------------------------ trust
 
     def trusted_user(self, user: dict, accept_change: bool = False) -> dict:
         """Pin a colleague's keys on first use; refuse a silently changed key."""
         try:
-            state.pin(self.url, user["username"], user["box_public"], user["sign_public"], accept_change)
+            state.pin(self.url, user["username"], user["box_public"], user["sign_public"], accept_change, base=self.home)
         except state.KeyChanged as exc:
             raise TrustError(
                 f"{user['username']}'s keys changed since you first saw them (new fingerprint {user['fingerprint']}). "
@@ -117,7 +126,7 @@ class ClientSession:
     def recovery_public(self) -> bytes:
         params = self.http.get("/auth/params")
         try:
-            state.pin(self.url, "@recovery", params["recovery_public"], "")
+            state.pin(self.url, "@recovery", params["recovery_public"], "", base=self.home)
         except state.KeyChanged as exc:
             raise TrustError("the organisation's recovery key changed; compare its fingerprint with the paper kit "
                              f"({params['recovery_fingerprint']}) before accepting") from exc
@@ -167,7 +176,7 @@ class ClientSession:
         keys = self._require_keys()
         for m in case["members"]:
             self.trusted_user(m)
-        pinned = state.pinned_sign_keys(self.url)
+        pinned = state.pinned_sign_keys(self.url, base=self.home)
         versions = {kv["version"]: kv for kv in case["key_versions"]}
         out = {}
         for v, sealed in case["my_keys"].items():

@@ -18,8 +18,8 @@ class KeyChanged(Exception):
     """A colleague's key differs from the one pinned on first use."""
 
 
-def home() -> Path:
-    base = os.environ.get("VAULT_CLIENT_HOME") or click.get_app_dir("evidence-vault")
+def home(base: Path | None = None) -> Path:
+    base = base or os.environ.get("VAULT_CLIENT_HOME") or click.get_app_dir("evidence-vault")
     p = Path(base)
     p.mkdir(parents=True, exist_ok=True, mode=0o700)
     return p
@@ -29,8 +29,8 @@ def _server_key(url: str) -> str:
     return url.rstrip("/")
 
 
-def _load(name: str) -> dict:
-    p = home() / name
+def _load(name: str, base: Path | None = None) -> dict:
+    p = home(base) / name
     if not p.exists():
         return {}
     try:
@@ -39,8 +39,8 @@ def _load(name: str) -> dict:
         return {}
 
 
-def _save(name: str, data: dict) -> None:
-    p = home() / name
+def _save(name: str, data: dict, base: Path | None = None) -> None:
+    p = home(base) / name
     tmp = p.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -50,35 +50,35 @@ def _save(name: str, data: dict) -> None:
     os.replace(tmp, p)
 
 
-def save_session(url: str, username: str, token: str, expires_at: str) -> None:
-    data = _load("sessions.json")
+def save_session(url: str, username: str, token: str, expires_at: str, base: Path | None = None) -> None:
+    data = _load("sessions.json", base)
     data[_server_key(url)] = {"username": username, "token": token, "expires_at": expires_at}
-    _save("sessions.json", data)
+    _save("sessions.json", data, base)
 
 
-def load_session(url: str) -> dict | None:
-    return _load("sessions.json").get(_server_key(url))
+def load_session(url: str, base: Path | None = None) -> dict | None:
+    return _load("sessions.json", base).get(_server_key(url))
 
 
-def clear_session(url: str) -> None:
-    data = _load("sessions.json")
+def clear_session(url: str, base: Path | None = None) -> None:
+    data = _load("sessions.json", base)
     data.pop(_server_key(url), None)
-    _save("sessions.json", data)
+    _save("sessions.json", data, base)
 
 
-def pin(url: str, who: str, box_public: str, sign_public: str, accept_change: bool = False) -> bool:
+def pin(url: str, who: str, box_public: str, sign_public: str, accept_change: bool = False, base: Path | None = None) -> bool:
     """Pin `who`'s keys on first use. Returns True if newly pinned.
 
     Raises KeyChanged if different keys were pinned before and the user did
     not accept the change (`vault keys accept WHO`).
     """
-    data = _load("pins.json")
+    data = _load("pins.json", base)
     server = data.setdefault(_server_key(url), {})
     entry = {"box_public": box_public, "sign_public": sign_public}
     known = server.get(who)
     if known is None:
         server[who] = {"current": entry, "previous": []}
-        _save("pins.json", data)
+        _save("pins.json", data, base)
         return True
     if known["current"] == entry:
         return False
@@ -86,19 +86,19 @@ def pin(url: str, who: str, box_public: str, sign_public: str, accept_change: bo
         raise KeyChanged(who)
     known["previous"].append(known["current"])
     known["current"] = entry
-    _save("pins.json", data)
+    _save("pins.json", data, base)
     return False
 
 
-def pinned_sign_keys(url: str) -> dict[str, str]:
+def pinned_sign_keys(url: str, base: Path | None = None) -> dict[str, str]:
     """Every signing key this client has accepted, mapped to its owner."""
     out = {}
-    for who, e in _load("pins.json").get(_server_key(url), {}).items():
+    for who, e in _load("pins.json", base).get(_server_key(url), {}).items():
         for k in [e["current"], *e["previous"]]:
             out[k["sign_public"]] = who
     return out
 
 
-def pinned(url: str, who: str) -> dict | None:
-    e = _load("pins.json").get(_server_key(url), {}).get(who)
+def pinned(url: str, who: str, base: Path | None = None) -> dict | None:
+    e = _load("pins.json", base).get(_server_key(url), {}).get(who)
     return e["current"] if e else None

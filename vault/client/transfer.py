@@ -209,7 +209,7 @@ def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, by
     if case_key is None:
         raise TrustError("you have no key for this item's key version (ask a member to re-add you)")
     up = item["uploader"]
-    owner = state.pinned_sign_keys(sess.url).get(up["sign_public"])
+    owner = state.pinned_sign_keys(sess.url, base=sess.home).get(up["sign_public"])
     if owner is None:
         user = sess.http.get(f"/users/{up['username']}")
         if user["sign_public"] != up["sign_public"]:
@@ -239,11 +239,15 @@ def download_item(sess: ClientSession, item_id: str, out: Path | None = None, ou
     part = target.with_name(target.name + ".part")
     ct_digest, pt_digest = hashlib.sha256(), hashlib.sha256()
     dec = crypto.StreamDecryptor(item_key)
-    got, written = 0, 0
+    got, written, stalled = 0, 0, 0
     try:
         with open(part, "wb") as f:
             while got < item["blob_size"]:
+                if stalled >= 3:
+                    raise IntegrityFailure("the server's copy is shorter than the uploader's signed receipt says: "
+                                           "it is damaged; ask your admin to run `vault server fsck`")
                 headers = {"Range": f"bytes={got}-"} if got else None
+                before = got
                 try:
                     resp = sess.http.get(f"/items/{item_id}/content", stream=True, headers=headers)
                     for piece in resp.iter_content(256 * 1024):
@@ -257,8 +261,12 @@ def download_item(sess: ClientSession, item_id: str, out: Path | None = None, ou
                             progress(len(piece))
                 except (Unreachable, requests.RequestException):
                     # Broken connection: resume from the last byte received.
-                    time.sleep(1)
-                    continue
+                    time.sleep(0.5)
+                except ApiFailure as exc:
+                    if exc.code in ("blob_damaged", "blob_missing"):
+                        raise IntegrityFailure(exc.message) from exc
+                    raise
+                stalled = stalled + 1 if got == before else 0
             if ct_digest.hexdigest() != item["blob_sha256"]:
                 raise IntegrityFailure("the encrypted file was altered on the server (its hash does not match "
                                        "the uploader's signed receipt)")

@@ -1,0 +1,109 @@
+"""Bundled plugin: OMCT urgent appeal (case submission to the SOS-Torture Network).
+
+The document is in English, in the shape of OMCT's published urgent
+interventions: a reference left for OMCT to assign (``KGZ ___/MMYY/___``),
+type and date of the violation, the situation "according to the information
+received", the concern, and "please write to the authorities asking them
+to: i … ii …". What goes in which section is data (mapping.json).
+
+The victim's real name is printed only if the victim consented to its
+publication; otherwise the agreed pseudonym is used, because OMCT may
+publish the text as it stands.
+"""
+
+from __future__ import annotations
+
+from vault.caserecord import CaseRecord
+from vault.export.context import base_context, render
+from vault.export.document import Document, Fields
+from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr
+from vault.export.names import safe_filename
+from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered
+from vault.hookspecs import hookimpl
+
+NAME = "omct"
+MAPPING = load_mapping(__name__)
+
+
+def _names(case: CaseRecord) -> tuple[str, str]:
+    """(name for the text, name with an explanation) under the victim's consent."""
+    victim = case.victim
+    if victim.consent_publish_name and victim.full_name:
+        return victim.full_name, victim.full_name
+    if victim.pseudonym:
+        return victim.pseudonym, (f"{victim.pseudonym} (pseudonym: the victim has not consented "
+                                  "to publication of the name)")
+    return "the victim", "Name withheld"
+
+
+def _context(case: CaseRecord, items: list[ExportItem], options: ExportOptions) -> dict:
+    ctx = base_context(case, items, options)
+    org = case.source.organisation
+    ctx["name_withheld"] = case.victim.consent_publish_name is False
+    short_name, ctx["display_name"] = _names(case)
+    ctx["source_phrase"] = (org if org and case.source.may_be_named
+                            else "a member organisation of the SOS-Torture Network (not to be named)")
+    ctx["concern"] = case.requests.concern or (
+        f"{org or 'The submitting organisation'} is gravely concerned about the physical and "
+        f"psychological integrity of {short_name} and asks OMCT to call on "
+        f"the authorities of {ctx['state_name']} to carry out a prompt, thorough, impartial and "
+        "effective investigation into these allegations, to bring those responsible to justice and "
+        "to provide the victim with adequate reparation."
+    )
+    ctx["reference"] = (f"{case.state} ___/{options.date:%m%y}/___ "
+                        "(number and programme to be assigned by OMCT)")
+    return ctx
+
+
+@hookimpl
+def vault_exporters() -> list[Exporter]:
+    form = MAPPING["form"]
+    return [Exporter(
+        name=NAME,
+        label="OMCT urgent appeal",
+        target_body="OMCT (World Organisation Against Torture), SOS-Torture Network",
+        languages=("en",),
+        form_version=form["version"],
+        form_verified=form["verified"],
+        required_fields=required_fields(MAPPING),
+        description="Case submission in the shape of an OMCT urgent appeal, in English.",
+    )]
+
+
+@hookimpl
+def vault_validate(exporter: str, case: CaseRecord, items: list[ExportItem],
+                   options: ExportOptions) -> list[Problem] | None:
+    if exporter != NAME:
+        return None
+    return check_requirements(MAPPING["requirements"], case, _context(case, items, options))
+
+
+@hookimpl
+def vault_export(exporter: str, case: CaseRecord, items: list[ExportItem],
+                 options: ExportOptions) -> Rendered | None:
+    if exporter != NAME:
+        return None
+    lang = "en"
+    ctx = _context(case, items, options)
+    doc = Document(
+        title="Case submission for an OMCT urgent appeal",
+        subtitle=f"To the International Secretariat of OMCT — SOS-Torture Network — {ctx['state_name']}",
+        language=lang,
+        footer=f"OMCT case submission — {ctx['document_date']}",
+        header_note="Confidential — for OMCT only",
+        author=case.source.organisation or "",
+    )
+    doc.add_title()
+    doc.add(Fields([(label, value) for label, value in (
+        ("Reference", ctx["reference"]),
+        ("Date", ctx["document_date"]),
+        ("Submitted by", case.source.organisation or ""),
+        ("Type of violation", "; ".join(ctx["violations"])),
+        ("Date of violation", ctx["violation_period"]),
+        ("Victim", ctx["display_name"]),
+        ("Our reference", case.reference or ""),
+    ) if value]))
+    build_sections(doc, MAPPING["sections"], case, ctx, lang)
+    note(doc, tr(MAPPING["form"]["doc_note"], lang))
+    basename = safe_filename(f"OMCT-appeal-{case.reference or options.date.isoformat()}")
+    return render(doc, basename)

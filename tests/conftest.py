@@ -1,0 +1,227 @@
+"""Shared fixtures: each test gets its own data folder, database and server.
+
+TEST-ONLY: Argon2 runs with tiny parameters here (VAULT_INSECURE_TEST_KDF
+and the cheap server settings below) so the suite finishes in minutes.
+Production floors are enforced by vault.crypto.check_kdf_params.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ["VAULT_INSECURE_TEST_KDF"] = "1"  # TEST-ONLY cheap Argon2 (see module docstring)
+
+from vault import crypto, recovery, server_tasks  # noqa: E402
+from vault.config import Config, load_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_SETTINGS = {  # TEST-ONLY cheap work factors
+    "client_kdf_ops": crypto.KDF_TEST_ONLY["ops"],
+    "client_kdf_mem": crypto.KDF_TEST_ONLY["mem"],
+    "auth_hash_ops": 1,
+    "auth_hash_mem": 8192,
+    "min_free_bytes": 0,
+}
+TEST_ENV = {f"VAULT_{k.upper()}": str(v) for k, v in TEST_SETTINGS.items()} | {"VAULT_INSECURE_TEST_KDF": "1"}
+POSTGRES_URL = os.environ.get("VAULT_TEST_POSTGRES_URL", "")
+
+
+def _backends() -> list:
+    params = [pytest.param("sqlite", id="sqlite")]
+    params.append(pytest.param("postgres", id="postgres", marks=pytest.mark.skipif(
+        not POSTGRES_URL, reason="VAULT_TEST_POSTGRES_URL is not set (CI sets it when PostgreSQL runs)")))
+    return params
+
+
+@pytest.fixture(params=_backends())
+def db_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of each backend: SQLite in the data folder, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    import psycopg
+
+    name = "vault_test_" + secrets.token_hex(6)
+    admin_url = POSTGRES_URL
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Env:
+    config: Config
+    data_dir: Path
+    kit: Path
+    recovery_secret: bytes
+    admin_invitation: str
+
+
+def make_env(tmp_path: Path, database_url: str = "", **overrides) -> Env:
+    data = tmp_path / "data"
+    cfg = load_config(data, database_url=database_url, **{**TEST_SETTINGS, **overrides})
+    pub, files = recovery.write_kit(tmp_path / "kit", "Test coalition")
+    v = server_tasks.init(cfg, pub)
+    inv = server_tasks.invite(v, "admin")["invitation"]
+    v.db.dispose()
+    return Env(cfg, cfg.data_dir, files[0], recovery.load_kit(files[0]), inv)
+
+
+@pytest.fixture
+def env(tmp_path, db_url) -> Env:
+    return make_env(tmp_path, db_url)
+
+
+@pytest.fixture
+def app(env):
+    from vault.app import create_app
+
+    application = create_app(env.config)
+    yield application
+    application.extensions["vault"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The app on a real HTTP socket in a thread (werkzeug), for client-library tests."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live(app) -> Iterator[LiveServer]:
+    srv = LiveServer(app)
+    yield srv
+    srv.stop()
+
+
+class Gunicorn:
+    """The real server: gunicorn with sync workers, as `vault server run` starts it."""
+
+    def __init__(self, env: Env, workers: int = 4, extra_env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        e = {**os.environ, **TEST_ENV, "VAULT_DATA": str(env.data_dir), **(extra_env or {})}
+        if env.config.database_url:
+            e["VAULT_DATABASE_URL"] = env.config.database_url
+        self.log = env.data_dir / "logs" / "gunicorn-stdout.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "vault.wsgi:app"],
+            env=e, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("gunicorn exited: " + self.log.read_text(errors="replace")[-3000:])
+            try:
+                if requests.get(self.url + "/api/v1/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not become ready")
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture
+def gunicorn(env) -> Iterator[Gunicorn]:
+    g = Gunicorn(env)
+    yield g
+    g.stop()
+
+
+@pytest.fixture
+def client_home(tmp_path):
+    """Each simulated person keeps their client state in their own folder."""
+
+    def make(name: str) -> Path:
+        p = tmp_path / "clients" / name
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    return make
+
+
+@dataclass
+class People:
+    admin: object
+    lawyer: object
+    medic: object
+    outsider: object
+    case_id: str
+
+
+def person(url: str, home: Path, username: str, password: str, invitation: str):
+    """Register and sign in a person whose client state lives in `home`."""
+    from vault.client.session import ClientSession, register
+
+    register(url, invitation, username, password, home=home)
+    return ClientSession.login(url, username, password, home=home)
+
+
+@pytest.fixture
+def people(env, live, client_home) -> People:
+    """admin, lawyer (owns a case), medic (member), outsider lawyer (not a member)."""
+    url = live.url
+    admin = person(url, client_home("admin"), "admin", "admin-password-1", env.admin_invitation)
+    invs = {r: admin.http.post("/admin/invitations", {"role": r})["invitation"] for r in ("lawyer", "medic")}
+    outsider_inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+    outsider = person(url, client_home("outsider"), "outsider", "outsider-pass-1", outsider_inv)
+    medic = person(url, client_home("medic"), "bakyt", "medic-password-1", invs["medic"])
+    lawyer = person(url, client_home("lawyer"), "aigul", "lawyer-password-1", invs["lawyer"])
+    case = lawyer.create_case("KG-2026-001", "Beating at the Osh city police", "osh_city")
+    lawyer.add_member(case["id"], "bakyt")
+    return People(admin, lawyer, medic, outsider, case["id"])

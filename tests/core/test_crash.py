@@ -1,0 +1,116 @@
+"""A gunicorn worker killed with SIGKILL in the middle of an upload loses
+nothing acknowledged and shows nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import Gunicorn, person
+from tests.core import manual_upload
+from vault import server_tasks
+from vault.app import open_vault
+from vault.client.transfer import download_item, upload_file
+from vault.models import Item, Upload
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for(predicate, what: str, limit: float = 30.0):
+    """Functional wait for a state change (never a performance assertion)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sigkill_mid_upload(env, tmp_path):
+    srv = Gunicorn(env, workers=1)
+    try:
+        admin = person(srv.url, tmp_path / "a", "admin", "admin-password-1", env.admin_invitation)
+        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+        lawyer = person(srv.url, tmp_path / "l", "aigul", "lawyer-password-1", inv)
+        case_id = lawyer.create_case("KG-CRASH-1", "Crash test case")["id"]
+
+        data = os.urandom(6 * 1024 * 1024 + 123)
+        m = manual_upload.start(lawyer, case_id, data)
+        first = 2 * 1024 * 1024
+        assert m.put(0, first)["received"] == first  # acknowledged
+
+        # Second chunk: headers and part of the body, then the worker dies.
+        (worker,) = srv.worker_pids()
+        u = urlparse(srv.url)
+        sock = socket.create_connection((u.hostname, u.port))
+        length = 4 * 1024 * 1024
+        head = (f"PUT /api/v1/uploads/{m.upload_id}?offset={first} HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {lawyer.http.token}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {length}\r\n\r\n").encode()
+        sock.sendall(head + m.ciphertext[first:first + length // 2])
+        staging = env.data_dir / "uploads" / m.upload_id
+        _wait_for(lambda: staging.stat().st_size > first, "the worker to start writing the chunk")
+        os.kill(worker, signal.SIGKILL)
+        sock.close()
+        _wait_for(lambda: len(srv.worker_pids()) == 1 and srv.worker_pids()[0] != worker, "a new worker")
+        srv.wait_ready()
+
+        # Nothing half-written is visible: no item, the upload still at the acknowledged offset.
+        assert lawyer.http.get(f"/cases/{case_id}/items")["items"] == []
+        assert m.status()["received"] == first
+        v = open_vault(env.config)
+        with v.db.session() as s:
+            assert s.execute(select(func.count()).select_from(Item)).scalar_one() == 0
+            assert s.get(Upload, m.upload_id).received == first
+
+        # Resume from the acknowledged offset: the torn bytes are cut off and the result is exact.
+        assert m.put(first, len(m.ciphertext))["received"] == len(m.ciphertext)
+        done = m.finish()
+        path, _ = download_item(lawyer, done["item_id"], tmp_path / "out.bin")
+        assert path.read_bytes() == data
+
+        # The next upload works as usual.
+        other = tmp_path / "next.bin"
+        other.write_bytes(os.urandom(100_000))
+        nxt = upload_file(lawyer, case_id, other, {"title": "after crash", "evidence_type": "document"})
+        assert download_item(lawyer, nxt["item_id"], tmp_path / "next.out")[0].read_bytes() == other.read_bytes()
+        assert len(lawyer.http.get(f"/cases/{case_id}/items")["items"]) == 2
+
+        # Leftovers a crash can leave: a staging file of an abandoned upload and a blob whose
+        # row was never committed. fsck reports and removes both once they are past the grace period.
+        abandoned = manual_upload.start(lawyer, case_id, os.urandom(1000))
+        abandoned.put(0, 500)
+        orphan = v.blobs.path("ab" * 32)
+        orphan.parent.mkdir(parents=True, exist_ok=True)
+        orphan.write_bytes(b"ciphertext without a row")
+        stray_tmp = v.uploads.root / ("cd" * 16)
+        stray_tmp.write_bytes(b"staging file without a row")
+        old = time.time() - server_tasks.GRACE_S - 60
+        for p in (orphan, stray_tmp):
+            os.utime(p, (old, old))
+        report = server_tasks.fsck(v, repair=True)
+        assert report.orphan_blobs == ["ab" * 32]
+        assert report.stale_uploads == ["cd" * 16]  # the live (young) upload is left alone
+        assert report.ok and not orphan.exists() and not stray_tmp.exists()
+        assert (v.uploads.root / abandoned.upload_id).exists()
+        # Expired uploads go too, with their row.
+        with v.db.session() as s:
+            s.get(Upload, abandoned.upload_id).expires_at = s.get(Upload, abandoned.upload_id).created_at.replace(
+                year=2000)
+        report = server_tasks.fsck(v, repair=True)
+        assert report.stale_uploads == [abandoned.upload_id]
+        with v.db.session() as s:
+            assert s.get(Upload, abandoned.upload_id) is None
+        assert server_tasks.fsck(v, repair=True, deep=True).as_dict()["removed"] == 0
+        v.db.dispose()
+    finally:
+        srv.stop()
+    errors = (env.data_dir / "logs" / "error.log").read_text(errors="replace")
+    assert "unhandled" not in errors  # the app itself never failed; only the killed worker is logged
+    assert "was sent SIGKILL" in errors

@@ -1,0 +1,103 @@
+"""Tampering is detected: a flipped byte in a blob, a forged signature, a swapped key."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from sqlalchemy import select
+
+from tests.core import manual_upload
+from vault import crypto
+from vault.app import open_vault
+from vault.client.http import ApiFailure
+from vault.client.session import TrustError
+from vault.client.transfer import IntegrityFailure, download_item, upload_file
+from vault.models import CaseKey, Item
+
+
+def _upload(people, tmp_path, size=200_000):
+    src = tmp_path / "evidence.jpg"
+    src.write_bytes(os.urandom(size))
+    return src, upload_file(people.lawyer, people.case_id, src, {"title": "Photo", "evidence_type": "photo"})
+
+
+def test_flipped_byte_in_blob_is_an_integrity_error(people, env, tmp_path):
+    _, out = _upload(people, tmp_path)
+    v = open_vault(env.config)
+    blob = v.blobs.path(out["blob_sha256"])
+    raw = bytearray(blob.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    blob.write_bytes(bytes(raw))
+    target = tmp_path / "out.jpg"
+    with pytest.raises(IntegrityFailure, match="altered"):
+        download_item(people.medic, out["item_id"], target)
+    assert not target.exists() and not (tmp_path / "out.jpg.part").exists()
+    report = __import__("vault.server_tasks", fromlist=["fsck"]).fsck(v, repair=False, deep=True)
+    assert report.bad_hash == [out["item_id"]] and not report.ok
+    v.db.dispose()
+
+
+def test_truncated_blob_is_detected(people, env, tmp_path):
+    _, out = _upload(people, tmp_path)
+    v = open_vault(env.config)
+    blob = v.blobs.path(out["blob_sha256"])
+    blob.write_bytes(blob.read_bytes()[:-100])
+    with pytest.raises(IntegrityFailure):
+        download_item(people.medic, out["item_id"], tmp_path / "o")
+    assert v and __import__("vault.server_tasks", fromlist=["fsck"]).fsck(v, repair=False).bad_size == [out["item_id"]]
+    v.db.dispose()
+
+
+def test_forged_receipt_signature_is_rejected(people, env):
+    m = manual_upload.start(people.lawyer, people.case_id, os.urandom(70_000))
+    m.put(0, len(m.ciphertext))
+    forged = people.outsider.keys.sign(b"something else")
+    with pytest.raises(ApiFailure) as exc:
+        m.finish(receipt_signature=base64.b64encode(forged).decode())
+    assert exc.value.status == 422 and exc.value.code == "bad_signature"
+    assert people.lawyer.http.get(f"/cases/{people.case_id}/items")["items"] == []
+    m.finish()  # the genuine receipt still works: the staged bytes were kept
+    assert len(people.lawyer.http.get(f"/cases/{people.case_id}/items")["items"]) == 1
+
+
+def test_forged_manifest_signature_is_refused_by_the_client(people, env, tmp_path):
+    """A server that swaps the sealed manifest for one signed by someone else is caught."""
+    _, out = _upload(people, tmp_path)
+    v = open_vault(env.config)
+    case = people.lawyer.case(people.case_id)
+    case_key = people.lawyer.case_keys(case)[1]
+    with v.db.session() as s:
+        item = s.get(Item, out["item_id"])
+        item_key = crypto.unwrap_item_key(case_key, item.wrapped_key, item.case_id, item.id, 1)
+        fake = {"v": 1, "item_id": item.id, "case_id": item.case_id, "sha256": "0" * 64, "size": 1,
+                "filename": "x", "uploader": "aigul"}
+        item.sealed_manifest = crypto.seal_manifest(item_key, people.outsider.keys, fake, item.case_id, item.id)
+    with pytest.raises(IntegrityFailure):
+        download_item(people.medic, out["item_id"], tmp_path / "o")
+    v.db.dispose()
+
+
+def test_server_cannot_slip_in_a_case_key_it_knows(people, env):
+    """A replaced sealed case key fails the member-signed commitment check."""
+    v = open_vault(env.config)
+    with v.db.session() as s:
+        row = s.execute(select(CaseKey).where(CaseKey.recipient == f"user:{people.medic.me['id']}")).scalar_one()
+        row.sealed = crypto.seal(people.medic.keys.box_public, crypto.random_key())
+    with pytest.raises(TrustError, match="commitment"):
+        people.medic.case_keys(people.medic.case(people.case_id))
+    v.db.dispose()
+
+
+def test_changed_colleague_key_is_refused_until_accepted(people, env):
+    """Keys are pinned on first use; a server handing out another key is refused."""
+    v = open_vault(env.config)
+    from vault.models import User
+
+    with v.db.session() as s:
+        u = s.execute(select(User).where(User.username == "bakyt")).scalar_one()
+        u.box_public = crypto.UserKeys.generate().box_public
+    with pytest.raises(TrustError, match="changed"):
+        people.lawyer.add_member(people.case_id, "bakyt")
+    v.db.dispose()

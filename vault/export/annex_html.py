@@ -1,0 +1,93 @@
+"""The human-readable custody annex (custody/annex.html) of an export bundle.
+
+One self-contained page (no scripts, no external resources: it is opened
+offline, perhaps years later, by a court clerk or a UN officer), in English
+with Russian headings. Every value is HTML-escaped: file names and uploader
+names are untrusted text.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+_CSS = """
+body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;margin:2em auto;max-width:60em;color:#111}
+h1{font-size:20px}h2{font-size:16px;margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;width:100%;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#f2f2f2;width:14em}code{font-size:12px;word-break:break-all}
+.fp{font-size:16px;letter-spacing:.05em;font-weight:bold}.note{color:#555}
+"""
+
+
+def _rows(pairs: list[tuple[str, object]]) -> str:
+    return "".join(
+        f"<tr><th>{escape(label)}</th><td>{escape(str(value))}</td></tr>"
+        for label, value in pairs if value not in (None, "")
+    )
+
+
+def _code(value: object) -> str:
+    return f"<code>{escape(str(value))}</code>"
+
+
+def render_annex_html(annex: dict) -> str:
+    """The annex as a standalone HTML page."""
+    exp, signer = annex["exporter"], annex["signer"]
+    parts = [
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<title>Custody annex / Приложение о цепочке хранения</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Custody annex<br><small>Приложение о цепочке хранения доказательств</small></h1>",
+        "<table>", _rows([
+            ("Created (UTC) / Создано", annex["created_at"]),
+            ("Export / Экспорт", f"{exp['label']} ({exp['name']})"),
+            ("Recipient / Получатель", exp["target_body"]),
+            ("Form followed / Форма", exp["form_version"]),
+            ("Language / Язык", exp["language"]),
+        ]), "</table>",
+        "<h2>Exported and signed by / Экспорт подписан</h2><table>",
+        _rows([("Name / Имя", signer["name"])]),
+        "<tr><th>Fingerprint / Отпечаток ключа</th>"
+        f"<td class=\"fp\">{escape(signer['fingerprint'])}</td></tr>",
+        f"<tr><th>Ed25519 public key</th><td>{_code(signer['sign_public'])}</td></tr>",
+        "</table>",
+        "<p class=\"note\">Compare this fingerprint with the one the signer reads to you in person or by a "
+        "trusted channel. / Сверьте отпечаток с тем, который подписавший сообщит вам лично или по "
+        "надёжному каналу.</p>",
+        "<h2>Files / Файлы</h2><table><tr><th>Path / Путь</th><th>Size (bytes)</th>"
+        "<th>SHA-256</th></tr>",
+    ]
+    for entry in annex["files"]:
+        parts.append(f"<tr><td>{escape(entry['path'])}</td><td>{entry['size']}</td>"
+                     f"<td>{_code(entry['sha256'])}</td></tr>")
+    parts.append("</table>")
+    for n, item in enumerate(annex["items"], start=1):
+        parts += [
+            f"<h2>Attachment {n} / Приложение {n}: {escape(item['path'])}</h2><table>",
+            _rows([
+                ("Original name / Исходное имя", item["original_filename"]),
+                ("Item id", item["item_id"]),
+                ("Evidence type / Тип", item["evidence_type"]),
+                ("Size (bytes) / Размер", item["size"]),
+                ("Uploaded by / Загрузил", item["uploader"]),
+                ("Uploaded at (UTC) / Загружено", item["uploaded_at"]),
+                ("Captured at / Время съёмки", item["captured_at"]),
+            ]),
+            f"<tr><th>SHA-256</th><td>{_code(item['sha256'])}</td></tr>",
+            f"<tr><th>Uploader fingerprint / Отпечаток ключа</th>"
+            f"<td class=\"fp\">{escape(item['uploader_fingerprint'] or 'not available')}</td></tr>",
+            f"<tr><th>Uploader Ed25519 key</th><td>{_code(item['uploader_sign_public'])}</td></tr>",
+            f"<tr><th>Signature over the manifest</th><td>{_code(item['signature'])}</td></tr>",
+            "</table>",
+        ]
+    parts += [
+        "<h2>How to verify / Как проверить</h2>",
+        "<p>Run <code>vault verify BUNDLE.zip</code> (no server, no network needed). It recomputes every "
+        "file's SHA-256, checks each uploader's signature over the manifest stored in custody/annex.json "
+        "and the exporter's signature (custody/annex.sig) over custody/annex.json, and names any file that "
+        "was changed, removed or added. / Запустите <code>vault verify BUNDLE.zip</code>: проверка не "
+        "требует сервера и сети.</p>",
+        "</body></html>",
+    ]
+    return "".join(parts)

@@ -1,0 +1,267 @@
+"""The export bundle: documents, decrypted attachments and a signed custody annex, as one ZIP.
+
+Layout::
+
+    <basename>.docx, <basename>.pdf     the exporter's documents
+    attachments/<original name>         the chosen items, decrypted, names sanitised
+    custody/annex.json                  machine-readable annex (format below)
+    custody/annex.html                  the same, for people
+    custody/annex.sig                   base64 Ed25519 signature of annex.json by the exporting user
+
+annex.json lists every other file with its SHA-256 and size, and for each
+attachment the exact manifest bytes its uploader signed, that signature and
+the uploader's public keys, so a recipient can check everything offline
+(vault.export.verify) trusting nothing but the fingerprints they compare
+with the people who signed.
+
+Everything is built in memory or streamed into the caller's file object;
+nothing is written to disk here and nothing sealed is logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pluggy
+
+from vault import crypto, plugins
+from vault.caserecord import CaseRecord, parse_case
+from vault.export.annex_html import render_annex_html
+from vault.export.names import attachment_paths, safe_filename
+from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered
+
+ANNEX_JSON = "custody/annex.json"
+ANNEX_HTML = "custody/annex.html"
+ANNEX_SIG = "custody/annex.sig"
+ANNEX_FORMAT = "evidence-vault-custody-annex"
+ANNEX_VERSION = 1
+READ_CHUNK = 1024 * 1024
+# Media that is already compressed gains nothing from deflate and costs time.
+_STORED_PREFIXES = ("image/", "video/", "audio/")
+_STORED_TYPES = {"application/pdf", "application/zip", "application/x-7z-compressed"}
+
+
+class BundleError(Exception):
+    """The bundle cannot be built (an item does not match its signed manifest...)."""
+
+
+class ExportRefused(BundleError):
+    """The recipient's requirements are not met; ``problems`` says what is missing."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} required item(s) missing for this recipient")
+        self.problems = problems
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def key_id(sign_public: bytes) -> str:
+    """A short identifier of an Ed25519 public key (not the fingerprint people compare)."""
+    return hashlib.sha256(sign_public).hexdigest()[:16]
+
+
+def _fingerprint(box_public: bytes | None, sign_public: bytes) -> str | None:
+    return crypto.fingerprint(box_public, sign_public) if box_public else None
+
+
+def check_item(item: ExportItem) -> None:
+    """Refuse an item whose manifest is not exactly what its uploader signed."""
+    try:
+        crypto.verify_detached(item.uploader_sign_public, item.manifest_bytes, item.manifest_signature)
+    except crypto.BadSignature:
+        raise BundleError(f"item {item.item_id}: the manifest signature does not verify") from None
+    try:
+        parsed = json.loads(item.manifest_bytes)
+    except ValueError:
+        raise BundleError(f"item {item.item_id}: the signed manifest is not JSON") from None
+    if parsed != item.manifest or parsed.get("item_id") != item.item_id:
+        raise BundleError(f"item {item.item_id}: the manifest differs from the signed bytes")
+
+
+def _zipinfo(path: str, when: dt.datetime, media_type: str = "") -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(path, date_time=when.timetuple()[:6])
+    stored = media_type.startswith(_STORED_PREFIXES) or media_type in _STORED_TYPES
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_bytes(zf: zipfile.ZipFile, path: str, data: bytes, when: dt.datetime,
+                 media_type: str = "") -> dict:
+    zf.writestr(_zipinfo(path, when, media_type), data)
+    return {"path": path, "sha256": crypto.sha256_hex(data), "size": len(data)}
+
+
+def _write_item(zf: zipfile.ZipFile, path: str, item: ExportItem, when: dt.datetime) -> dict:
+    """Stream one attachment into the zip in chunks, checking it against its manifest."""
+    digest, size = hashlib.sha256(), 0
+    media_type = str(item.manifest.get("media_type") or "")
+    with item.open() as src, zf.open(_zipinfo(path, when, media_type), "w", force_zip64=True) as dst:
+        while chunk := src.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            dst.write(chunk)
+    if digest.hexdigest() != item.manifest.get("sha256") or size != item.manifest.get("size"):
+        raise BundleError(f"item {item.item_id}: the decrypted file does not match its signed manifest")
+    return {"path": path, "sha256": digest.hexdigest(), "size": size}
+
+
+def _item_entry(path: str, item: ExportItem) -> dict:
+    m = item.manifest
+    return {
+        "path": path, "item_id": item.item_id, "case_id": m.get("case_id"),
+        "original_filename": m.get("filename"), "media_type": m.get("media_type"),
+        "evidence_type": m.get("evidence_type"), "sha256": m.get("sha256"), "size": m.get("size"),
+        "uploader": item.uploader, "uploaded_at": item.uploaded_at,
+        "captured_at": m.get("captured_at"), "created_at": m.get("created_at"),
+        "manifest": b64(item.manifest_bytes), "signature": b64(item.manifest_signature),
+        "uploader_sign_public": b64(item.uploader_sign_public),
+        "uploader_box_public": b64(item.uploader_box_public) if item.uploader_box_public else None,
+        "uploader_fingerprint": _fingerprint(item.uploader_box_public, item.uploader_sign_public),
+        "uploader_key_id": key_id(item.uploader_sign_public),
+    }
+
+
+@dataclass(frozen=True)
+class SignerIdentity:
+    """The public half of whoever signs annex.json: printed in the annex for the recipient."""
+
+    name: str
+    sign_public: bytes
+    box_public: bytes
+
+    @classmethod
+    def of(cls, keys: crypto.UserKeys, name: str) -> SignerIdentity:
+        return cls(name, keys.sign_public, keys.box_public)
+
+
+def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options: ExportOptions,
+                 items: Iterable[ExportItem], signer: SignerIdentity,
+                 sign: Callable[[bytes], bytes] | None, now: dt.datetime | None = None) -> bytes:
+    """Write the bundle for already-rendered documents to ``out``; returns the annex.json bytes.
+
+    ``sign`` makes the Ed25519 signature over annex.json (custody/annex.sig).
+    None leaves it out, for a signer whose private key is elsewhere (the
+    browser): see build_unsigned_bundle and attach_signature.
+    """
+    items = list(items)
+    for item in items:
+        check_item(item)
+    when = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    base = safe_filename(rendered.basename, fallback="export")
+    files: list[dict] = []
+    item_entries: list[dict] = []
+    with zipfile.ZipFile(out, "w", allowZip64=True) as zf:
+        files.append(_write_bytes(zf, f"{base}.docx", rendered.docx, when) | {"role": "document"})
+        files.append(_write_bytes(zf, f"{base}.pdf", rendered.pdf, when, "application/pdf")
+                     | {"role": "document"})
+        paths = attachment_paths((item.filename, item.item_id) for item in items)
+        for item, path in zip(items, paths, strict=True):
+            files.append(_write_item(zf, path, item, when) | {"role": "attachment"})
+            item_entries.append(_item_entry(path, item))
+        annex = {
+            "format": ANNEX_FORMAT, "version": ANNEX_VERSION,
+            "created_at": when.isoformat().replace("+00:00", "Z"),
+            "exporter": {"name": exporter.name, "label": exporter.label, "plugin": exporter.plugin,
+                         "target_body": exporter.target_body, "form_version": exporter.form_version,
+                         "form_verified": exporter.form_verified, "language": rendered.language,
+                         "variant": options.variant},
+            "signer": {"name": signer.name, "sign_public": b64(signer.sign_public),
+                       "box_public": b64(signer.box_public),
+                       "fingerprint": crypto.fingerprint(signer.box_public, signer.sign_public),
+                       "key_id": key_id(signer.sign_public)},
+            "files": files,
+            "items": item_entries,
+        }
+        html = render_annex_html(annex).encode("utf-8")
+        files.append(_write_bytes(zf, ANNEX_HTML, html, when) | {"role": "custody"})
+        annex_bytes = json.dumps(annex, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+        zf.writestr(_zipinfo(ANNEX_JSON, when), annex_bytes)
+        if sign is not None:
+            zf.writestr(_zipinfo(ANNEX_SIG, when), (b64(sign(annex_bytes)) + "\n").encode("ascii"))
+    return annex_bytes
+
+
+def _render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
+                    pm: pluggy.PluginManager | None, enabled: Iterable[str] | None,
+                    allow_missing: bool) -> tuple[Rendered, Exporter]:
+    pm = pm or plugins.get_plugin_manager()
+    if enabled is None:
+        enabled = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
+    enabled = set(enabled)
+    record = parse_case(case)
+    exp = plugins.exporters(pm, enabled).get(exporter)
+    if exp is None:
+        raise plugins.UnknownExporter(f"no enabled plugin offers the exporter {exporter!r}")
+    problems = plugins.validate(pm, enabled, exporter, record, items, options)
+    missing = [p for p in problems if p.severity == "missing"]
+    if missing and not allow_missing:
+        raise ExportRefused(missing)
+    return plugins.export(pm, enabled, exporter, record, items, options), exp
+
+
+def build_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
+                 signer: crypto.UserKeys, signer_name: str, *, pm: pluggy.PluginManager | None = None,
+                 enabled: Iterable[str] | None = None, allow_missing: bool = False,
+                 now: dt.datetime | None = None) -> bytes:
+    """Validate, render and bundle one export, signed by ``signer``; returns the ZIP bytes.
+
+    For where the private key is: the Python client. ``enabled`` is the set
+    of enabled plugin names (from the database); None means every installed
+    plugin (the Python client has no database). Raises ExportRefused when
+    something the recipient needs is missing, unless ``allow_missing`` (a
+    draft); BundleError when an item does not match its signed manifest;
+    vault.plugins.UnknownExporter for a name no enabled plugin offers.
+    """
+    rendered, exp = _render_checked(exporter, case, items, options, pm, enabled, allow_missing)
+    buf = io.BytesIO()
+    write_bundle(buf, rendered, exp, options, items, SignerIdentity.of(signer, signer_name), signer.sign,
+                 now=now)
+    return buf.getvalue()
+
+
+def build_unsigned_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem],
+                          options: ExportOptions, signer: SignerIdentity, *,
+                          pm: pluggy.PluginManager | None = None, enabled: Iterable[str] | None = None,
+                          allow_missing: bool = False, now: dt.datetime | None = None) -> tuple[bytes, bytes]:
+    """The bundle without custody/annex.sig, and the annex.json bytes the user must sign.
+
+    For the browser-driven export: the server renders in memory but never
+    holds the user's private key, so the browser signs the returned annex
+    bytes (Ed25519, detached) and the server adds that with attach_signature.
+    """
+    rendered, exp = _render_checked(exporter, case, items, options, pm, enabled, allow_missing)
+    buf = io.BytesIO()
+    annex_bytes = write_bundle(buf, rendered, exp, options, items, signer, None, now=now)
+    return buf.getvalue(), annex_bytes
+
+
+def attach_signature(bundle: bytes, signature: bytes) -> bytes:
+    """Add custody/annex.sig to an unsigned bundle, after checking it against the annex's key."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
+        if ANNEX_SIG in zf.namelist():
+            raise BundleError("the bundle is already signed")
+        annex_bytes = zf.read(ANNEX_JSON)
+        info = zf.getinfo(ANNEX_JSON)
+    public = base64.b64decode(json.loads(annex_bytes)["signer"]["sign_public"])
+    try:
+        crypto.verify_detached(public, annex_bytes, signature)
+    except crypto.BadSignature:
+        raise BundleError("the signature does not verify under the key named in the annex") from None
+    buf = io.BytesIO(bundle)
+    buf.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(buf, "a") as zf:
+        sig_info = zipfile.ZipInfo(ANNEX_SIG, date_time=info.date_time)
+        sig_info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(sig_info, (b64(signature) + "\n").encode("ascii"))
+    return buf.getvalue()

@@ -1,0 +1,86 @@
+"""Built-in plugin ("core-checks"): checks every export needs, whatever the recipient.
+
+Registered by vault.plugins and always on. It shows that built-in features
+are plugins like any other: it only implements ``vault_validate``.
+"""
+
+from __future__ import annotations
+
+from vault.caserecord import CaseRecord
+from vault.export.types import ExportItem, ExportOptions, Problem
+from vault.hookspecs import hookimpl
+
+LANG_NAMES = {"en": "English", "ru": "Russian", "ky": "Kyrgyz", "fr": "French"}
+
+
+def _facts_language(case: CaseRecord, lang: str) -> list[Problem]:
+    if not case.facts or lang in case.facts:
+        return []
+    have = ", ".join(LANG_NAMES.get(code, code) for code in case.facts)
+    want = LANG_NAMES.get(lang, lang)
+    return [Problem(
+        path=f"facts.{lang}", severity="warning",
+        message=f"The statement of facts is written only in {have}; the document will be in {want}. "
+                f"Add the facts in {want}, or they will appear untranslated.",
+        messages={
+            "en": f"The statement of facts is written only in {have}; the document will be in {want}. "
+                  f"Add the facts in {want}, or they will appear untranslated.",
+            "ru": "Изложение фактов отсутствует на языке документа; факты будут приведены без перевода.",
+            "ky": "Фактылардын баяндамасы документтин тилинде жок; фактылар котормосуз берилет.",
+        },
+    )]
+
+
+def _attachments(case: CaseRecord, items: list[ExportItem]) -> list[Problem]:
+    chosen = {item.item_id for item in items}
+    problems = []
+    for n, ref in enumerate(case.attachments):
+        if ref.item_id not in chosen:
+            problems.append(Problem(
+                path=f"attachments[{n}].item_id",
+                message="An attachment listed in the case record was not chosen for this export.",
+                messages={
+                    "en": "An attachment listed in the case record was not chosen for this export.",
+                    "ru": "Приложение, указанное в карточке дела, не выбрано для этого экспорта.",
+                    "ky": "Иштин картасында көрсөтүлгөн тиркеме бул экспорт үчүн тандалган жок.",
+                },
+            ))
+    cases = {str(item.manifest.get("case_id")) for item in items}
+    if len(cases) > 1:
+        problems.append(Problem(
+            path="items", severity="warning",
+            message="The chosen attachments come from more than one case.",
+            messages={
+                "en": "The chosen attachments come from more than one case.",
+                "ru": "Выбранные приложения относятся к разным делам.",
+                "ky": "Тандалган тиркемелер ар башка иштерге тиешелүү.",
+            },
+        ))
+    return problems
+
+
+def _sealed_in_manifests(items: list[ExportItem]) -> list[Problem]:
+    # The annex must carry each manifest's exact signed bytes for the
+    # signature to verify, so whatever sealed fields the uploader put in the
+    # manifest travel to the recipient too. Say so before anything is sent.
+    if not any(item.manifest.get("sealed") for item in items):
+        return []
+    return [Problem(
+        path="items", severity="warning",
+        message="The custody annex carries each attachment's signed manifest, including its sealed "
+                "fields (description, statement, names). The recipient will be able to read them.",
+        messages={
+            "en": "The custody annex carries each attachment's signed manifest, including its sealed "
+                  "fields (description, statement, names). The recipient will be able to read them.",
+            "ru": "Приложение о цепочке хранения содержит подписанный манифест каждого файла, включая "
+                  "закрытые поля (описание, показания, имена). Получатель сможет их прочитать.",
+            "ky": "Сактоо чынжырынын тиркемесинде ар бир файлдын кол коюлган манифести, анын ичинде "
+                  "жабык талаалар (сүрөттөмө, көрсөтмө, аттар) бар. Алуучу аларды окуй алат.",
+        },
+    )]
+
+
+@hookimpl
+def vault_validate(exporter: str, case: CaseRecord, items: list[ExportItem],
+                   options: ExportOptions) -> list[Problem]:
+    return _facts_language(case, options.language) + _attachments(case, items) + _sealed_in_manifests(items)

@@ -1,0 +1,91 @@
+"""Values every exporter derives from the case record, and the final render step.
+
+The mappings refer to these as ``@name`` (see vault/export/mapping.py). They
+are computed here once, in the output language, so the exporters' own code
+stays small and the JSON mappings stay declarative.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault import vocab
+from vault.caserecord import CaseRecord
+from vault.export.document import Document, format_date, format_period, word
+from vault.export.names import attachment_paths
+from vault.export.render_docx import render_docx
+from vault.export.render_pdf import render_pdf
+from vault.export.types import ExportItem, ExportOptions, Rendered
+
+STATE_NAMES: dict[str, dict[str, str]] = {
+    "KGZ": {"en": "Kyrgyzstan", "ru": "Кыргызская Республика", "ky": "Кыргыз Республикасы"},
+}
+
+
+def state_name(code: str, lang: str) -> str:
+    names = STATE_NAMES.get(code)
+    return (names.get(lang) or names["en"]) if names else code
+
+
+def facts_for(case: CaseRecord, lang: str) -> str | None:
+    """The statement of facts in ``lang``, or in another language if that is all there is."""
+    if lang in case.facts:
+        return case.facts[lang]
+    for other in ("en", "ru", "ky", "fr"):
+        if other in case.facts:
+            return case.facts[other]
+    return None
+
+
+def attachment_lines(case: CaseRecord, items: list[ExportItem], lang: str) -> list[str]:
+    """One line per chosen attachment: its title (or type) and its path in the bundle."""
+    refs = {ref.item_id: ref for ref in case.attachments}
+    paths = attachment_paths((item.filename, item.item_id) for item in items)
+    lines = []
+    for item, path in zip(items, paths, strict=True):
+        ref = refs.get(item.item_id)
+        kind = vocab.label("EVIDENCE_TYPES", item.evidence_type, lang) \
+            if item.evidence_type in vocab.EVIDENCE_TYPES else None
+        title = ref.title if ref and ref.title else kind
+        lines.append(f"{title} — {path}" if title else path)
+    return lines
+
+
+def attached_categories(case: CaseRecord, items: list[ExportItem]) -> set[str]:
+    """The attachment categories actually present among the chosen items."""
+    chosen = {item.item_id for item in items}
+    cats = {ref.category for ref in case.attachments if ref.item_id in chosen}
+    for item in items:
+        if item.evidence_type in ("medical_record", "forensic_report"):
+            cats.add("medical")
+        elif item.evidence_type == "court_document":
+            cats.add("domestic_decision")
+    return cats
+
+
+def base_context(case: CaseRecord, items: list[ExportItem], options: ExportOptions) -> dict[str, Any]:
+    """The ``@`` values shared by all exporters, in the output language."""
+    lang = options.language
+    victim = case.victim
+    age = victim.age_on(options.date)
+    represented = case.applicant.relationship_to_victim not in (None, "self")
+    return {
+        "lang": lang,
+        "facts": facts_for(case, lang),
+        "document_date": format_date(options.date, lang),
+        "state_name": state_name(case.state, lang),
+        "victim_full_name": victim.full_name,
+        "age": word("years", lang, n=age) if age is not None else None,
+        "violations": [vocab.label("VIOLATIONS", v, lang) for v in case.violations],
+        "violation_period": format_period(case.first_violation_date, case.last_violation_date, lang),
+        "first_violation_date": case.first_violation_date,
+        "attachments": attachment_lines(case, items, lang),
+        "categories": attached_categories(case, items),
+        "represented": represented,
+        "organisation": case.source.organisation or "",
+    }
+
+
+def render(doc: Document, basename: str) -> Rendered:
+    """Both renderings of ``doc``, in memory."""
+    return Rendered(docx=render_docx(doc), pdf=render_pdf(doc), basename=basename, language=doc.language)

@@ -1,0 +1,158 @@
+"""The typed values that cross the plugin hooks.
+
+These are the contract between the vault and its export and notification
+plugins (see vault/hookspecs.py and docs/plugins.md). They are plain frozen
+dataclasses so that plugins need nothing from the web app or the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO, Literal
+
+Severity = Literal["missing", "warning"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An optional form of an exporter's document (e.g. the CAT article 22 complaint).
+
+    ``states`` lists the ISO 3166 alpha-3 codes for which the variant is
+    offered by default; None means every state. A state that is not listed
+    can still be chosen explicitly, and validation then says why it is risky.
+    """
+
+    name: str
+    label: str
+    states: frozenset[str] | None = None
+    note: str = ""
+
+    def offered_for(self, state: str) -> bool:
+        return self.states is None or state.upper() in self.states
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """What a plugin offers: one kind of document for one recipient.
+
+    ``plugin`` is filled in by vault.plugins.exporters() with the name of the
+    plugin that offers it; plugins leave it empty.
+    """
+
+    name: str
+    label: str
+    target_body: str
+    languages: tuple[str, ...]
+    form_version: str
+    form_verified: bool
+    required_fields: tuple[str, ...] = ()
+    output_formats: tuple[str, ...] = ("docx", "pdf")
+    variants: tuple[Variant, ...] = ()
+    description: str = ""
+    plugin: str = ""
+
+    def variants_for(self, state: str) -> tuple[Variant, ...]:
+        """The variants to offer by default for a case against ``state``."""
+        return tuple(v for v in self.variants if v.offered_for(state))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a recipient needs that the case record lacks, or a risk to flag.
+
+    ``path`` names the case-record field (``victim.date_of_birth``,
+    ``acts[0].place``) so the UI can point at it; ``message`` says it in the
+    recipient's terms, in English; ``messages`` has the same text in other UI
+    languages (en, ru, ky) where available.
+    """
+
+    path: str
+    message: str
+    severity: Severity = "missing"
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return self.messages.get(lang) or self.message
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "severity": self.severity, "message": self.message,
+                "messages": dict(self.messages)}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The user's choices for one export.
+
+    ``document_date`` is the date printed on the document and used for the
+    time-limit warnings (today if not given); ``variant`` names one of the
+    exporter's Variants.
+    """
+
+    language: str
+    variant: str | None = None
+    document_date: dt.date | None = None
+
+    @property
+    def date(self) -> dt.date:
+        return self.document_date or dt.date.today()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The documents an exporter produced, rendered in memory.
+
+    ``basename`` has no extension and no directory; the bundle adds ``.docx``
+    and ``.pdf``.
+    """
+
+    docx: bytes
+    pdf: bytes
+    basename: str
+    language: str
+
+
+@dataclass
+class ExportItem:
+    """An evidence item chosen for an export, already decrypted by the client.
+
+    ``manifest_bytes`` are the exact bytes the uploader signed and
+    ``manifest`` their parsed form; ``open`` returns the plaintext as a
+    binary stream (read in chunks, so large files stay out of memory).
+    ``uploader_box_public`` (optional) lets the annex print the same
+    fingerprint people compare in person (vault.crypto.fingerprint).
+    """
+
+    item_id: str
+    manifest: dict
+    manifest_bytes: bytes
+    manifest_signature: bytes
+    uploader_sign_public: bytes
+    uploader: str
+    uploaded_at: str
+    open: Callable[[], BinaryIO]
+    uploader_box_public: bytes | None = None
+
+    @property
+    def filename(self) -> str:
+        return str(self.manifest.get("filename") or self.item_id)
+
+    @property
+    def evidence_type(self) -> str:
+        return str(self.manifest.get("evidence_type") or "other")
+
+
+@dataclass(frozen=True)
+class EvidenceNotice:
+    """What notification plugins learn about a new item: server-visible metadata only.
+
+    Never sealed content: no file name, no description, no victim identity.
+    """
+
+    item_id: str
+    case_id: str
+    uploader: str
+    uploaded_at: str
+    evidence_type: str
+    size: int

@@ -1,0 +1,1154 @@
+// Every cryptographic operation of the vault in the browser, in one ES module.
+//
+// This is the browser twin of vault/crypto.py (the reference): same primitives
+// (libsodium, here libsodium.js compiled to WebAssembly), same byte formats, so
+// what one side writes the other reads. tests/web/test_crypto_interop.py checks
+// the two against each other; docs/crypto.md describes the formats.
+//
+// Load it with <script type="module"> (it imports ../vendor/, filled by
+// scripts/build-assets). It needs CSP `script-src 'self' 'wasm-unsafe-eval'`
+// and nothing else: no eval, no inline script, no network access.
+//
+// Keys live only in memory: nothing here touches localStorage, sessionStorage,
+// IndexedDB or cookies. wipe() zeroes a Uint8Array; see docs/crypto.md for what
+// libsodium.js leaves behind in its WebAssembly heap and why logging out must
+// navigate away from the page.
+
+import sodium from "../vendor/libsodium-wrappers-sumo.mjs";
+
+// --------------------------------------------------------------------------
+// Constants (the same values as vault/crypto.py)
+
+export const KEY_BYTES = 32;
+export const SALT_BYTES = 16;
+export const CHUNK_SIZE = 64 * 1024;
+export const STREAM_MAGIC = Object.freeze([0x56, 0x4c, 0x54, 0x01]); // b"VLT\x01"
+export const STREAM_HEADER_BYTES = 24;
+export const STREAM_ABYTES = 17;
+export const STREAM_PREFIX_BYTES = STREAM_MAGIC.length + STREAM_HEADER_BYTES; // 28
+export const STREAM_RECORD_BYTES = CHUNK_SIZE + STREAM_ABYTES; // a full record on the wire
+export const ENVELOPE_VERSION = 1;
+export const SIGNATURE_BYTES = 64;
+const NONCE_BYTES = 24;
+const PERSONAL_BYTES = 16;
+const SECRETSTREAM_STATE_BYTES = 52;
+// Blob slices read at a time by BlobEncryptor. Measured in headless Chromium 156
+// (2 cores): 64 KiB slices read at 53-76 MiB/s, 1 MiB slices at 156-226 MiB/s
+// (each Blob read crosses processes). Records are still 64 KiB.
+const DEFAULT_READ_BYTES = 1024 * 1024;
+
+export const KDF_PRODUCTION = Object.freeze({ alg: "argon2id13", ops: 3, mem: 64 * 1024 * 1024 });
+// TEST-ONLY: cheap Argon2 so test suites run quickly. Never in production.
+export const KDF_TEST_ONLY = Object.freeze({ alg: "argon2id13", ops: 1, mem: 8 * 1024 * 1024 });
+const KDF_MAX_OPS = 20;
+const KDF_MAX_MEM = 1024 * 1024 * 1024;
+
+// --------------------------------------------------------------------------
+// Errors (mirror vault/crypto.py; `err.name` is the Python class name)
+
+export class CryptoError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "CryptoError";
+  }
+}
+
+/** Ciphertext was altered, truncated, reordered or extended. */
+export class IntegrityError extends CryptoError {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "IntegrityError";
+  }
+}
+
+/** A key does not open an envelope (wrong key, wrong context, or altered). */
+export class DecryptionError extends CryptoError {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "DecryptionError";
+  }
+}
+
+/** A signature does not verify under the given public key. */
+export class BadSignature extends CryptoError {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "BadSignature";
+  }
+}
+
+/** The server offered Argon2 parameters below the client's floor. */
+export class WeakKdfParameters extends CryptoError {
+  constructor(message, options) {
+    super(message, options);
+    this.name = "WeakKdfParameters";
+  }
+}
+
+// --------------------------------------------------------------------------
+// Loading
+
+let lib = null; // the libsodium.js object, once ready() has resolved
+let readyPromise = null;
+
+/**
+ * Load and check libsodium. Await it once before calling anything else.
+ * Rejects if WebAssembly cannot be instantiated (a CSP without
+ * 'wasm-unsafe-eval', or a browser without WebAssembly) or if the self-test
+ * against known answers from vault/crypto.py fails.
+ */
+export function ready() {
+  if (!readyPromise) {
+    readyPromise = (async () => {
+      try {
+        await sodium.ready;
+      } catch (exc) {
+        throw new CryptoError(
+          "libsodium could not start: this page needs WebAssembly " +
+            "(Content-Security-Policy script-src must allow 'wasm-unsafe-eval')",
+          { cause: exc },
+        );
+      }
+      lib = sodium;
+      try {
+        selfTest();
+      } catch (exc) {
+        lib = null;
+        throw exc;
+      }
+    })();
+  }
+  return readyPromise;
+}
+
+function need() {
+  if (lib === null) throw new CryptoError("crypto.js: await ready() before using it");
+  return lib;
+}
+
+// Known answers computed with vault/crypto.py (PyNaCl 1.6.2). They check the
+// calls made below straight into the WebAssembly exports (whose calling
+// convention is a detail of the libsodium.js build) before any real use.
+function selfTest() {
+  const s = lib;
+  const k = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const k2 = Uint8Array.from({ length: 32 }, (_, i) => i + 32);
+  const checks = [
+    [toHex(authKey(k)), "dfbb5005c9c13291c6d8ba4a1615ba0cf502615105b3754cec06b755367e9dbc"],
+    [toHex(keyEncryptionKey(k)), "a54c339ebf5645fccef58a674f4d895997a820227fbcea41d84e2a95720ae7ca"],
+    [fingerprint(k, k2), "87465 81113 62392 84374 24332 27301"],
+    // message plumbing: BLAKE2b with zero salt/personal is plain BLAKE2b
+    [toHex(blake2bSaltPersonal(32, k2, k, null)), s.crypto_generichash(32, k2, k, "hex")],
+    // Argon2id, raw call against the wrapper, at the cheapest legal setting
+    [
+      toHex(argon2id(k2, k.subarray(0, 16), 1, 8192)),
+      s.crypto_pwhash(32, k2, k.subarray(0, 16), 1, 8192, s.crypto_pwhash_ALG_ARGON2ID13, "hex"),
+    ],
+  ];
+  for (const [got, want] of checks) {
+    if (got !== want) throw new CryptoError("crypto.js self-test failed: libsodium.js build mismatch");
+  }
+  if (
+    s.crypto_secretstream_xchacha20poly1305_HEADERBYTES !== STREAM_HEADER_BYTES ||
+    s.crypto_secretstream_xchacha20poly1305_ABYTES !== STREAM_ABYTES ||
+    s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES !== NONCE_BYTES ||
+    s.libsodium._crypto_secretstream_xchacha20poly1305_statebytes() !== SECRETSTREAM_STATE_BYTES
+  ) {
+    throw new CryptoError("crypto.js self-test failed: unexpected libsodium constants");
+  }
+}
+
+// --------------------------------------------------------------------------
+// Small helpers
+
+const utf8Encoder = new TextEncoder();
+// fatal: invalid UTF-8 is an error, as in Python's bytes.decode(); a leading
+// BOM is dropped, as Python's json.loads(bytes) does.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+function isWellFormed(s) {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (d < 0xdc00 || d > 0xdfff) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * UTF-8 bytes of a string, refusing lone surrogates: TextEncoder would turn
+ * them into U+FFFD where Python's str.encode() raises, so the two sides could
+ * silently disagree. No Unicode normalisation, as in Python.
+ */
+export function encodeUtf8(text, what = "text") {
+  if (typeof text !== "string") throw new TypeError(`${what} must be a string`);
+  if (!isWellFormed(text)) throw new TypeError(`${what} is not valid Unicode (lone surrogate)`);
+  return utf8Encoder.encode(text);
+}
+
+export function decodeUtf8(bytes) {
+  return utf8Decoder.decode(bytes);
+}
+
+function u8(value, what, length) {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+  if (length !== undefined && value.length !== length) {
+    throw new TypeError(`${what} must be ${length} bytes, not ${value.length}`);
+  }
+  return value;
+}
+
+function idText(value, what) {
+  // Python formats ids with f"{x}": a str as is, an int in decimal.
+  if (typeof value === "string") return value;
+  if (Number.isSafeInteger(value)) return String(value);
+  throw new TypeError(`${what} must be a string or an integer`);
+}
+
+function concat(...parts) {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Zero a Uint8Array in place (sodium.memzero). Ignores null/undefined. */
+export function wipe(bytes) {
+  if (bytes === null || bytes === undefined) return;
+  u8(bytes, "wipe() argument");
+  if (lib !== null) lib.memzero(bytes);
+  else bytes.fill(0);
+}
+
+/** n random bytes from the browser's CSPRNG (what libsodium.js's randombytes uses too, 4 bytes per call). */
+export function randomBytes(n) {
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError("n must be a non-negative integer");
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) globalThis.crypto.getRandomValues(out.subarray(i, Math.min(i + 65536, n)));
+  return out;
+}
+
+export function randomKey() {
+  return randomBytes(KEY_BYTES);
+}
+
+export function toHex(bytes) {
+  return need().to_hex(u8(bytes, "bytes"));
+}
+
+export function fromHex(text) {
+  if (typeof text !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(text)) {
+    throw new TypeError("not a hex string");
+  }
+  return need().from_hex(text);
+}
+
+/** Standard base64 with padding (Python's base64.b64encode). */
+export function toBase64(bytes) {
+  const s = need();
+  return s.to_base64(u8(bytes, "bytes"), s.base64_variants.ORIGINAL);
+}
+
+/** Standard base64 with padding (Python's base64.b64decode, strict). */
+export function fromBase64(text) {
+  const s = need();
+  if (typeof text !== "string") throw new TypeError("base64 input must be a string");
+  return s.from_base64(text, s.base64_variants.ORIGINAL);
+}
+
+/** Constant-time comparison of two byte strings (false if lengths differ). */
+export function constantTimeEqual(a, b) {
+  u8(a, "a");
+  u8(b, "b");
+  if (a.length !== b.length) return false;
+  return need().memcmp(a, b);
+}
+
+/** Incremental SHA-256 (libsodium crypto_hash_sha256_*; WebCrypto has no incremental API). */
+export class Sha256 {
+  constructor() {
+    this._state = need().crypto_hash_sha256_init();
+    this._digest = null;
+  }
+
+  update(bytes) {
+    if (this._digest !== null) throw new CryptoError("SHA-256 already finalised");
+    u8(bytes, "data");
+    if (bytes.length) lib.crypto_hash_sha256_update(this._state, bytes);
+    return this;
+  }
+
+  /** The digest (32 bytes); may be called again, returns the same value. */
+  digest() {
+    if (this._digest === null) {
+      this._digest = lib.crypto_hash_sha256_final(this._state); // also frees the state
+      this._state = null;
+    }
+    return this._digest.slice();
+  }
+
+  hexdigest() {
+    return toHex(this.digest());
+  }
+
+  /** Drop the state without a digest. */
+  destroy() {
+    if (this._state !== null) this.digest();
+  }
+}
+
+export function sha256Hex(bytes) {
+  return need().crypto_hash_sha256(u8(bytes, "data"), "hex");
+}
+
+// --------------------------------------------------------------------------
+// Direct calls into the WebAssembly exports, for the two operations the
+// wrappers cannot express (BLAKE2b with both a message and a personalisation:
+// the wrapper's crypto_generichash_blake2b_salt_personal(outlen, key, salt,
+// personal) has no message argument) or do not clean up after (the wrappers
+// free their heap copies of inputs and outputs without zeroing them; here the
+// password and the master key are zeroed in the heap after use).
+// 64-bit C arguments are passed as (low, high) 32-bit halves in this build;
+// selfTest() checks both calls against known answers.
+
+function heapCall(sizes, fn) {
+  const raw = lib.libsodium;
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const base = raw._malloc(Math.max(total, 1));
+  if (!base) throw new CryptoError("out of WebAssembly memory");
+  const ptrs = [];
+  let p = base;
+  for (const n of sizes) {
+    ptrs.push(p);
+    p += n;
+  }
+  try {
+    return fn(ptrs, raw);
+  } finally {
+    raw.HEAPU8.fill(0, base, base + total); // HEAPU8 is re-read: memory may have grown
+    raw._free(base);
+  }
+}
+
+function personalBytes(person) {
+  if (person === null) return null;
+  const b = encodeUtf8(person, "personalisation");
+  if (b.length > PERSONAL_BYTES) throw new TypeError("personalisation is longer than 16 bytes");
+  const out = new Uint8Array(PERSONAL_BYTES); // zero-padded, as PyNaCl does
+  out.set(b);
+  return out;
+}
+
+/** BLAKE2b(message, key, salt = 16 zero bytes, personal zero-padded to 16 bytes). */
+function blake2bSaltPersonal(outlen, message, key, person) {
+  need();
+  u8(message, "message");
+  const keyLen = key ? u8(key, "key").length : 0;
+  if (!Number.isInteger(outlen) || outlen < 16 || outlen > 64) throw new TypeError("bad BLAKE2b length");
+  if (keyLen > 64) throw new TypeError("BLAKE2b key longer than 64 bytes");
+  const personal = personalBytes(person);
+  return heapCall([outlen, message.length, keyLen, PERSONAL_BYTES], ([out, m, k, p], raw) => {
+    raw.HEAPU8.set(message, m);
+    if (keyLen) raw.HEAPU8.set(key, k);
+    if (personal) raw.HEAPU8.set(personal, p);
+    const rc = raw._crypto_generichash_blake2b_salt_personal(
+      out, outlen, m, message.length, 0, keyLen ? k : 0, keyLen, 0, personal ? p : 0,
+    );
+    if (rc !== 0) throw new CryptoError("BLAKE2b failed");
+    return raw.HEAPU8.slice(out, out + outlen);
+  });
+}
+
+function argon2id(passwordBytes, salt, ops, mem) {
+  const s = need();
+  const out = heapCall([KEY_BYTES, passwordBytes.length, SALT_BYTES], ([o, pw, sa], raw) => {
+    raw.HEAPU8.set(passwordBytes, pw);
+    raw.HEAPU8.set(salt, sa);
+    const rc = raw._crypto_pwhash(
+      o, KEY_BYTES, 0, pw, passwordBytes.length, 0, sa, ops, 0, mem, s.crypto_pwhash_ALG_ARGON2ID13,
+    );
+    if (rc !== 0) throw new CryptoError("Argon2id failed (out of memory?)");
+    return raw.HEAPU8.slice(o, o + KEY_BYTES);
+  });
+  scrubFreedHeap(mem);
+  return out;
+}
+
+// libsodium frees Argon2's work area without zeroing it, and that area is
+// enough to recompute the master key. Allocating the same size again returns
+// the same region (checked with this build): zero it and give it back.
+function scrubFreedHeap(size) {
+  const raw = lib.libsodium;
+  const p = raw._malloc(size);
+  if (p) {
+    raw.HEAPU8.fill(0, p, p + size);
+    raw._free(p);
+  }
+}
+
+// --------------------------------------------------------------------------
+// Password → keys
+
+/**
+ * Validate Argon2id parameters received from the server (check_kdf_params).
+ * Throws WeakKdfParameters below the production floor {ops: 3, mem: 64 MiB},
+ * or below the test floor {ops: 1, mem: 8 MiB} if allowTestKdf (tests only).
+ */
+export function checkKdfParams(params, { allowTestKdf = false } = {}) {
+  if (params === null || typeof params !== "object" || Array.isArray(params) || params.alg !== "argon2id13") {
+    throw new WeakKdfParameters("unknown key-derivation algorithm");
+  }
+  const { ops, mem } = params;
+  if (!Number.isSafeInteger(ops) || !Number.isSafeInteger(mem)) {
+    throw new WeakKdfParameters("key-derivation parameters must be integers");
+  }
+  const floor = allowTestKdf === true ? KDF_TEST_ONLY : KDF_PRODUCTION;
+  if (ops < floor.ops || mem < floor.mem) {
+    throw new WeakKdfParameters(
+      `the server asked for Argon2id ops=${ops} mem=${mem}, below the minimum ` +
+        `ops=${floor.ops} mem=${floor.mem}; refusing to derive a weak key`,
+    );
+  }
+  if (ops > KDF_MAX_OPS || mem > KDF_MAX_MEM) {
+    throw new WeakKdfParameters("key-derivation parameters are implausibly large");
+  }
+  return params;
+}
+
+/** Argon2id(password UTF-8, salt 16 bytes) → 32-byte master key. Synchronous: run it in a Worker to keep the page responsive. */
+export function deriveMasterKey(password, salt, params, { allowTestKdf = false } = {}) {
+  need();
+  checkKdfParams(params, { allowTestKdf });
+  if (!(salt instanceof Uint8Array) || salt.length !== SALT_BYTES) {
+    throw new CryptoError("salt must be 16 bytes");
+  }
+  const pw = encodeUtf8(password, "password");
+  try {
+    return argon2id(pw, salt, params.ops, params.mem);
+  } finally {
+    wipe(pw);
+  }
+}
+
+/** What the client sends to log in: BLAKE2b-256(key = master, personal "vault-auth"). */
+export function authKey(masterKey) {
+  return blake2bSaltPersonal(32, new Uint8Array(0), u8(masterKey, "master key", KEY_BYTES), "vault-auth");
+}
+
+/** Key-encryption key: BLAKE2b-256(key = master, personal "vault-kek"). */
+export function keyEncryptionKey(masterKey) {
+  return blake2bSaltPersonal(32, new Uint8Array(0), u8(masterKey, "master key", KEY_BYTES), "vault-kek");
+}
+
+// --------------------------------------------------------------------------
+// AEAD envelopes: 0x01 || nonce(24) || XChaCha20-Poly1305-IETF(ct || tag)
+
+export function aeadEncrypt(key, plaintext, ad) {
+  const s = need();
+  u8(key, "key", KEY_BYTES);
+  u8(plaintext, "plaintext");
+  u8(ad, "associated data");
+  const nonce = s.randombytes_buf(NONCE_BYTES);
+  const ct = s.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key);
+  return concat([ENVELOPE_VERSION], nonce, ct);
+}
+
+export function aeadDecrypt(key, envelope, ad) {
+  const s = need();
+  u8(key, "key", KEY_BYTES);
+  u8(envelope, "envelope");
+  u8(ad, "associated data");
+  if (envelope.length < 1 + NONCE_BYTES + 16 || envelope[0] !== ENVELOPE_VERSION) {
+    throw new DecryptionError("not a vault envelope");
+  }
+  const nonce = envelope.subarray(1, 1 + NONCE_BYTES);
+  const ct = envelope.subarray(1 + NONCE_BYTES);
+  try {
+    return s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, ad, nonce, key);
+  } catch (exc) {
+    throw new DecryptionError("envelope does not open with this key and context", { cause: exc });
+  }
+}
+
+export function itemKeyAd(caseId, itemId, keyVersion) {
+  if (!Number.isSafeInteger(keyVersion)) throw new TypeError("key version must be an integer");
+  return encodeUtf8(
+    `vault-item-key-v1|${idText(caseId, "case id")}|${idText(itemId, "item id")}|${keyVersion}`,
+    "associated data",
+  );
+}
+
+export function manifestAd(caseId, itemId) {
+  return encodeUtf8(`vault-manifest-v1|${idText(caseId, "case id")}|${idText(itemId, "item id")}`, "associated data");
+}
+
+function userKeysAd(username) {
+  return encodeUtf8(`vault-user-keys-v1|${username}`, "username");
+}
+
+export function wrapItemKey(caseKey, itemKey, caseId, itemId, keyVersion) {
+  u8(itemKey, "item key", KEY_BYTES);
+  return aeadEncrypt(caseKey, itemKey, itemKeyAd(caseId, itemId, keyVersion));
+}
+
+export function unwrapItemKey(caseKey, wrapped, caseId, itemId, keyVersion) {
+  return aeadDecrypt(caseKey, wrapped, itemKeyAd(caseId, itemId, keyVersion));
+}
+
+// --------------------------------------------------------------------------
+// Public-key helpers, sealing, signatures
+
+export function boxPublicFromSecret(boxSecret) {
+  return need().crypto_scalarmult_base(u8(boxSecret, "X25519 secret key", KEY_BYTES));
+}
+
+export function signPublicFromSeed(signSeed) {
+  const kp = need().crypto_sign_seed_keypair(u8(signSeed, "Ed25519 seed", KEY_BYTES));
+  wipe(kp.privateKey);
+  return kp.publicKey;
+}
+
+/** (secret, public) X25519 pair — e.g. the organisation's recovery key. */
+export function generateBoxKeypair() {
+  const secret = randomBytes(KEY_BYTES);
+  return { secret, public: boxPublicFromSecret(secret) };
+}
+
+/** crypto_box_seal: anonymous encryption of a (short) message to an X25519 public key. */
+export function seal(recipientBoxPublic, message) {
+  return need().crypto_box_seal(u8(message, "message"), u8(recipientBoxPublic, "X25519 public key", KEY_BYTES));
+}
+
+export function unseal(boxSecret, sealed) {
+  const s = need();
+  const pub = boxPublicFromSecret(boxSecret);
+  try {
+    return s.crypto_box_seal_open(u8(sealed, "sealed box"), pub, boxSecret);
+  } catch (exc) {
+    throw new DecryptionError("this key cannot open the sealed box", { cause: exc });
+  }
+}
+
+/** Ed25519 detached signature (64 bytes) with the key made from a 32-byte seed. */
+export function sign(signSeed, message) {
+  const s = need();
+  u8(message, "message");
+  const kp = s.crypto_sign_seed_keypair(u8(signSeed, "Ed25519 seed", KEY_BYTES));
+  try {
+    return s.crypto_sign_detached(message, kp.privateKey);
+  } finally {
+    wipe(kp.privateKey);
+  }
+}
+
+/** Throws BadSignature unless `signature` is a valid Ed25519 signature of `message` by `signPublic`. */
+export function verify(signPublic, message, signature) {
+  const s = need();
+  let ok = false;
+  try {
+    ok = s.crypto_sign_verify_detached(
+      u8(signature, "signature", SIGNATURE_BYTES), u8(message, "message"), u8(signPublic, "public key", KEY_BYTES),
+    );
+  } catch (exc) {
+    throw new BadSignature("signature does not verify", { cause: exc });
+  }
+  if (ok !== true) throw new BadSignature("signature does not verify");
+}
+
+/** The text an uploader signs so the server (and fsck) can check a stored blob. */
+export function receiptMessage(itemId, caseId, keyVersion, ciphertextSha256, manifestSha256) {
+  if (!Number.isSafeInteger(keyVersion)) throw new TypeError("key version must be an integer");
+  for (const [h, what] of [[ciphertextSha256, "ciphertext SHA-256"], [manifestSha256, "manifest SHA-256"]]) {
+    if (typeof h !== "string" || !/^[0-9a-f]{64}$/.test(h)) throw new TypeError(`${what} must be 64 lowercase hex digits`);
+  }
+  return encodeUtf8(
+    `vault-receipt-v1|${idText(itemId, "item id")}|${idText(caseId, "case id")}|${keyVersion}|` +
+      `${ciphertextSha256}|${manifestSha256}`,
+    "receipt",
+  );
+}
+
+// --------------------------------------------------------------------------
+// User key pairs
+
+/** A user's private keys: X25519 secret (receives sealed keys) and Ed25519 seed (signs). */
+export class UserKeys {
+  constructor(boxSecret, signSeed) {
+    this.boxSecret = u8(boxSecret, "X25519 secret key", KEY_BYTES);
+    this.signSeed = u8(signSeed, "Ed25519 seed", KEY_BYTES);
+  }
+
+  static generate() {
+    return new UserKeys(randomBytes(KEY_BYTES), randomBytes(KEY_BYTES));
+  }
+
+  get boxPublic() {
+    return boxPublicFromSecret(this.boxSecret);
+  }
+
+  get signPublic() {
+    return signPublicFromSeed(this.signSeed);
+  }
+
+  sign(message) {
+    return sign(this.signSeed, message);
+  }
+
+  openSealed(sealed) {
+    return unseal(this.boxSecret, sealed);
+  }
+
+  /** Zero both private keys; the object is useless afterwards. */
+  wipe() {
+    wipe(this.boxSecret);
+    wipe(this.signSeed);
+  }
+}
+
+/** AEAD(kek, box_secret || sign_seed, "vault-user-keys-v1|{username}"). */
+export function encryptUserKeys(kek, username, keys) {
+  if (!(keys instanceof UserKeys)) throw new TypeError("keys must be a UserKeys");
+  const raw = concat(keys.boxSecret, keys.signSeed);
+  try {
+    return aeadEncrypt(kek, raw, userKeysAd(username));
+  } finally {
+    wipe(raw);
+  }
+}
+
+export function decryptUserKeys(kek, username, blob) {
+  const raw = aeadDecrypt(kek, blob, userKeysAd(username));
+  try {
+    if (raw.length !== 64) throw new DecryptionError("private key blob has the wrong length");
+    return new UserKeys(raw.slice(0, 32), raw.slice(32));
+  } finally {
+    wipe(raw);
+  }
+}
+
+/** Six groups of five digits that two people compare in person. */
+export function fingerprint(boxPublic, signPublic) {
+  const h = blake2bSaltPersonal(
+    32,
+    concat(u8(boxPublic, "X25519 public key", KEY_BYTES), u8(signPublic, "Ed25519 public key", KEY_BYTES)),
+    null,
+    "vault-fpr",
+  );
+  const view = new DataView(h.buffer, h.byteOffset, h.byteLength);
+  const groups = [];
+  for (let i = 0; i < 6; i++) groups.push(String(view.getUint32(i * 4, false) % 100000).padStart(5, "0"));
+  return groups.join(" ");
+}
+
+// --------------------------------------------------------------------------
+// Manifests: AEAD(item_key, signature(64) || manifest JSON, "vault-manifest-v1|{case}|{item}")
+
+/**
+ * Sign and seal a manifest (a plain object). The signature covers the exact
+ * JSON bytes sealed, so no canonical form is needed. Refuses a manifest whose
+ * item_id/case_id differ from the ids it is sealed for (Python would seal it;
+ * nobody could open it).
+ */
+export function sealManifest(itemKey, keys, manifest, caseId, itemId) {
+  if (!(keys instanceof UserKeys)) throw new TypeError("keys must be a UserKeys");
+  if (manifest === null || typeof manifest !== "object" || Array.isArray(manifest)) {
+    throw new TypeError("manifest must be an object");
+  }
+  if (manifest.item_id !== itemId || manifest.case_id !== caseId) {
+    throw new CryptoError("manifest names another item or case");
+  }
+  const body = encodeUtf8(JSON.stringify(manifest), "manifest");
+  const sealedInput = concat(keys.sign(body), body);
+  try {
+    return aeadEncrypt(itemKey, sealedInput, manifestAd(caseId, itemId));
+  } finally {
+    wipe(sealedInput);
+  }
+}
+
+/** Decrypt and verify a manifest. Returns {manifest, body (exact bytes), signature}. */
+export function openManifest(itemKey, sealed, caseId, itemId, signerPublic) {
+  const raw = aeadDecrypt(itemKey, sealed, manifestAd(caseId, itemId));
+  if (raw.length < SIGNATURE_BYTES + 2) throw new IntegrityError("manifest is too short");
+  const signature = raw.slice(0, SIGNATURE_BYTES);
+  const body = raw.slice(SIGNATURE_BYTES);
+  verify(signerPublic, body, signature);
+  let manifest;
+  try {
+    manifest = JSON.parse(decodeUtf8(body));
+  } catch (exc) {
+    throw new IntegrityError("manifest is not valid JSON", { cause: exc });
+  }
+  if (manifest === null || typeof manifest !== "object" || Array.isArray(manifest)) {
+    throw new IntegrityError("manifest is not an object");
+  }
+  if (manifest.item_id !== itemId || manifest.case_id !== caseId) {
+    throw new IntegrityError("manifest names another item or case");
+  }
+  return { manifest, body, signature };
+}
+
+// --------------------------------------------------------------------------
+// Content streams: "VLT\x01" || secretstream header(24) || records
+// Every record is CHUNK_SIZE plaintext bytes + 17, except the last, which
+// carries TAG_FINAL and may be shorter (empty only for an empty file).
+
+/** Size of the encrypted stream for a plaintext of `plaintextSize` bytes. */
+export function ciphertextSize(plaintextSize) {
+  if (!Number.isSafeInteger(plaintextSize) || plaintextSize < 0) throw new TypeError("bad plaintext size");
+  const chunks = Math.max(1, Math.ceil(plaintextSize / CHUNK_SIZE));
+  return STREAM_PREFIX_BYTES + plaintextSize + chunks * STREAM_ABYTES;
+}
+
+function releaseStreamState(addr) {
+  // The wrappers never free a secretstream state (52 bytes holding the
+  // stream's subkey): zero it and free it here.
+  const raw = lib.libsodium;
+  raw.HEAPU8.fill(0, addr, addr + SECRETSTREAM_STATE_BYTES);
+  raw._free(addr);
+}
+
+/**
+ * Low-level encryptor, as StreamEncryptor in vault/crypto.py: `prefix` first,
+ * then push() CHUNK_SIZE-byte chunks, the last one with final = true (it may
+ * be shorter or empty). Most callers want BlobEncryptor.
+ */
+export class StreamEncryptor {
+  constructor(key) {
+    const s = need();
+    const { state, header } = s.crypto_secretstream_xchacha20poly1305_init_push(u8(key, "key", KEY_BYTES));
+    this._state = state;
+    this.prefix = concat(STREAM_MAGIC, header);
+    this._done = false;
+  }
+
+  push(chunk, final = false) {
+    if (this._done) throw new CryptoError("stream already finalised");
+    u8(chunk, "chunk");
+    if (!final && chunk.length !== CHUNK_SIZE) throw new CryptoError("non-final chunks must be exactly CHUNK_SIZE bytes");
+    if (chunk.length > CHUNK_SIZE) throw new CryptoError("chunk too large");
+    this._done = final;
+    const s = lib;
+    const tag = final
+      ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+      : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    const out = s.crypto_secretstream_xchacha20poly1305_push(this._state, chunk, null, tag);
+    if (final) this.destroy();
+    return out;
+  }
+
+  /** Zero and free the stream state (done automatically after the final chunk). */
+  destroy() {
+    this._done = true;
+    if (this._state !== null) {
+      releaseStreamState(this._state);
+      this._state = null;
+    }
+  }
+}
+
+/**
+ * Encrypts a File/Blob for upload, reading it with blob.slice() in slices of
+ * `readBytes` (default 1 MiB, a multiple of CHUNK_SIZE; never the whole file;
+ * one slice is read ahead), encrypting CHUNK_SIZE records, and hands the
+ * ciphertext out in requests of any size, one in flight at a time:
+ *
+ *   const enc = new BlobEncryptor(itemKey, file);
+ *   // enc.ciphertextSize is known before anything is read
+ *   while (!enc.complete) {
+ *     const req = enc.pending ?? await enc.next(4 * 1024 * 1024);
+ *     // PUT req.bytes at byte offset req.offset (req.last: the final request)
+ *     // on success: enc.ack(req.offset + req.bytes.length)
+ *     // on a dropped connection: ask the server how much it has (H),
+ *     //   enc.ack(H) (H may fall inside the request), and loop: enc.pending
+ *     //   then holds exactly the bytes still to send. Nothing is re-encrypted.
+ *   }
+ *   enc.plaintextSha256, enc.ciphertextSha256   // hex, once enc.done
+ *
+ * The ciphertext is the same stream vault/crypto.py's encrypt_chunks writes.
+ * A failed read poisons the encryptor (the stream cannot be continued with a
+ * new header): start a new upload with a new BlobEncryptor.
+ */
+export class BlobEncryptor {
+  constructor(key, blob, { readBytes = DEFAULT_READ_BYTES } = {}) {
+    need();
+    if (!blob || typeof blob.slice !== "function" || !Number.isSafeInteger(blob.size)) {
+      throw new TypeError("blob must be a Blob or File");
+    }
+    if (!Number.isSafeInteger(readBytes) || readBytes < CHUNK_SIZE || readBytes % CHUNK_SIZE || readBytes > 16 * 1024 * 1024) {
+      throw new TypeError("readBytes must be a multiple of CHUNK_SIZE, at most 16 MiB");
+    }
+    this._readBytes = readBytes;
+    this._blob = blob;
+    this._size = blob.size;
+    this._ciphertextSize = ciphertextSize(blob.size);
+    this._enc = new StreamEncryptor(key);
+    this._ptHash = new Sha256();
+    this._ctHash = new Sha256();
+    this._readPos = 0; // plaintext offset of the next slice to read
+    this._readAhead = null; // {start, end, promise} of the next slice
+    this._slice = null; // {start, data} of the slice being encrypted
+    this._slicePos = 0; // bytes of it already encrypted
+    this._first = true;
+    this._carry = new Uint8Array(0); // produced ciphertext not yet handed out
+    this._produced = 0; // ciphertext bytes handed out (acknowledged + pending)
+    this._acked = 0;
+    this._pending = null;
+    this._done = false; // every ciphertext byte has been produced
+    this._busy = false;
+    this._error = null;
+    this.plaintextSha256 = null;
+    this.ciphertextSha256 = null;
+  }
+
+  /** Plaintext size in bytes. */
+  get size() {
+    return this._size;
+  }
+
+  /** Total ciphertext size in bytes (known up front). */
+  get ciphertextSize() {
+    return this._ciphertextSize;
+  }
+
+  /** Ciphertext bytes the server has acknowledged. */
+  get acknowledged() {
+    return this._acked;
+  }
+
+  /** The unacknowledged request {offset, bytes, last}, or null. Re-send it after a dropped connection. */
+  get pending() {
+    return this._pending;
+  }
+
+  /** True once the last request has been produced (hashes are then set). */
+  get done() {
+    return this._done && this._carry.length === 0;
+  }
+
+  /** True once every ciphertext byte has been acknowledged. */
+  get complete() {
+    return this._acked === this._ciphertextSize;
+  }
+
+  /**
+   * The next request: up to `maxBytes` ciphertext bytes following the last one
+   * handed out. Every request but the last is exactly maxBytes long. Returns
+   * null when everything has been handed out. Refuses while a request is
+   * pending (re-send `pending`, or ack() it, first).
+   */
+  async next(maxBytes) {
+    if (this._error) throw new CryptoError("this encryptor failed earlier; start a new upload", { cause: this._error });
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new TypeError("maxBytes must be a positive integer");
+    if (this._busy) throw new CryptoError("next() is already running");
+    if (this._pending) throw new CryptoError("a request is still unacknowledged: re-send enc.pending or ack() it");
+    const remaining = this._ciphertextSize - this._produced;
+    if (remaining === 0) return null;
+    const n = Math.min(maxBytes, remaining);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    this._busy = true;
+    try {
+      while (filled < n) {
+        if (this._carry.length === 0) this._carry = await this._nextRecord();
+        const take = Math.min(this._carry.length, n - filled);
+        out.set(this._carry.subarray(0, take), filled);
+        filled += take;
+        this._carry = this._carry.subarray(take);
+      }
+    } catch (exc) {
+      this._error = exc;
+      this.destroy();
+      throw exc;
+    } finally {
+      this._busy = false;
+    }
+    const request = { offset: this._produced, bytes: out, last: this._produced + n === this._ciphertextSize };
+    this._produced += n;
+    this._pending = request;
+    return request;
+  }
+
+  /**
+   * The server holds the ciphertext up to byte `upTo` (default: all of the
+   * pending request). `upTo` may fall inside the pending request; the rest of
+   * it stays pending. Going back before an earlier acknowledgement is
+   * impossible without re-encrypting: that throws.
+   */
+  ack(upTo = this._produced) {
+    if (!Number.isSafeInteger(upTo)) throw new TypeError("ack offset must be an integer");
+    if (upTo === this._acked) return;
+    if (upTo < this._acked || upTo > this._produced) {
+      throw new CryptoError(
+        `cannot acknowledge up to byte ${upTo}: acknowledged ${this._acked}, handed out ${this._produced}` +
+          (upTo < this._acked ? " (the server lost acknowledged data: restart the upload)" : ""),
+      );
+    }
+    const p = this._pending;
+    this._acked = upTo;
+    if (upTo === p.offset + p.bytes.length) {
+      this._pending = null;
+    } else {
+      this._pending = { offset: upTo, bytes: p.bytes.subarray(upTo - p.offset), last: p.last };
+    }
+  }
+
+  /**
+   * Convenience for uploads that need no resumption: yields successive
+   * requests of `requestBytes`, acknowledging each when the consumer asks
+   * for the next.
+   */
+  async *requests(requestBytes) {
+    for (;;) {
+      const req = this._pending ?? (await this.next(requestBytes));
+      if (req === null) return;
+      yield req;
+      if (this._pending === req) this.ack();
+    }
+  }
+
+  /** Zero and free all key material; the encryptor is unusable afterwards. */
+  destroy() {
+    this._enc.destroy();
+    this._ptHash.destroy();
+    this._ctHash.destroy();
+    this._readAhead = null;
+    if (this._slice) wipe(this._slice.data);
+    this._slice = null;
+    if (!this._error && !this.complete) this._error = new CryptoError("encryptor destroyed");
+  }
+
+  _startRead(start) {
+    const end = Math.min(start + this._readBytes, this._size);
+    const promise = this._blob
+      .slice(start, end)
+      .arrayBuffer()
+      .then((buf) => {
+        if (buf.byteLength !== end - start) throw new CryptoError("the file changed while it was being read");
+        return new Uint8Array(buf);
+      });
+    promise.catch(() => {}); // observed when awaited; avoid an unhandled-rejection report meanwhile
+    return { start, end, promise };
+  }
+
+  async _nextRecord() {
+    if (this._done) throw new CryptoError("internal error: read past the end of the stream");
+    if (this._slice === null || this._slicePos === this._slice.data.length) {
+      const read = this._readAhead ?? this._startRead(this._readPos);
+      this._readAhead = null;
+      const data = await read.promise;
+      if (this._slice) wipe(this._slice.data);
+      this._slice = { start: read.start, data };
+      this._slicePos = 0;
+      this._readPos = read.end;
+      // overlap reading the next slice with encrypting this one
+      if (read.end < this._size) this._readAhead = this._startRead(read.end);
+    }
+    // Slices are multiples of CHUNK_SIZE, so only the file's last chunk can be short.
+    const chunk = this._slice.data.subarray(this._slicePos, this._slicePos + CHUNK_SIZE);
+    this._slicePos += chunk.length;
+    const final = this._slice.start + this._slicePos === this._size; // a full last chunk is final too, as in encrypt_chunks
+    this._ptHash.update(chunk);
+    let piece = this._enc.push(chunk, final);
+    if (this._first) {
+      piece = concat(this._enc.prefix, piece);
+      this._first = false;
+    }
+    this._ctHash.update(piece);
+    if (final) {
+      this._done = true;
+      this.plaintextSha256 = this._ptHash.hexdigest();
+      this.ciphertextSha256 = this._ctHash.hexdigest();
+      wipe(this._slice.data);
+      this._slice = null;
+    }
+    return piece;
+  }
+}
+
+/**
+ * Incremental decryption, as StreamDecryptor in vault/crypto.py: feed()
+ * ciphertext in pieces of any size and get the plaintext available so far;
+ * finish() raises IntegrityError if the stream ended without its final
+ * record. Truncation, reordering, alteration and appended data all raise
+ * IntegrityError; after an error the decryptor refuses further use.
+ * Also computes the plaintext's size and SHA-256 (compare them with the
+ * manifest's).
+ */
+export class StreamDecryptor {
+  constructor(key) {
+    need();
+    this._key = u8(key, "key", KEY_BYTES).slice();
+    this._state = null;
+    this._prefix = new Uint8Array(STREAM_PREFIX_BYTES);
+    this._prefixLen = 0;
+    this._record = new Uint8Array(STREAM_RECORD_BYTES);
+    this._recordLen = 0;
+    this._finished = false;
+    this._error = null;
+    this._hash = new Sha256();
+    this.plaintextSize = 0;
+    this.plaintextSha256 = null; // hex, after finish()
+  }
+
+  feed(data) {
+    this._check();
+    if (data instanceof ArrayBuffer) data = new Uint8Array(data);
+    u8(data, "ciphertext");
+    try {
+      if (this._finished && data.length) throw new IntegrityError("data after the end of the stream: the file was extended");
+      let pos = 0;
+      if (this._state === null) {
+        const take = Math.min(STREAM_PREFIX_BYTES - this._prefixLen, data.length);
+        this._prefix.set(data.subarray(0, take), this._prefixLen);
+        this._prefixLen += take;
+        pos = take;
+        if (this._prefixLen < STREAM_PREFIX_BYTES) return new Uint8Array(0);
+        this._start();
+      }
+      const out = [];
+      // Every record is full-size except the last, so a full buffer is a
+      // record; a shorter remainder waits for finish().
+      while (pos < data.length) {
+        if (this._finished) throw new IntegrityError("data after the end of the stream: the file was extended");
+        const take = Math.min(STREAM_RECORD_BYTES - this._recordLen, data.length - pos);
+        this._record.set(data.subarray(pos, pos + take), this._recordLen);
+        this._recordLen += take;
+        pos += take;
+        if (this._recordLen === STREAM_RECORD_BYTES) {
+          out.push(this._pull(this._record));
+          this._recordLen = 0;
+        }
+      }
+      return out.length === 1 ? out[0] : concat(...out);
+    } catch (exc) {
+      this._fail(exc);
+      throw exc;
+    }
+  }
+
+  finish() {
+    this._check();
+    try {
+      if (this._state === null && !this._finished) throw new IntegrityError("the encrypted file is truncated (no header)");
+      let out = new Uint8Array(0);
+      if (this._recordLen) {
+        out = this._pull(this._record.subarray(0, this._recordLen));
+        this._recordLen = 0;
+      }
+      if (!this._finished) throw new IntegrityError("the encrypted file is truncated (no final chunk)");
+      if (this.plaintextSha256 === null) this.plaintextSha256 = this._hash.hexdigest();
+      this._releaseState();
+      return out;
+    } catch (exc) {
+      this._fail(exc);
+      throw exc;
+    }
+  }
+
+  /**
+   * Decrypt a whole source: a Blob (read in slices), a ReadableStream (e.g. a
+   * fetch() response body), or an (async) iterable of Uint8Array/ArrayBuffer.
+   * Yields plaintext pieces; ends with finish(), so a truncated source throws.
+   */
+  async *decrypt(source, { sliceBytes = 16 * STREAM_RECORD_BYTES } = {}) {
+    for await (const piece of iterateSource(source, sliceBytes)) {
+      const out = this.feed(piece);
+      if (out.length) yield out;
+    }
+    const tail = this.finish();
+    if (tail.length) yield tail;
+  }
+
+  /** Zero and free key material. */
+  destroy() {
+    if (!this._error && this.plaintextSha256 === null) this._error = new CryptoError("decryptor destroyed");
+    this._releaseState();
+    this._hash.destroy();
+    wipe(this._key);
+    wipe(this._record);
+  }
+
+  _check() {
+    if (this._error) throw new IntegrityError("this decryptor failed earlier", { cause: this._error });
+  }
+
+  _fail(exc) {
+    this._error = exc;
+    this._releaseState();
+    wipe(this._key);
+    wipe(this._record);
+  }
+
+  _start() {
+    const s = lib;
+    for (let i = 0; i < STREAM_MAGIC.length; i++) {
+      if (this._prefix[i] !== STREAM_MAGIC[i]) throw new IntegrityError("not a vault content stream");
+    }
+    this._state = s.crypto_secretstream_xchacha20poly1305_init_pull(this._prefix.subarray(STREAM_MAGIC.length), this._key);
+    wipe(this._key);
+  }
+
+  _pull(record) {
+    if (this._finished) throw new IntegrityError("data after the end of the stream: the file was extended");
+    const s = lib;
+    let r;
+    try {
+      r = s.crypto_secretstream_xchacha20poly1305_pull(this._state, record, null);
+    } catch (exc) {
+      throw new IntegrityError("the encrypted file was altered or is corrupt", { cause: exc });
+    }
+    if (!r) throw new IntegrityError("the encrypted file was altered or is corrupt");
+    if (r.tag === s.crypto_secretstream_xchacha20poly1305_TAG_FINAL) this._finished = true;
+    else if (r.tag !== s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) throw new IntegrityError("unexpected stream tag");
+    this._hash.update(r.message);
+    this.plaintextSize += r.message.length;
+    return r.message;
+  }
+
+  _releaseState() {
+    if (this._state !== null) {
+      releaseStreamState(this._state);
+      this._state = null;
+    }
+  }
+}
+
+async function* iterateSource(source, sliceBytes) {
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
+    for (let start = 0; start < source.size; start += sliceBytes) {
+      const end = Math.min(start + sliceBytes, source.size);
+      const buf = await source.slice(start, end).arrayBuffer();
+      if (buf.byteLength !== end - start) throw new CryptoError("the file changed while it was being read");
+      yield new Uint8Array(buf);
+    }
+    return;
+  }
+  if (source && typeof source.getReader === "function") {
+    const reader = source.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value instanceof ArrayBuffer ? new Uint8Array(value) : value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  if (source && (typeof source[Symbol.asyncIterator] === "function" || typeof source[Symbol.iterator] === "function")) {
+    for await (const piece of source) yield piece instanceof ArrayBuffer ? new Uint8Array(piece) : piece;
+    return;
+  }
+  throw new TypeError("source must be a Blob, a ReadableStream or an iterable of Uint8Array");
+}
