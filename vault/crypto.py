@@ -341,6 +341,30 @@ def receipt_message(
 # Manifests
 
 
+def sealed_fields_ad(case_id: str, item_id: str) -> bytes:
+    return f"vault-sealed-fields-v1|{case_id}|{item_id}".encode()
+
+
+def seal_fields(item_key: bytes, fields: dict, case_id: str, item_id: str) -> tuple[bytes, str]:
+    """Encrypt an item's sealed fields (victim, statement…); returns (envelope, sha256 of the JSON).
+
+    The manifest carries only the hash, so the manifest can go into an
+    export's custody annex without taking the sealed fields along.
+    """
+    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return aead_encrypt(item_key, body, sealed_fields_ad(case_id, item_id)), sha256_hex(body)
+
+
+def open_fields(item_key: bytes, envelope: bytes, case_id: str, item_id: str, expected_sha256: str) -> dict:
+    body = aead_decrypt(item_key, envelope, sealed_fields_ad(case_id, item_id))
+    if sha256_hex(body) != expected_sha256:
+        raise IntegrityError("the sealed fields do not match the signed manifest")
+    fields = json.loads(body)
+    if not isinstance(fields, dict):
+        raise IntegrityError("sealed fields are not an object")
+    return fields
+
+
 def seal_manifest(item_key: bytes, keys: UserKeys, manifest: dict, case_id: str, item_id: str) -> bytes:
     body = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode()
     return aead_encrypt(item_key, keys.sign(body) + body, manifest_ad(case_id, item_id))

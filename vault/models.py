@@ -173,6 +173,7 @@ class Item(Base):
     blob_size: Mapped[int] = mapped_column(BigInteger)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_manifest: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_fields: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     receipt_signature: Mapped[bytes] = mapped_column(LargeBinary(64))
     # The uploader's public key at upload time, so a later re-key of the
     # account does not orphan old receipts.

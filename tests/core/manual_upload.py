@@ -47,7 +47,7 @@ def start(sess: ClientSession, case_id: str, data: bytes, meta: dict | None = No
                 "size": len(data), "media_type": "application/octet-stream", "filename": filename,
                 "captured_at": None, "created_at": "2026-11-23T00:00:00+00:00", "uploader": sess.username,
                 "uploader_id": sess.me["id"], "evidence_type": meta["evidence_type"], "attached_to": None,
-                "sealed": {}}
+                "sealed_sha256": None}
     sealed = crypto.seal_manifest(item_key, sess.keys, manifest, case_id, item_id)
     ct_hash = hashlib.sha256(ct).hexdigest()
     receipt = sess.keys.sign(crypto.receipt_message(item_id, case_id, version, ct_hash, crypto.sha256_hex(sealed)))

@@ -60,7 +60,8 @@ def get_item(item_id: str):
     with v.db.session() as s:
         i = _member_item(s, item_id)
         out = {**item_public(i, s.get(User, i.uploader_id)), "wrapped_key": b64(i.wrapped_key),
-               "sealed_manifest": b64(i.sealed_manifest), "receipt_signature": b64(i.receipt_signature)}
+               "sealed_manifest": b64(i.sealed_manifest), "receipt_signature": b64(i.receipt_signature),
+               "sealed_fields": b64(i.sealed_fields) if i.sealed_fields else None}
         v.audit(s, g.user.username, "evidence_viewed", "item:" + i.id, {"case": i.case_id})
     return jsonify(out)
 

@@ -184,6 +184,7 @@ class FinishIn(Strict):
     sealed_manifest: B64
     wrapped_key: B64
     receipt_signature: B64
+    sealed_fields: B64 | None = None
 
 
 class RecoveryGrantIn(Strict):

@@ -157,6 +157,7 @@ def finish(upload_id: str):
     manifest = b64decode(body.sealed_manifest, "sealed_manifest", max_size=MANIFEST_MAX)
     wrapped = b64decode(body.wrapped_key, "wrapped_key", max_size=200)
     receipt_sig = b64decode(body.receipt_signature, "receipt_signature", size=64)
+    fields = b64decode(body.sealed_fields, "sealed_fields", max_size=MANIFEST_MAX) if body.sealed_fields else None
     with v.db.session() as s:
         up = _own_upload(s, upload_id)
         if up.received != up.total_size:
@@ -206,7 +207,7 @@ def finish(upload_id: str):
         item = Item(id=up.item_id, case_id=up.case_id, uploader_id=g.user.id, uploader_role=g.user.role,
                     key_version=up.key_version, evidence_type=meta["evidence_type"], attached_to=attached_to,
                     meta=meta, blob_sha256=digest, blob_size=up.total_size, wrapped_key=wrapped,
-                    sealed_manifest=manifest, receipt_signature=receipt_sig,
+                    sealed_manifest=manifest, sealed_fields=fields, receipt_signature=receipt_sig,
                     uploader_sign_public=g.user.sign_public, created_at=utcnow())
         s.add(item)
         s.delete(up)

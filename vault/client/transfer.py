@@ -124,14 +124,20 @@ def upload_file(
         "media_type": media_type, "filename": filename or path.name, "captured_at": captured,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "uploader": sess.username, "uploader_id": sess.me["id"], "evidence_type": metadata["evidence_type"],
-        "attached_to": attached_to, "sealed": {**(sealed or {}), **({"exif": exif} if exif else {})},
+        "attached_to": attached_to, "sealed_sha256": None,
     }
+    fields = {**(sealed or {}), **({"exif": exif} if exif else {})}
+    fields_envelope = None
+    if fields:
+        fields_envelope, manifest["sealed_sha256"] = crypto.seal_fields(item_key, fields, case_id, item_id)
     sealed_manifest = crypto.seal_manifest(item_key, keys, manifest, case_id, item_id)
     ct_hash = ct_digest.hexdigest()
     receipt = keys.sign(crypto.receipt_message(item_id, case_id, version, ct_hash, crypto.sha256_hex(sealed_manifest)))
     body = {"ciphertext_sha256": ct_hash, "sealed_manifest": b64e(sealed_manifest),
             "wrapped_key": b64e(crypto.wrap_item_key(case_key, item_key, case_id, item_id, version)),
             "receipt_signature": b64e(receipt)}
+    if fields_envelope is not None:
+        body["sealed_fields"] = b64e(fields_envelope)
     return _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
                        on_retry=lambda: _finished_already(sess, upload_id, item_id))
 
@@ -202,7 +208,10 @@ def safe_name(name: str) -> str:
 
 
 def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, bytes, bytes]:
-    """Fetch and verify an item's sealed parts. Returns (item, manifest, manifest bytes, signature, item key)."""
+    """Fetch and verify an item's sealed parts. Returns (item, manifest, manifest bytes, signature, item key).
+
+    The sealed fields, checked against the manifest's hash, are in item["sealed"] ({} if none).
+    """
     item = sess.http.get(f"/items/{item_id}")
     case = sess.case(item["case_id"])
     case_key = sess.case_keys(case).get(item["key_version"])
@@ -226,6 +235,12 @@ def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, by
         item_key = crypto.unwrap_item_key(case_key, b64d(item["wrapped_key"]), item["case_id"], item["id"],
                                           item["key_version"])
         manifest, body, sig = crypto.open_manifest(item_key, sealed_manifest, item["case_id"], item["id"], signer)
+        item["sealed"] = {}
+        if manifest.get("sealed_sha256"):
+            if not item.get("sealed_fields"):
+                raise crypto.IntegrityError("the sealed fields named by the manifest are missing")
+            item["sealed"] = crypto.open_fields(item_key, b64d(item["sealed_fields"]), item["case_id"], item["id"],
+                                                manifest["sealed_sha256"])
     except crypto.CryptoError as exc:
         raise IntegrityFailure(f"item {item_id}: {exc}") from exc
     return item, manifest, body, sig, item_key
@@ -233,7 +248,7 @@ def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, by
 
 def download_item(sess: ClientSession, item_id: str, out: Path | None = None, out_dir: Path | None = None,
                   progress: Callable[[int], None] | None = None) -> tuple[Path, dict]:
-    """Download, verify and decrypt an item. Returns (path written, manifest)."""
+    """Download, verify and decrypt an item. Returns (path written, manifest with "sealed" fields added)."""
     item, manifest, _, _, item_key = fetch_item(sess, item_id)
     target = out or (out_dir or Path.cwd()) / safe_name(manifest.get("filename") or item_id)
     part = target.with_name(target.name + ".part")
@@ -285,4 +300,4 @@ def download_item(sess: ClientSession, item_id: str, out: Path | None = None, ou
         part.unlink(missing_ok=True)
         raise
     os.replace(part, target)
-    return target, manifest
+    return target, {**manifest, "sealed": item["sealed"]}

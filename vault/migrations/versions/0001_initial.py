@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:42:52.487632
+Create Date: 2026-11-23 11:22:06.163835
 """
 from alembic import op
 import sqlalchemy as sa
@@ -169,6 +169,7 @@ def upgrade() -> None:
     sa.Column('blob_size', sa.BigInteger(), nullable=False),
     sa.Column('wrapped_key', sa.LargeBinary(), nullable=False),
     sa.Column('sealed_manifest', sa.LargeBinary(), nullable=False),
+    sa.Column('sealed_fields', sa.LargeBinary(), nullable=True),
     sa.Column('receipt_signature', sa.LargeBinary(length=64), nullable=False),
     sa.Column('uploader_sign_public', sa.LargeBinary(length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
