@@ -35,7 +35,7 @@ from vault.client import state
 from vault.client.http import ApiFailure, Unreachable
 from vault.client.session import ClientSession, TrustError, b64d, b64e
 
-REQUEST_BYTES = 4 * 1024 * 1024
+REQUEST_BYTES = 8 * 1024 * 1024
 RETRIES = 8
 
 
@@ -94,10 +94,13 @@ def upload_file(
     start = sess.http.post(f"/cases/{case_id}/uploads", {
         "size": ct_size, "key_version": version, "metadata": metadata, "attached_to": attached_to})
     upload_id, item_id = start["upload_id"], start["item_id"]
-    req_bytes = min(REQUEST_BYTES, start["chunk_max"])
+    # A request may overshoot by one record, so stay a record below the server's limit.
+    req_bytes = min(REQUEST_BYTES, start["chunk_max"] - crypto.CHUNK_SIZE - crypto.STREAM_ABYTES
+                    - crypto.STREAM_PREFIX_BYTES)
     item_key = crypto.random_key()
     plain_digest, ct_digest = hashlib.sha256(), hashlib.sha256()
-    q: queue.Queue = queue.Queue(maxsize=64)  # bounds memory to ~4 MiB in flight
+    # Room for two requests, so encryption runs ahead while a request is on the wire.
+    q: queue.Queue = queue.Queue(maxsize=2 * req_bytes // crypto.CHUNK_SIZE)
     with open(path, "rb") as f:
         worker = threading.Thread(target=_producer, args=(item_key, f, q, plain_digest), daemon=True)
         worker.start()

@@ -1,0 +1,174 @@
+"""Upload benchmark (not a test): client encryption vs raw secretstream, and a
+whole upload on loopback vs `age -e` of the same file, with peak memory.
+
+    .venv/bin/python bench/upload/run.py              # 1 GiB file (as in the README)
+    .venv/bin/python bench/upload/run.py --mib 256    # quicker
+
+Every figure is printed next to its reference, measured in the same run on
+the same file. Targets (DESIGN.md): client encryption >= 0.8x raw
+secretstream; upload end to end >= 0.7x age; peak resident memory of client
+and server under 150 MB for a 2 GiB upload (flat in file size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from vault import crypto  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(4 * MiB)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+
+
+def raw_secretstream(path: Path) -> float:
+    """libsodium's secretstream alone: read 64 KiB, push, discard (no hashing)."""
+    import nacl.bindings as b
+
+    key = crypto.random_key()
+    state = b.crypto_secretstream_xchacha20poly1305_state()
+    b.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        while chunk := f.read(crypto.CHUNK_SIZE):
+            b.crypto_secretstream_xchacha20poly1305_push(state, chunk, None, 0)
+    return time.perf_counter() - t
+
+
+def client_encrypt(path: Path) -> float:
+    """What the client does before sending: read, hash plaintext, encrypt, hash ciphertext,
+    with the same two-thread pipeline as vault.client.transfer."""
+    import queue
+    import threading
+
+    from vault.client.transfer import _producer
+
+    key = crypto.random_key()
+    q: queue.Queue = queue.Queue(maxsize=64)
+    plain, ct = hashlib.sha256(), hashlib.sha256()
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        th = threading.Thread(target=_producer, args=(key, f, q, plain), daemon=True)
+        th.start()
+        while (piece := q.get()) is not None:
+            ct.update(piece)
+        th.join()
+    return time.perf_counter() - t
+
+
+def age_encrypt(path: Path, out: Path) -> float | None:
+    if not shutil.which("age") or not shutil.which("age-keygen"):
+        return None
+    ident = subprocess.run(["age-keygen"], capture_output=True, text=True, check=True).stdout
+    recipient = next(line.split(": ")[1] for line in ident.splitlines() if "public key" in line)
+    t = time.perf_counter()
+    subprocess.run(["age", "-e", "-r", recipient, "-o", str(out), str(path)], check=True)
+    elapsed = time.perf_counter() - t
+    out.unlink()
+    return elapsed
+
+
+CLIENT_SCRIPT = r"""
+import json, resource, sys, time
+from pathlib import Path
+from vault.client.session import ClientSession
+from vault.client.transfer import upload_file
+url, home, path, case_id = sys.argv[1:5]
+s = ClientSession.login(url, "bench", "bench-password-1", home=Path(home))
+t = time.perf_counter()
+out = upload_file(s, case_id, Path(path), {"title": "bench", "evidence_type": "video"})
+elapsed = time.perf_counter() - t
+print(json.dumps({"seconds": elapsed, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "item_id": out["item_id"]}))
+"""
+
+
+def vm_hwm_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def upload_end_to_end(path: Path, work: Path) -> dict:
+    os.environ["VAULT_INSECURE_TEST_KDF"] = "1"  # cheap Argon2: login cost is not what we measure
+    from tests.conftest import Gunicorn, make_env, person
+
+    env = make_env(work)
+    srv = Gunicorn(env, workers=4)
+    try:
+        admin = person(srv.url, work / "admin", "admin", "admin-password-1", env.admin_invitation)
+        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+        bench = person(srv.url, work / "bench", "bench", "bench-password-1", inv)
+        case_id = bench.create_case("BENCH-1", "Benchmark case")["id"]
+        child_env = {**os.environ, "PYTHONPATH": str(REPO)}
+        p = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, srv.url, str(work / "bench"), str(path), case_id],
+                           capture_output=True, text=True, env=child_env, check=True)
+        result = json.loads(p.stdout)
+        result["server_worker_hwm_kib"] = max(vm_hwm_kib(pid) for pid in srv.worker_pids())
+        result["stored_bytes"] = sum(f.stat().st_size for f in (env.data_dir / "blobs").rglob("*") if f.is_file())
+    finally:
+        srv.stop()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp folder on /tmp)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vault-bench-", dir=args.dir))
+    try:
+        size = args.mib * MiB
+        src = work / "input.bin"
+        print(f"Preparing a {args.mib} MiB random file in {work} …", flush=True)
+        make_file(src, size)
+        mb = size / 1e6
+        raw = raw_secretstream(src)
+        cli = client_encrypt(src)
+        print(f"\n1. Encryption on this machine ({args.mib} MiB, file in page cache)")
+        print(f"   raw libsodium secretstream (no hashing) : {mb / raw:8.1f} MB/s")
+        print(f"   vault client (hash + encrypt + hash)    : {mb / cli:8.1f} MB/s   ratio {raw / cli:.2f}  (target >= 0.80)")
+        print(f"\n2. Upload end to end on loopback: 4 gunicorn workers, chunks fsynced, signed receipt checked",
+              flush=True)
+        age = age_encrypt(src, work / "out.age")
+        up = upload_end_to_end(src, work)
+        print(f"   age -e to local disk                    : {mb / age:8.1f} MB/s" if age else "   age: not installed")
+        ratio = f"ratio {age / up['seconds']:.2f}  (target >= 0.70)" if age else ""
+        print(f"   vault upload (client -> server, fsync)  : {mb / up['seconds']:8.1f} MB/s   {ratio}")
+        print("\n3. Peak resident memory during the upload")
+        print(f"   client process                          : {up['maxrss_kib'] / 1024:8.1f} MB  (target < 150 MB)")
+        print(f"   largest server worker                   : {up['server_worker_hwm_kib'] / 1024:8.1f} MB  (target < 150 MB)")
+        print(f"   stored ciphertext                       : {up['stored_bytes'] / MiB:8.1f} MiB for {args.mib} MiB of plaintext")
+        print(f"\n(bench process itself: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB maxrss)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
