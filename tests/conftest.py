@@ -92,6 +92,9 @@ def app(env):
 
     application = create_app(env.config)
     yield application
+    stop = application.extensions.get("vault_indexer_stop")
+    if stop is not None:
+        stop.set()
     application.extensions["vault"].db.dispose()
 
 

@@ -94,8 +94,16 @@ def create_app(config: Config | None = None) -> Flask:
     register_api(app)
 
     from vault.api import security
+    from vault.web import init_app as init_web
 
+    init_web(app)  # the web UI's cookie session hook must run before the access check
     security.enforce(app)
+    if config.search_enabled and config.indexer_thread:
+        from vault import indexing
+
+        # Each worker (after gunicorn's fork) starts one; only the holder of
+        # the index writer lock drains the outbox.
+        app.extensions["vault_indexer_stop"] = indexing.start(vault.db, config.index_dir)
 
     @app.after_request
     def _headers(resp):

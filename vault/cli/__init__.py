@@ -84,6 +84,8 @@ def _register():
 
         for cmd in search_cmds.COMMANDS:
             main.add_command(cmd)
+        for cmd in search_cmds.SERVER_COMMANDS:
+            server.server.add_command(cmd)
     except ImportError:
         pass
 

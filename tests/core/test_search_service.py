@@ -1,0 +1,143 @@
+"""Search as the app serves it: outbox, indexer thread, API, CLI, many workers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+from tests.conftest import Gunicorn, person
+from tests.core.cli_helpers import Cli
+from vault.client.transfer import upload_file
+
+
+def _wait(pred, what, limit=120.0):
+    """Functional wait for the asynchronous indexer (not a speed assertion)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _search(sess, q="", **filters):
+    return sess.http.post("/search", {"q": q, "filters": filters, "per_page": 100})
+
+
+def _total(sess, q: str) -> int:
+    """The hit count, or -1 while the index answers 503 (being rebuilt)."""
+    from vault.client.http import ApiFailure
+
+    try:
+        return _search(sess, q)["total"]
+    except ApiFailure as exc:
+        if exc.status == 503:
+            return -1
+        raise
+
+
+def test_search_finds_word_forms_only_in_own_cases(people, tmp_path):
+    f = tmp_path / "f.bin"
+    f.write_bytes(os.urandom(100))
+    upload_file(people.lawyer, people.case_id, f, {
+        "title": "Кыйноолор тууралуу арыз", "evidence_type": "statement", "region": "jalal_abad",
+        "place": "ИВС Жалал-Абад", "violations": ["torture"], "incident_date_from": "2026-03-01"})
+    other = people.outsider.create_case("KG-OTHER-1", "Other organisation's case")
+    upload_file(people.outsider, other["id"], f, {"title": "Кыйноо фактысы", "evidence_type": "photo"})
+    _wait(lambda: _search(people.lawyer, "кыйноо")["total"] == 1, "the lawyer's item to be indexed")
+    _wait(lambda: _search(people.outsider, "кыйноо")["total"] == 1, "the outsider's item to be indexed")
+    hit = _search(people.lawyer, "кыйноо")["hits"][0]
+    assert hit["case_id"] == people.case_id
+    assert _search(people.lawyer, "Jalal-Abad")["total"] == 1  # transliteration
+    assert _search(people.lawyer, "", region="jalal_abad")["total"] == 1
+    assert _search(people.lawyer, "", region="osh")["total"] == 0
+    res = _search(people.medic, "кыйноо")
+    assert res["total"] == 1 and all(h["case_id"] == people.case_id for h in res["hits"])
+    assert res["facets"]["case_id"] == {people.case_id: 1}  # no count of the other case leaks
+    # An admin is not a reader.
+    with pytest.raises(Exception) as exc:
+        _search(people.admin, "кыйноо")
+    assert getattr(exc.value, "status", None) == 404
+
+
+def test_bad_search_input_is_400(people):
+    from vault.client.http import ApiFailure
+
+    for body in ({"q": "x" * 501}, {"q": "a", "filters": {"region": 5}}, {"q": "a", "sort": "size"},
+                 {"q": "a", "page": 0}, {"q": "a", "unknown": 1}):
+        with pytest.raises(ApiFailure) as exc:
+            people.lawyer.http.post("/search", body)
+        assert 400 <= exc.value.status < 500
+
+
+@pytest.mark.slow
+def test_many_workers_one_writer_nothing_lost(env, tmp_path):
+    """4 gunicorn workers, 8 clients uploading 200 items at once: all searchable, no lock error."""
+    srv = Gunicorn(env, workers=4)
+    try:
+        admin = person(srv.url, tmp_path / "admin", "admin", "admin-password-1", env.admin_invitation)
+        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+        lawyer = person(srv.url, tmp_path / "l", "aigul", "lawyer-password-1", inv)
+        case_id = lawyer.create_case("KG-LOAD-1", "Load test")["id"]
+        f = tmp_path / "small.bin"
+        f.write_bytes(os.urandom(2000))
+        errors: list[BaseException] = []
+
+        def client(n: int):
+            try:
+                from vault.client.session import ClientSession
+
+                sess = ClientSession(lawyer.http.__class__(srv.url, lawyer.http.token), lawyer.username,
+                                     lawyer.me, lawyer.keys, lawyer.home)
+                for i in range(25):
+                    upload_file(sess, case_id, f, {"title": f"batch{n} record{i} пытки", "evidence_type": "document",
+                                                   "tags": [f"client{n}"]})
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        _wait(lambda: _search(lawyer, "пытка")["total"] == 200, "all 200 items to be searchable", 180)
+        for n in range(8):
+            assert _search(lawyer, f"client{n}")["total"] == 25
+        cli = Cli(srv.url, lawyer.home, "aigul", "lawyer-password-1")
+        assert cli.json("search", "пыткам", "--per-page", "5")["total"] == 200
+    finally:
+        srv.stop()
+    logs = "".join(p.read_text(errors="replace") for p in (env.data_dir / "logs").glob("*.log"))
+    assert "LockError" not in logs and "locked" not in logs.lower()
+    assert "unhandled" not in logs
+
+
+@pytest.mark.slow
+def test_deleted_index_is_rebuilt_at_start(env, tmp_path):
+    srv = Gunicorn(env, workers=2)
+    try:
+        admin = person(srv.url, tmp_path / "admin", "admin", "admin-password-1", env.admin_invitation)
+        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+        lawyer = person(srv.url, tmp_path / "l", "aigul", "lawyer-password-1", inv)
+        case_id = lawyer.create_case("KG-IDX-1", "Index test")["id"]
+        f = tmp_path / "small.bin"
+        f.write_bytes(b"x")
+        upload_file(lawyer, case_id, f, {"title": "Beating at the Bishkek police", "evidence_type": "photo"})
+        _wait(lambda: _search(lawyer, "beatings")["total"] == 1, "indexing")
+    finally:
+        srv.stop()
+    shutil.rmtree(env.data_dir / "index")
+    srv = Gunicorn(env, workers=2)
+    try:
+        lawyer.http.url = srv.url  # same account and token, new server process
+        _wait(lambda: _total(lawyer, "beating") == 1, "the rebuilt index")
+    finally:
+        srv.stop()
+    # And the command rebuilds on demand.
+    cli = Cli("http://unused", tmp_path / "l", "aigul", "x", env.data_dir)
+    assert cli.json("server", "reindex")["indexed"] == 1

@@ -1,0 +1,118 @@
+"""What a query must return, and what it must not, in Kyrgyz, Russian and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.search.conftest import ids, make_doc
+from vault.search import search
+
+pytestmark = pytest.mark.usefixtures("both_engines")
+
+CASES = ["case-A"]
+
+
+def corpus() -> list[dict]:
+    return [
+        make_doc(item_id="ru-pytki", title="Пытки задержанных в ИВС", place="ИВС ГУВД г. Бишкек",
+                 language="ru"),
+        make_doc(item_id="ru-izbienie", title="Избиение при задержании", place="Отдел милиции Оша",
+                 language="ru"),
+        make_doc(item_id="ru-udushenie", title="Удушение пакетом", place="СИЗО-1", language="ru"),
+        make_doc(item_id="ky-kyinoo", title="Кыйноолордун далилдери", place="Жалал-Абад шаарындагы ИИБ",
+                 language="ky"),
+        make_doc(item_id="ky-kamak", title="Камакта сабоо", place="Нарын шаарындагы түрмө", language="ky"),
+        make_doc(item_id="ky-turmo", title="Түрмөлөрдө кармоо шарттары", place="Каракол", language="ky"),
+        make_doc(item_id="en-tortured", title="Detainee tortured in police custody", place="Osh city police",
+                 language="en"),
+        make_doc(item_id="en-beating", title="Beating during arrest", place="Tokmok", language="en"),
+        make_doc(item_id="en-naryn", title="Medical report", place="Naryn SIZO", language="en"),
+        make_doc(item_id="en-jalal", title="Complaint", place="Dzhalal-Abad police station", language="en"),
+        make_doc(item_id="none", title="Отчёт о мониторинге", place="Талас", language="ru"),
+    ]
+
+
+# query -> (records it must return, records it must not return)
+EXPECTATIONS = {
+    # Russian word forms
+    "пытка": ({"ru-pytki"}, {"ru-izbienie", "ky-kyinoo", "en-beating", "none"}),
+    "пыткам": ({"ru-pytki"}, {"ru-udushenie"}),
+    "избиения": ({"ru-izbienie"}, {"ru-pytki", "en-beating"}),
+    "задержание": ({"ru-izbienie"}, {"ru-udushenie", "none"}),
+    # English word forms
+    "tortured": ({"en-tortured"}, {"en-beating", "ru-pytki"}),
+    "torturing": ({"en-tortured"}, {"en-beating"}),
+    "torture": ({"en-tortured"}, {"en-naryn"}),
+    "beatings": ({"en-beating"}, {"en-tortured", "ru-izbienie"}),
+    # Kyrgyz word forms
+    "кыйноо": ({"ky-kyinoo"}, {"ky-kamak", "ru-pytki"}),
+    "кыйноолор": ({"ky-kyinoo"}, {"ky-turmo"}),
+    "камак": ({"ky-kamak"}, {"ky-kyinoo"}),
+    "түрмө": ({"ky-kamak", "ky-turmo"}, {"ky-kyinoo"}),
+    "кармоо": ({"ky-turmo"}, {"ky-kamak"}),
+    # Transliteration, both ways
+    "Jalal-Abad": ({"ky-kyinoo", "en-jalal"}, {"ky-kamak", "ru-pytki"}),
+    "Жалал-Абад": ({"ky-kyinoo", "en-jalal"}, {"en-naryn"}),
+    "Djalal-Abad": ({"ky-kyinoo", "en-jalal"}, set()),
+    "Jalalabad": ({"ky-kyinoo", "en-jalal"}, set()),
+    "Bishkek": ({"ru-pytki"}, {"ru-izbienie"}),
+    "Ош": ({"en-tortured", "ru-izbienie"}, {"en-naryn", "ky-kamak"}),
+    "Нарын": ({"ky-kamak", "en-naryn"}, {"ky-turmo"}),
+    "Karakol": ({"ky-turmo"}, {"ky-kamak"}),
+    "Токмок": ({"en-beating"}, {"en-tortured"}),
+    # Several words are all required; stop words are not
+    "пытки в ИВС": ({"ru-pytki"}, {"ru-udushenie"}),
+    "tortured in Osh": ({"en-tortured"}, {"ru-izbienie"}),
+    "Osh police": ({"en-tortured"}, {"ru-izbienie", "en-jalal"}),
+}
+
+
+@pytest.mark.parametrize("text", sorted(EXPECTATIONS))
+def test_query_returns_what_it_means(build, text: str) -> None:
+    must, must_not = EXPECTATIONS[text]
+    path = build(corpus())
+    found = ids(search(str(path), text, allowed_case_ids=CASES, per_page=50))
+    assert must <= found, f"{text!r} missed {must - found}"
+    assert not found & must_not, f"{text!r} wrongly returned {found & must_not}"
+
+
+def test_syntax_or_exclusion_and_phrase(build) -> None:
+    path = str(build(corpus()))
+    assert ids(search(path, "пытка OR кыйноо", allowed_case_ids=CASES)) == {"ru-pytki", "ky-kyinoo"}
+    assert ids(search(path, "police -Osh", allowed_case_ids=CASES)) == {"en-jalal"}
+    assert ids(search(path, '"Detainee tortured"', allowed_case_ids=CASES)) == {"en-tortured"}
+    assert ids(search(path, '"tortured detainee"', allowed_case_ids=CASES)) == set()  # order matters
+    # A phrase matches inflected forms, across the parts of a compound.
+    assert ids(search(path, '"Жалал-Абад шаары"', allowed_case_ids=CASES)) == {"ky-kyinoo"}
+    assert ids(search(path, '"шаары Жалал-Абад"', allowed_case_ids=CASES)) == set()
+    assert ids(search(path, '-"Пытки задержанных" ИВС', allowed_case_ids=CASES)) == set()
+
+
+def test_vocabulary_labels_are_searchable(build) -> None:
+    """A record coded "electric_shock" is found by the word in any language."""
+    path = str(build([
+        make_doc(item_id="coded", title="Statement", methods=["electric_shock"], violations=["torture"]),
+        make_doc(item_id="plain", title="Statement"),
+    ]))
+    for text in ("электроток", "electric shock", "кыйноо", "пытки"):
+        assert ids(search(path, text, allowed_case_ids=CASES)) == {"coded"}, text
+
+
+def test_title_match_outranks_label_match(build) -> None:
+    path = str(build([
+        make_doc(item_id="label-only", title="Statement", violations=["torture"]),
+        make_doc(item_id="in-title", title="Torture in custody"),
+    ]))
+    hits = search(path, "torture", allowed_case_ids=CASES)["hits"]
+    assert [h["item_id"] for h in hits] == ["in-title", "label-only"]
+    assert hits[0]["score"] > hits[1]["score"] > 0
+
+
+@pytest.mark.parametrize("text", [
+    '"unclosed phrase', "((( OR", "-", "- - -", "OR", "OR OR пытка", "AND NOT", "*?~^", 'a:b "c', "' \" ' \"",
+    "NOT", "\x00\x01", "пытка -", "😀", "field:value", "[1 TO 5]", "\\", "-\"\"",
+])
+def test_odd_syntax_never_crashes(build, text: str) -> None:
+    path = str(build(corpus()))
+    result = search(path, text, allowed_case_ids=CASES)
+    assert isinstance(result["total"], int)

@@ -1,0 +1,110 @@
+"""Glue between the database and the search index (vault/search).
+
+The upload transaction writes a search_outbox row next to the item; here
+the outbox is read for the indexer, documents are built from the
+searchable metadata only (never sealed content), and every worker starts
+the indexer thread — only the one holding the writer lock writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from vault import search
+from vault.db import Database
+from vault.models import Case, Item, SearchOutbox
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def document(item: Item, case: Case) -> dict[str, Any]:
+    """The search document of an item: its clear metadata and its case's reference."""
+    m = item.meta
+    return {
+        "item_id": item.id, "case_id": case.id, "case_reference": case.reference, "case_title": case.title,
+        "title": m.get("title") or "", "place": m.get("place") or "",
+        "incident_date_from": m.get("incident_date_from"), "incident_date_to": m.get("incident_date_to"),
+        "region": m.get("region") or case.region, "detention_place_type": m.get("detention_place_type"),
+        "violations": list(m.get("violations") or []), "methods": list(m.get("methods") or []),
+        "evidence_type": item.evidence_type, "tags": list(m.get("tags") or []), "language": m.get("language"),
+        "uploader_role": item.uploader_role, "uploaded_at": item.created_at.isoformat() + "Z",
+    }
+
+
+class DbOutbox:
+    """search.OutboxSource over the search_outbox table."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def fetch(self, limit: int) -> list[tuple[int, str, str, dict | None]]:
+        with self.db.session() as s:
+            rows = s.execute(select(SearchOutbox).order_by(SearchOutbox.id).limit(limit)).scalars().all()
+            if not rows:
+                return []
+            ids = {r.item_id for r in rows}
+            found = {i.id: document(i, c) for i, c in s.execute(
+                select(Item, Case).join(Case, Case.id == Item.case_id).where(Item.id.in_(ids))).all()}
+        out = []
+        for r in rows:
+            doc = found.get(r.item_id)
+            if r.op == "upsert" and doc is not None:
+                out.append((r.id, r.item_id, "upsert", doc))
+            else:  # deleted since, or a delete
+                out.append((r.id, r.item_id, "delete", None))
+        return out
+
+    def ack(self, outbox_ids: list[int]) -> None:
+        with self.db.session() as s:
+            s.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(outbox_ids)))
+
+
+def all_documents(db: Database) -> Iterator[dict[str, Any]]:
+    """Every item's document, read lazily in keyset pages (used by rebuild)."""
+    last = ""
+    while True:
+        with db.session() as s:
+            rows = s.execute(select(Item, Case).join(Case, Case.id == Item.case_id).where(Item.id > last)
+                             .order_by(Item.id).limit(1000)).all()
+            docs = [document(i, c) for i, c in rows]
+        if not docs:
+            return
+        yield from docs
+        last = docs[-1]["item_id"]
+
+
+def reindex(db: Database, path, progress=None) -> int:
+    """Rebuild the index from the database (the index is derived data)."""
+    return search.rebuild(path, all_documents(db), progress)
+
+
+def _start_worker_side(db: Database, path, stop: threading.Event) -> None:
+    """In each worker: make sure an index exists (rebuilding a missing or
+    corrupt one, if no other worker is already doing it), warm the caches,
+    then compete to be the outbox writer."""
+    try:
+        state = search.status(path)
+        if state != "ok":
+            log.warning("search index is %s: rebuilding from the database", state)
+            try:
+                n = search.rebuild(path, all_documents(db), lock_timeout=0)
+                log.warning("search index rebuilt with %d items", n)
+            except search.IndexBusy:
+                pass  # another worker is rebuilding
+        search.warm(str(path))
+    except Exception:  # the vault keeps serving; search answers 503 until fixed
+        log.exception("search index could not be prepared")
+    search.Indexer(path, DbOutbox(db), batch_size=BATCH).run_in_background(stop)
+
+
+def start(db: Database, path) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=_start_worker_side, args=(db, path, stop), name="vault-search-start",
+                     daemon=True).start()
+    return stop
