@@ -110,19 +110,24 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The app on a real HTTP socket in a thread (werkzeug), for client-library tests."""
+    """The app on a real HTTP socket in a thread (werkzeug), for client-library tests.
+
+    It polls every 50 ms so that stopping it does not cost half a second per test.
+    """
 
     def __init__(self, app):
         from werkzeug.serving import make_server
 
-        self.port = free_port()
-        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
 
     def stop(self):
         self.server.shutdown()
+        self.thread.join()
 
 
 @pytest.fixture

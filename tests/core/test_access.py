@@ -13,7 +13,6 @@ import hashlib
 import io
 import re
 import secrets
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,31 +27,6 @@ from vault.models import Base
 
 ID_PARAMS = {"case_id", "item_id", "upload_id"}
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-
-
-class QuickLive:
-    """conftest's `live` server, polling every 50 ms so stopping it does not cost 0.5 s per test."""
-
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join()
-
-
-@pytest.fixture
-def live(app):
-    srv = QuickLive(app)
-    yield srv
-    srv.stop()
 
 
 # --------------------------------------------------------------------------- helpers

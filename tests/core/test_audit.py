@@ -6,37 +6,18 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from tests.conftest import TEST_ENV, make_env, person
+from tests.conftest import TEST_ENV, LiveServer, make_env, person
 from vault import audit, crypto, server_tasks
 from vault.app import create_app
 from vault.client.transfer import upload_file
 from vault.models import AuditCheckpoint, AuditEntry
 
 EVERY = 3
-
-
-class QuickLive:
-    """conftest's `live` server, polling every 50 ms so stopping it does not cost 0.5 s per test."""
-
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join()
 
 
 @dataclass
@@ -54,7 +35,7 @@ def logged(tmp_path, db_url, client_home):
     """A vault (checkpoint every 3 entries) with logins, a case and an upload in its log."""
     env = make_env(tmp_path, db_url, audit_checkpoint_every=EVERY)
     app = create_app(env.config)
-    srv = QuickLive(app)
+    srv = LiveServer(app)
     try:
         admin = person(srv.url, client_home("admin"), "admin", "admin-password-1", env.admin_invitation)
         inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]

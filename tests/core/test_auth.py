@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -14,38 +13,12 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from tests.conftest import make_env, person
+from tests.conftest import LiveServer, make_env, person
 from vault import crypto
 from vault.app import create_app
 from vault.client.http import ApiFailure
 from vault.client.session import ClientSession, register
 from vault.models import ApiToken, utcnow
-
-
-class QuickLive:
-    """conftest's `live` server, polling every 50 ms so stopping it does not cost 0.5 s per test."""
-
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join()
-
-
-@pytest.fixture
-def live(app):
-    srv = QuickLive(app)
-    yield srv
-    srv.stop()
-
 
 PASSWORDS = {"aigul": "lawyer-password-1", "bakyt": "medic-password-1", "admin": "admin-password-1"}
 
@@ -191,7 +164,7 @@ def test_disabling_a_user_ends_the_session_and_refuses_login(people, live):
 def test_idle_token_expires(tmp_path, db_url, client_home):
     env = make_env(tmp_path, db_url, token_idle_s=1)
     app = create_app(env.config)
-    srv = QuickLive(app)
+    srv = LiveServer(app)
     try:
         admin = person(srv.url, client_home("admin"), "admin", "admin-password-1", env.admin_invitation)
         assert admin.http.get("/me")["username"] == "admin"

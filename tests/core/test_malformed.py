@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
@@ -27,31 +26,6 @@ from vault.client.transfer import upload_file
 from vault.models import Base, Invitation, Item, User, utcnow
 
 OCTET = "application/octet-stream"
-
-
-class QuickLive:
-    """conftest's `live` server, polling every 50 ms so stopping it does not cost 0.5 s per test."""
-
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join()
-
-
-@pytest.fixture
-def live(app):
-    srv = QuickLive(app)
-    yield srv
-    srv.stop()
 
 
 # --------------------------------------------------------------------------- helpers
