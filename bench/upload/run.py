@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import resource
@@ -154,7 +153,7 @@ def main() -> None:
         print(f"\n1. Encryption on this machine ({args.mib} MiB, file in page cache)")
         print(f"   raw libsodium secretstream (no hashing) : {mb / raw:8.1f} MB/s")
         print(f"   vault client (hash + encrypt + hash)    : {mb / cli:8.1f} MB/s   ratio {raw / cli:.2f}  (target >= 0.80)")
-        print(f"\n2. Upload end to end on loopback: 4 gunicorn workers, chunks fsynced, signed receipt checked",
+        print("\n2. Upload end to end on loopback: 4 gunicorn workers, chunks fsynced, signed receipt checked",
               flush=True)
         age = age_encrypt(src, work / "out.age")
         up = upload_end_to_end(src, work)

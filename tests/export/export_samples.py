@@ -155,15 +155,27 @@ def options(lang: str, variant: str | None = None, day: str = "2025-11-20") -> E
 
 def make_item(keys: crypto.UserKeys, item_id: str, filename: str, data: bytes,
               evidence_type: str = "photo", uploader: str = "aigul",
-              media_type: str = "application/octet-stream") -> ExportItem:
-    """An evidence item with a manifest signed exactly as the client signs it."""
+              media_type: str = "application/octet-stream", sealed: dict | None = None,
+              legacy_sealed: bool = False) -> ExportItem:
+    """An evidence item with a manifest signed exactly as the client signs it.
+
+    The manifest names its sealed fields by hash only (``sealed_sha256``), as
+    vault.client.transfer.upload_file makes it; ``legacy_sealed`` puts the
+    fields into the manifest itself, as clients did before that change.
+    """
+    sealed = {"description": "фото"} if sealed is None else sealed
     manifest = {
         "v": 1, "item_id": item_id, "case_id": "case-1", "sha256": crypto.sha256_hex(data),
         "size": len(data), "media_type": media_type, "filename": filename,
         "captured_at": "2025-03-17T10:00:00Z", "created_at": "2025-03-17T12:00:00Z",
         "uploader": uploader, "uploader_id": "u-1", "evidence_type": evidence_type,
-        "attached_to": None, "sealed": {"description": "фото"},
+        "attached_to": None, "sealed_sha256": None,
     }
+    if sealed:
+        manifest["sealed_sha256"] = crypto.seal_fields(crypto.random_key(), sealed, "case-1", item_id)[1]
+    if legacy_sealed:
+        del manifest["sealed_sha256"]
+        manifest["sealed"] = sealed
     body = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode()
     return ExportItem(
         item_id=item_id, manifest=manifest, manifest_bytes=body,

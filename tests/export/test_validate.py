@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.export.export_samples import ENABLED, full_case, options
+from tests.export.export_samples import ENABLED, full_case, make_item, options
 from vault import plugins
 from vault.caserecord import parse_case
 
@@ -68,8 +68,23 @@ def test_messages_are_in_the_recipients_terms(pm):
 def test_full_case_has_nothing_missing(pm, items, exporter, lang):
     problems = plugins.validate(pm, ENABLED, exporter, parse_case(full_case()), items, options(lang))
     assert paths(problems, "missing") == set()
-    # The form is unverified; sealed manifest fields travel in the annex.
-    assert paths(problems, "warning") == {"form", "items"}
+    # The form is unverified. The manifests carry only the hash of their sealed
+    # fields, so nothing sealed travels in the annex and there is no "items" warning.
+    assert paths(problems, "warning") == {"form"}
+
+
+def test_manifest_carrying_sealed_fields_is_flagged(pm, keys):
+    # A manifest signed by an older client still holds its sealed fields; the
+    # annex must carry the exact signed bytes, so the user is told before sending.
+    legacy = [make_item(keys, "item-photo", "a.jpg", b"x", legacy_sealed=True)]
+    problems = plugins.validate(pm, ENABLED, "omct", parse_case(full_case()), legacy, options("en"))
+    flagged = [p for p in problems if p.path == "items"]
+    assert [p.severity for p in flagged] == ["warning"]
+    assert "sealed fields" in flagged[0].message and "получатель" in flagged[0].text("ru").lower()
+    current = [make_item(keys, "item-photo", "a.jpg", b"x")]
+    assert current[0].manifest["sealed_sha256"] and "sealed" not in current[0].manifest
+    problems = plugins.validate(pm, ENABLED, "omct", parse_case(full_case()), current, options("en"))
+    assert not [p for p in problems if p.path == "items"]
 
 
 def test_hrc_warns_when_last_decision_is_over_five_years_old(pm, items):

@@ -7,7 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from vault import vocab
 
@@ -198,4 +206,4 @@ class RecoveryGrantsIn(Strict):
 
 
 class PluginToggleIn(Strict):
-    enabled: bool
+    enabled: StrictBool

@@ -217,7 +217,24 @@ def finish(upload_id: str):
                  "evidence_type": item.evidence_type})
         out = {"item_id": item.id, "case_id": item.case_id, "blob_sha256": digest,
                "created_at": item.created_at.isoformat() + "Z"}
+    _notify_added(out, meta["evidence_type"], up_snapshot["size"])
     return jsonify(out), 201
+
+
+def _notify_added(out: dict, evidence_type: str, size: int) -> None:
+    """Tell notification plugins (server-visible metadata only); never fail the upload for them."""
+    from vault import plugins
+    from vault.api.plugins import enabled_plugins, plugin_manager
+    from vault.export.types import EvidenceNotice
+
+    try:
+        pm = plugin_manager()
+        with _vault().db.session() as s:
+            enabled = enabled_plugins(s, pm)
+        plugins.notify_evidence_added(pm, enabled, EvidenceNotice(
+            out["item_id"], out["case_id"], g.user.username, out["created_at"], evidence_type, size))
+    except Exception as exc:  # noqa: BLE001 - the item is stored; a plugin's failure must not undo that
+        current_app.logger.error("evidence_added notification failed: %s", type(exc).__name__)
 
 
 @bp.delete("/uploads/<upload_id>")

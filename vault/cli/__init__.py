@@ -24,12 +24,12 @@ def emit(data, as_json: bool, human=None) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def fail(message: str, as_json: bool = False, code: int = 1, **extra):
+def fail(message: str, as_json: bool = False, exit_code: int = 1, **extra):
     if as_json:
         click.echo(json.dumps({"error": {"message": message, **extra}}, ensure_ascii=False))
     else:
         click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+    sys.exit(exit_code)
 
 
 def handle_errors(fn):

@@ -192,9 +192,26 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
     return annex_bytes
 
 
-def _render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
-                    pm: pluggy.PluginManager | None, enabled: Iterable[str] | None,
-                    allow_missing: bool) -> tuple[Rendered, Exporter]:
+@dataclass(frozen=True)
+class Checked:
+    """An export that passed validation and was rendered: what write_bundle needs, and the warnings."""
+
+    rendered: Rendered
+    exporter: Exporter
+    problems: tuple[Problem, ...]
+
+
+def render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
+                   pm: pluggy.PluginManager | None = None, enabled: Iterable[str] | None = None,
+                   allow_missing: bool = False) -> Checked:
+    """Validate, then render: the first half of every bundle function below.
+
+    Raises ExportRefused when something the recipient needs is missing
+    (unless ``allow_missing``), vault.plugins.UnknownExporter for a name no
+    enabled plugin offers, vault.plugins.PluginFailed if a plugin raised.
+    ``problems`` holds every problem found (warnings, and what is missing in
+    a draft), so the caller can show them.
+    """
     pm = pm or plugins.get_plugin_manager()
     if enabled is None:
         enabled = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
@@ -207,7 +224,22 @@ def _render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportIt
     missing = [p for p in problems if p.severity == "missing"]
     if missing and not allow_missing:
         raise ExportRefused(missing)
-    return plugins.export(pm, enabled, exporter, record, items, options), exp
+    rendered = plugins.export(pm, enabled, exporter, record, items, options)
+    return Checked(rendered, exp, tuple(problems))
+
+
+def build_bundle_into(out: BinaryIO, exporter: str, case: CaseRecord | dict, items: list[ExportItem],
+                      options: ExportOptions, signer: crypto.UserKeys, signer_name: str, *,
+                      pm: pluggy.PluginManager | None = None, enabled: Iterable[str] | None = None,
+                      allow_missing: bool = False, now: dt.datetime | None = None) -> Checked:
+    """build_bundle, streamed into the file object ``out`` (attachments of any size in constant memory).
+
+    Returns what render_checked returned (the documents and the problems found).
+    """
+    checked = render_checked(exporter, case, items, options, pm, enabled, allow_missing)
+    write_bundle(out, checked.rendered, checked.exporter, options, items, SignerIdentity.of(signer, signer_name),
+                 signer.sign, now=now)
+    return checked
 
 
 def build_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
@@ -223,10 +255,9 @@ def build_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem]
     draft); BundleError when an item does not match its signed manifest;
     vault.plugins.UnknownExporter for a name no enabled plugin offers.
     """
-    rendered, exp = _render_checked(exporter, case, items, options, pm, enabled, allow_missing)
     buf = io.BytesIO()
-    write_bundle(buf, rendered, exp, options, items, SignerIdentity.of(signer, signer_name), signer.sign,
-                 now=now)
+    build_bundle_into(buf, exporter, case, items, options, signer, signer_name, pm=pm, enabled=enabled,
+                      allow_missing=allow_missing, now=now)
     return buf.getvalue()
 
 
@@ -240,9 +271,9 @@ def build_unsigned_bundle(exporter: str, case: CaseRecord | dict, items: list[Ex
     holds the user's private key, so the browser signs the returned annex
     bytes (Ed25519, detached) and the server adds that with attach_signature.
     """
-    rendered, exp = _render_checked(exporter, case, items, options, pm, enabled, allow_missing)
+    checked = render_checked(exporter, case, items, options, pm, enabled, allow_missing)
     buf = io.BytesIO()
-    annex_bytes = write_bundle(buf, rendered, exp, options, items, signer, None, now=now)
+    annex_bytes = write_bundle(buf, checked.rendered, checked.exporter, options, items, signer, None, now=now)
     return buf.getvalue(), annex_bytes
 
 
@@ -265,3 +296,13 @@ def attach_signature(bundle: bytes, signature: bytes) -> bytes:
         sig_info.compress_type = zipfile.ZIP_DEFLATED
         zf.writestr(sig_info, (b64(signature) + "\n").encode("ascii"))
     return buf.getvalue()
+
+
+def __getattr__(name: str):
+    # `vault verify BUNDLE` imports verify_command from here (vault/cli/client.py);
+    # it lives in vault.export.verify, which imports this module, hence lazily.
+    if name == "verify_command":
+        from vault.export.verify import verify_command
+
+        return verify_command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -59,23 +59,38 @@ def _attachments(case: CaseRecord, items: list[ExportItem]) -> list[Problem]:
     return problems
 
 
-def _sealed_in_manifests(items: list[ExportItem]) -> list[Problem]:
+# What an item manifest holds since sealed fields travel apart from it
+# (crypto.seal_fields): custody facts only, and the hash of the sealed fields.
+MANIFEST_KEYS = frozenset({
+    "v", "item_id", "case_id", "sha256", "size", "media_type", "filename", "captured_at", "created_at",
+    "uploader", "uploader_id", "evidence_type", "attached_to", "sealed_sha256",
+})
+
+
+def _content_in_manifests(items: list[ExportItem]) -> list[Problem]:
     # The annex must carry each manifest's exact signed bytes for the
-    # signature to verify, so whatever sealed fields the uploader put in the
-    # manifest travel to the recipient too. Say so before anything is sent.
-    if not any(item.manifest.get("sealed") for item in items):
+    # signature to verify. A current manifest holds custody facts only (its
+    # sealed fields are a separate envelope, named by "sealed_sha256"), but a
+    # manifest signed by an older or foreign client may still carry sealed
+    # fields ("sealed") or other keys: they would reach the recipient. Say so
+    # before anything is sent.
+    if all(set(item.manifest) <= MANIFEST_KEYS for item in items):
         return []
     return [Problem(
         path="items", severity="warning",
-        message="The custody annex carries each attachment's signed manifest, including its sealed "
-                "fields (description, statement, names). The recipient will be able to read them.",
+        message="The custody annex carries each attachment's signed manifest. Some manifests hold more than "
+                "custody data (for example sealed fields: description, statement, names); the recipient "
+                "will be able to read them.",
         messages={
-            "en": "The custody annex carries each attachment's signed manifest, including its sealed "
-                  "fields (description, statement, names). The recipient will be able to read them.",
-            "ru": "Приложение о цепочке хранения содержит подписанный манифест каждого файла, включая "
-                  "закрытые поля (описание, показания, имена). Получатель сможет их прочитать.",
-            "ky": "Сактоо чынжырынын тиркемесинде ар бир файлдын кол коюлган манифести, анын ичинде "
-                  "жабык талаалар (сүрөттөмө, көрсөтмө, аттар) бар. Алуучу аларды окуй алат.",
+            "en": "The custody annex carries each attachment's signed manifest. Some manifests hold more than "
+                  "custody data (for example sealed fields: description, statement, names); the recipient "
+                  "will be able to read them.",
+            "ru": "Приложение о цепочке хранения содержит подписанный манифест каждого файла. Некоторые "
+                  "манифесты содержат не только данные о хранении (например, закрытые поля: описание, "
+                  "показания, имена). Получатель сможет их прочитать.",
+            "ky": "Сактоо чынжырынын тиркемесинде ар бир файлдын кол коюлган манифести бар. Айрым "
+                  "манифесттерде сактоо маалыматынан тышкары (мисалы, жабык талаалар: сүрөттөмө, көрсөтмө, "
+                  "аттар) бар. Алуучу аларды окуй алат.",
         },
     )]
 
@@ -83,4 +98,4 @@ def _sealed_in_manifests(items: list[ExportItem]) -> list[Problem]:
 @hookimpl
 def vault_validate(exporter: str, case: CaseRecord, items: list[ExportItem],
                    options: ExportOptions) -> list[Problem]:
-    return _facts_language(case, options.language) + _attachments(case, items) + _sealed_in_manifests(items)
+    return _facts_language(case, options.language) + _attachments(case, items) + _content_in_manifests(items)

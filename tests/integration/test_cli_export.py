@@ -1,0 +1,205 @@
+"""`vault export` for every bundled exporter against a live server, read back, verified, then tampered with.
+
+Everything here is real: people registered with the real client, evidence
+encrypted and uploaded, the case record uploaded with `vault upload --type
+case_record`, and the `vault` command run in a subprocess as a person would.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.core.cli_helpers import Cli
+from tests.export.test_exporters import COMMON, EXPECTED, docx_text, flat, pdf_text
+from tests.integration.conftest import (
+    DOCUMENT_DATE,
+    audit_entries,
+    bundle_members,
+    documents,
+    seed_case,
+    upload_record_item,
+)
+from vault.export.verify import verify_bundle
+
+LAWYER_PASSWORD = "lawyer-password-1"
+EXPORTS = [("omct", "en"), ("un-srt", "en"), ("un-srt", "ru"), ("un-hrc", "ru"), ("ombudsman", "ru"),
+           ("ombudsman", "ky")]
+PHOTO = "attachments/стопы_Өмүрбеков.jpg"
+
+
+@pytest.fixture
+def db_url() -> str:
+    """SQLite only: rendering and verifying do not touch the database; the API paths these exports use
+    (exporters, record, audit) run on PostgreSQL too in test_plugin_state.py and test_browser_*.py."""
+    return ""
+
+
+def lawyer_cli(live, people) -> Cli:
+    return Cli(live.url, people.lawyer.home, "aigul", LAWYER_PASSWORD)
+
+
+def test_every_bundled_exporter_through_the_cli(people, live, tmp_path):
+    seeded = seed_case(people, tmp_path, upload_record=False)
+    cli = lawyer_cli(live, people)
+    record = cli.json("upload", people.case_id, str(seeded.record_path), "--type", "case_record",
+                      "--title", "Case record")[0]
+    names = {f"attachments/{n}": data for item_id, data in seeded.files.items()
+             for n in [seeded.names[item_id]]}
+    for exporter, lang in EXPORTS:
+        out = tmp_path / f"{exporter}-{lang}.zip"
+        result = cli.json("export", people.case_id, "--format", exporter, "--language", lang,
+                          "--date", DOCUMENT_DATE, "--out", str(out))
+        assert result["ok"] is True and result["path"] == str(out) and result["case_record_item"] == record["item_id"]
+        assert sorted(result["items"]) == sorted(seeded.files)  # the attachments the record lists
+        members = bundle_members(out.read_bytes())
+        # The attachments, decrypted on the client, are byte for byte the originals.
+        assert {n: d for n, d in members.items() if n.startswith("attachments/")} == names
+        docx_bytes, pdf_bytes = documents(members)
+        texts = {"docx": flat(docx_text(docx_bytes)), "pdf": flat(pdf_text(pdf_bytes))}
+        for kind, text in texts.items():
+            for value in COMMON + EXPECTED[(exporter, lang, None)]:
+                assert flat(value) in text, f"{exporter}/{lang} {kind}: {value!r} missing"
+            assert {"ң", "ө", "ү"} <= set(text), f"{exporter}/{lang} {kind}: Kyrgyz letters lost"
+        annex = json.loads(members["custody/annex.json"])
+        assert annex["exporter"]["name"] == exporter and annex["signer"]["name"] == "aigul"
+        # The annex carries each manifest, which names the sealed fields by hash only.
+        for entry in annex["items"]:
+            manifest = json.loads(base64.b64decode(entry["manifest"]))
+            assert "sealed" not in manifest and len(manifest["sealed_sha256"]) == 64
+            assert "description" not in members["custody/annex.json"].decode()
+        verified = cli.json("verify", str(out))
+        assert verified["ok"] is True and verified["exporter"] == exporter
+        assert {(s["role"], s["name"]) for s in verified["signers"]} == {
+            ("exporter", "aigul"), ("uploader", "aigul"), ("uploader", "bakyt")}
+    # Every export is in the audit log with the hash of the bundle that was written.
+    exported = audit_entries(people.admin, "case_exported")
+    assert [(json.loads(e["details"])["exporter"], json.loads(e["details"])["bundle_sha256"]) for e in exported] == [
+        (exporter, hashlib.sha256((tmp_path / f"{exporter}-{lang}.zip").read_bytes()).hexdigest())
+        for exporter, lang in EXPORTS]
+    assert all(e["actor"] == "aigul" and e["object"] == f"case:{people.case_id}" for e in exported)
+    assert all(json.loads(e["details"])["via"] == "client" for e in exported)
+    assert not list(tmp_path.glob(".vault-export-*"))  # the private work folders are gone
+
+
+def rewrite(src: Path, dst: Path, change=None, drop=None, add=None) -> Path:
+    """Repack a bundle as someone tampering with it would."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            if info.filename == drop:
+                continue
+            data = zin.read(info.filename)
+            if change and info.filename == change[0]:
+                data = change[1](data)
+            zout.writestr(info, data)
+        if add:
+            zout.writestr(add[0], add[1])
+    return dst
+
+
+def flip_one_byte(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+
+
+def test_vault_verify_names_what_was_tampered_with(people, live, tmp_path):
+    seeded = seed_case(people, tmp_path)
+    cli = lawyer_cli(live, people)
+    bundle = tmp_path / "omct.zip"
+    cli.json("export", people.case_id, "--format", "omct", "--date", DOCUMENT_DATE, "--out", str(bundle))
+    assert cli.run("verify", str(bundle)).returncode == 0
+    annex_edit = ("custody/annex.json", lambda d: d.replace(b'"aigul"', b'"someone"', 1))
+    cases = {
+        "changed": (rewrite(bundle, tmp_path / "changed.zip", change=(PHOTO, flip_one_byte)), PHOTO, "CHANGED"),
+        "removed": (rewrite(bundle, tmp_path / "removed.zip", drop="attachments/passport.jpg"),
+                    "attachments/passport.jpg", "MISSING"),
+        "added": (rewrite(bundle, tmp_path / "added.zip", add=("attachments/extra-note.txt", b"added later")),
+                  "attachments/extra-note.txt", "ADDED"),
+        "annex": (rewrite(bundle, tmp_path / "annex.zip", change=annex_edit), "custody/annex.json",
+                  "BAD_SIGNATURE"),
+    }
+    for what, (path, name, kind) in cases.items():
+        p = cli.run("verify", str(path), check=False)
+        assert p.returncode == 1, (what, p.stdout, p.stderr)
+        assert "RESULT: FAILED" in p.stdout
+        lines = [line for line in p.stdout.splitlines() if line.strip().startswith(kind)]
+        assert any(name in line for line in lines), (what, p.stdout)
+    # A byte changed inside the ZIP itself (no repacking) is caught too, by name.
+    raw = bytearray(bundle.read_bytes())
+    photo = seeded.files[seeded.ids["item-photo"]]
+    at = bytes(raw).index(photo[1000:1032])  # images are stored, not deflated
+    raw[at] ^= 0xFF
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(bytes(raw))
+    p = cli.run("verify", str(corrupt), "--json", check=False)
+    assert p.returncode == 1
+    assert {(f["path"], f["kind"]) for f in json.loads(p.stdout)["findings"]} >= {(PHOTO, "changed")}
+
+
+def test_missing_fields_are_listed_and_a_draft_still_builds(people, live, tmp_path):
+    seeded = seed_case(people, tmp_path, upload_record=False)
+    incomplete = {k: v for k, v in seeded.record.items() if k not in ("source", "applicant")}
+    incomplete["victim"] = {k: v for k, v in incomplete["victim"].items()
+                            if k != "consent_transmit_name_to_government"}
+    path = tmp_path / "incomplete.json"
+    path.write_text(json.dumps(incomplete, ensure_ascii=False), encoding="utf-8")
+    upload_record_item(people.lawyer, people.case_id, path)
+    cli = lawyer_cli(live, people)
+    out = tmp_path / "srt.zip"
+    p = cli.run("export", people.case_id, "--format", "un-srt", "--out", str(out), check=False)
+    assert p.returncode == 1 and not out.exists()
+    assert "victim.consent_transmit_name_to_government" in p.stderr
+    assert "The UN needs the victim's consent to transmit the name to the government" in p.stderr
+    assert "source.organisation" in p.stderr
+    p = cli.run("export", people.case_id, "--format", "un-srt", "--out", str(out), "--json", check=False)
+    answer = json.loads(p.stdout)
+    assert p.returncode == 1 and answer["ok"] is False and answer["error"]["code"] == "missing"
+    assert {"victim.consent_transmit_name_to_government", "source.organisation"} <= {
+        x["path"] for x in answer["problems"] if x["severity"] == "missing"}
+    assert "правительству" in " ".join(x["messages"].get("ru", "") for x in answer["problems"])
+    assert not audit_entries(people.admin, "case_exported")  # nothing was exported
+    draft = cli.json("export", people.case_id, "--format", "un-srt", "--out", str(out), "--draft")
+    assert draft["draft"] is True and out.exists()
+    assert verify_bundle(out).ok
+    assert json.loads(audit_entries(people.admin, "case_exported")[-1]["details"])["draft"] is True
+
+
+def test_export_choices_and_clear_refusals(people, live, tmp_path):
+    seeded = seed_case(people, tmp_path)
+    cli = lawyer_cli(live, people)
+    photo = seeded.ids["item-photo"]
+    out = tmp_path / "one.zip"
+    # An attachment the case record lists but the user leaves out is "missing" for the recipient: a draft.
+    p = cli.run("export", people.case_id, "--format", "ombudsman", "--language", "ky", "--items", photo,
+                "--out", str(out), check=False)
+    assert p.returncode == 1 and "attachments[1].item_id" in p.stderr
+    result = cli.json("export", people.case_id, "--format", "ombudsman", "--language", "ky", "--items", photo,
+                      "--draft", "--out", str(out))
+    assert result["items"] == [photo] and result["draft"] is True
+    assert [n for n in zipfile.ZipFile(out).namelist() if n.startswith("attachments/")] == [PHOTO]
+    every = cli.json("export", people.case_id, "--format", "omct", "--all-items", "--out", str(out))
+    assert sorted(every["items"]) == sorted(seeded.files)  # the case record itself is not attached
+    refusals = [
+        (["--format", "no-such-exporter"], "not enabled on this vault"),
+        (["--format", "omct", "--language", "ky"], "written in: en"),
+        (["--format", "un-srt", "--variant", "cat22"], "has no variant"),
+        (["--format", "omct", "--items", "0" * 32], "not items of this case"),
+    ]
+    for args, message in refusals:
+        p = cli.run("export", people.case_id, *args, "--out", str(tmp_path / "refused.zip"), check=False)
+        assert p.returncode != 0 and message in p.stderr, (args, p.stderr)
+        assert not (tmp_path / "refused.zip").exists()
+    # A case without a case record says how to make one.
+    other = people.lawyer.create_case("KG-2026-002", "Second case", "osh_city")
+    p = cli.run("export", other["id"], "--format", "omct", "--out", str(tmp_path / "x.zip"), check=False)
+    assert p.returncode == 1 and "--type case_record" in p.stderr
+    # Someone who is not a member gets the server's 404, not a traceback.
+    outsider = Cli(live.url, people.outsider.home, "outsider", "outsider-pass-1")
+    p = outsider.run("export", people.case_id, "--format", "omct", "--out", str(tmp_path / "x.zip"), "--json",
+                     check=False)
+    assert p.returncode == 2 and json.loads(p.stdout)["error"]["status"] == 404, p.stdout + p.stderr

@@ -1,0 +1,271 @@
+"""Exports made by the Python client, on the user's machine: nothing crosses the server in the clear.
+
+``prepare_export`` gathers what an export needs and checks it before any
+large file is downloaded:
+
+1. asks the server which exporters are enabled (``GET /exporters``) and
+   refuses any other: an admin's decision holds for the client too. The
+   set of enabled *plugins* on the server is also the set used here, so the
+   same checks run as in the browser path;
+2. takes the case record: the latest item of evidence type ``case_record``
+   (a JSON CaseRecord uploaded with ``vault upload CASE record.json --type
+   case_record``), decrypted and verified against its uploader's signature;
+3. fetches and verifies the chosen attachments' signed manifests (no
+   content yet) and runs the recipient's ``validate``.
+
+``ExportPlan.write`` then decrypts and verifies each attachment into a
+private temporary folder next to the output file (mode 0700, removed
+afterwards), renders, signs the custody annex with the user's Ed25519 key,
+writes the ZIP to a temporary name, fsyncs it, records the export in the
+server's audit log (``POST /cases/<id>/exports/record``) and only then
+renames it into place. A bundle the server has no record of is never left
+behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pluggy
+from pydantic import ValidationError
+
+from vault import plugins
+from vault.caserecord import CaseRecord, parse_case
+from vault.client import state
+from vault.client.session import ClientSession, b64d
+from vault.client.transfer import download_item, fetch_item
+from vault.export.bundle import build_bundle_into
+from vault.export.types import Exporter, ExportItem, ExportOptions, Problem
+
+CASE_RECORD_TYPE = "case_record"
+
+
+class ExportFailed(Exception):
+    """The export cannot be made; ``code`` says why, ``problems`` what is missing (for ``missing``)."""
+
+    def __init__(self, code: str, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.code, self.message, self.problems = code, message, problems or []
+
+
+@dataclass
+class _Chosen:
+    item: dict  # the server's item record
+    export_item: ExportItem
+    path: Path | None = None
+
+
+@dataclass
+class ExportPlan:
+    """What one export needs, checked. Use as a context manager: it removes its private folder."""
+
+    sess: ClientSession
+    case_id: str
+    exporter: Exporter
+    enabled: set[str]
+    record: CaseRecord
+    record_item_id: str
+    options: ExportOptions
+    chosen: list[_Chosen]
+    problems: list[Problem]
+    workdir: Path
+    pm: pluggy.PluginManager
+    out: Path
+    written: dict = field(default_factory=dict)
+
+    @property
+    def missing(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "missing"]
+
+    @property
+    def total_bytes(self) -> int:
+        """Ciphertext bytes to download for the attachments (for a progress bar)."""
+        return sum(int(c.item["blob_size"]) for c in self.chosen)
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [c.export_item.item_id for c in self.chosen]
+
+    def __enter__(self) -> ExportPlan:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def write(self, *, draft: bool = False, progress: Callable[[int], None] | None = None,
+              now: dt.datetime | None = None) -> dict:
+        """Decrypt, render, sign, record, and put the bundle at ``out``; returns a summary."""
+        if self.missing and not draft:
+            raise ExportFailed("missing", f"{self.exporter.target_body} needs more: see the list", self.missing)
+        keys = self.sess._require_keys()
+        for n, c in enumerate(self.chosen):
+            c.path = self.workdir / f"attachment-{n}"
+            _, manifest = download_item(self.sess, c.export_item.item_id, out=c.path, progress=progress)
+            if manifest["sha256"] != c.export_item.manifest["sha256"]:
+                raise ExportFailed("changed", f"item {c.export_item.item_id} changed while exporting; try again")
+            c.export_item.open = (lambda p=c.path: open(p, "rb"))  # noqa: SIM115 - closed by the bundle writer
+        part = self.workdir / "bundle.zip"
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            checked = build_bundle_into(
+                f, self.exporter.name, self.record, [c.export_item for c in self.chosen], self.options, keys,
+                self.sess.username, pm=self.pm, enabled=self.enabled, allow_missing=draft, now=now)
+            f.flush()
+            os.fsync(f.fileno())
+        digest, size = _sha256_file(part)
+        rec = self.sess.http.post(f"/cases/{self.case_id}/exports/record", {
+            "exporter": self.exporter.name, "bundle_sha256": digest, "items": self.item_ids,
+            "case_record_item": self.record_item_id, "language": self.options.language,
+            "variant": self.options.variant, "draft": draft})
+        os.replace(part, self.out)
+        _fsync_dir(self.out.parent)
+        self.written = {
+            "path": str(self.out), "exporter": self.exporter.name, "target_body": self.exporter.target_body,
+            "language": self.options.language, "variant": self.options.variant, "draft": draft,
+            "bundle_sha256": digest, "size": size, "items": self.item_ids, "case_record_item": self.record_item_id,
+            "audit_seq": rec.get("audit_seq"), "problems": [p.to_dict() for p in checked.problems],
+        }
+        return self.written
+
+
+def _sha256_file(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def server_exporters(sess: ClientSession) -> list[dict]:
+    """The exporters enabled on the server (GET /exporters)."""
+    return sess.http.get("/exporters")["exporters"]
+
+
+def _local_exporter(pm: pluggy.PluginManager, enabled: set[str], name: str, offered: list[dict]) -> Exporter:
+    by_name = {e["name"]: e for e in offered}
+    if name not in by_name:
+        raise ExportFailed("exporter_disabled",
+                           f"the exporter {name!r} is not enabled on this vault (enabled: "
+                           f"{', '.join(sorted(by_name)) or 'none'}); an admin enables plugins with "
+                           "`vault plugins enable NAME`")
+    local = plugins.exporters(pm, enabled).get(name)
+    if local is None:
+        raise ExportFailed("not_installed_here",
+                           f"the exporter {name!r} (plugin {by_name[name]['plugin']!r}) is enabled on the server but "
+                           "not installed on this machine: install that plugin here with pip")
+    return local
+
+
+def _export_item(sess: ClientSession, item_id: str) -> tuple[dict, ExportItem]:
+    """An item's verified manifest, as an ExportItem whose content is not fetched yet."""
+    item, manifest, body, sig, _ = fetch_item(sess, item_id)
+    up = item["uploader"]
+    pinned = state.pinned(sess.url, up["username"], base=sess.home)
+    box = b64d(pinned["box_public"]) if pinned and pinned["sign_public"] == up["sign_public"] else None
+
+    def not_yet():
+        raise RuntimeError("the attachment is not downloaded yet")
+
+    return item, ExportItem(
+        item_id=item["id"], manifest=manifest, manifest_bytes=body, manifest_signature=sig,
+        uploader_sign_public=b64d(up["sign_public"]), uploader=up["username"], uploaded_at=item["created_at"],
+        open=not_yet, uploader_box_public=box)
+
+
+def _case_record(sess: ClientSession, items: list[dict], workdir: Path) -> tuple[str, CaseRecord]:
+    records = [i for i in items if i["evidence_type"] == CASE_RECORD_TYPE]
+    if not records:
+        raise ExportFailed("no_case_record", "this case has no case record yet: write one (a JSON CaseRecord) and "
+                           "upload it with `vault upload CASE record.json --type case_record`")
+    latest = max(records, key=lambda i: (i["created_at"], records.index(i)))
+    path = workdir / "case-record.json"
+    try:
+        download_item(sess, latest["id"], out=path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise ExportFailed("bad_case_record", f"the case record {latest['id']} is not JSON") from None
+    finally:
+        path.unlink(missing_ok=True)
+    try:
+        return latest["id"], parse_case(data)
+    except ValidationError as exc:
+        # Field paths only: the values are sealed content.
+        where = "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors(include_input=False))
+        raise ExportFailed("bad_case_record", f"the case record {latest['id']} is not valid: {where}") from None
+
+
+def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, *, language: str | None = None,
+                   variant: str | None = None, item_ids: list[str] | None = None, all_items: bool = False,
+                   document_date: dt.date | None = None, pm: pluggy.PluginManager | None = None) -> ExportPlan:
+    """Everything an export needs, checked, before any attachment is downloaded.
+
+    Attachments: ``item_ids`` if given; every item except case records if
+    ``all_items``; otherwise the items the case record lists under
+    ``attachments``.
+    """
+    sess._require_keys()
+    out = Path(out).absolute()
+    if not out.parent.is_dir():
+        raise ExportFailed("bad_output", f"the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise ExportFailed("bad_output", f"{out} is a folder: give a file name for the bundle")
+    pm = pm or plugins.get_plugin_manager()
+    offered = server_exporters(sess)
+    enabled = {e["plugin"] for e in offered}
+    exp = _local_exporter(pm, enabled, exporter, offered)
+    language = language or exp.languages[0]
+    if language not in exp.languages:
+        raise ExportFailed("bad_language", f"{exp.label} is written in: {', '.join(exp.languages)}")
+    if variant is not None and variant not in {v.name for v in exp.variants}:
+        raise ExportFailed("bad_variant", f"{exp.label} has no variant {variant!r} (variants: "
+                           f"{', '.join(v.name for v in exp.variants) or 'none'})")
+    items = sess.http.get(f"/cases/{case_id}/items")["items"]
+    workdir = Path(tempfile.mkdtemp(prefix=".vault-export-", dir=out.parent))  # 0700
+    try:
+        record_id, record = _case_record(sess, items, workdir)
+        if item_ids is None:
+            if all_items:
+                item_ids = [i["id"] for i in items if i["evidence_type"] != CASE_RECORD_TYPE]
+            else:
+                item_ids = [ref.item_id for ref in record.attachments]
+        known = {i["id"] for i in items}
+        unknown = [i for i in item_ids if i not in known]
+        if unknown:
+            raise ExportFailed("unknown_item", f"not items of this case: {', '.join(unknown)}")
+        chosen = []
+        for item_id in dict.fromkeys(item_ids):
+            item, export_item = _export_item(sess, item_id)
+            chosen.append(_Chosen(item, export_item))
+        options = ExportOptions(language=language, variant=variant, document_date=document_date)
+        problems = plugins.validate(pm, enabled, exp.name, record, [c.export_item for c in chosen], options)
+        return ExportPlan(sess, case_id, exp, enabled, record, record_id, options, chosen, problems, workdir,
+                          pm, out)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
