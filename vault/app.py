@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from sqlalchemy.orm import Session
 
 from vault import audit, crypto
@@ -76,10 +77,23 @@ def open_vault(config: Config) -> Vault:
     )
 
 
+class MemoryOnlyRequest(Request):
+    """Never spool a multipart file part to a temporary file.
+
+    The browser export sends decrypted evidence; werkzeug's default would
+    write big parts to /tmp — plaintext on the server's disk. Export bodies
+    are bounded and parsed from the stream, so memory is the right place.
+    """
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or load_config()
     vault = open_vault(config)
     app = Flask(__name__)
+    app.request_class = MemoryOnlyRequest
     app.config["VAULT"] = config
     # One upload chunk plus headroom; JSON bodies have their own, lower limit.
     app.config["MAX_CONTENT_LENGTH"] = config.max_chunk_bytes + 64 * 1024

@@ -630,3 +630,35 @@ def test_truncated_extended_or_tampered_streams_are_refused_by_js(js, tmp_path):
 def test_wipe_zeroes_keys(js):
     (result,) = js({"op": "wipe"})
     assert ok(result) is True
+
+
+def test_sealed_fields_open_on_the_other_side(js):
+    case_id, item_id = "c" * 32, "d" * 32
+    item_key = crypto.random_key()
+    fields = {"victim": "Нурлан Сыдыкбеков-Өмүрзаков", "statement": 'quote " newline \n ң ө ү 😀', "n": 3}
+    env_py, sha_py = crypto.seal_fields(item_key, fields, case_id, item_id)
+    base = {"item_key": h(item_key), "case_id": case_id, "item_id": item_id}
+    sealed_js, opened_js, wrong_item, wrong_hash = js(
+        {"op": "seal_fields", **base, "fields": fields},
+        {"op": "open_fields", **base, "envelope": h(env_py), "sha256": sha_py},
+        {"op": "open_fields", **base, "item_id": "e" * 32, "envelope": h(env_py), "sha256": sha_py},
+        {"op": "open_fields", **base, "envelope": h(env_py), "sha256": "0" * 64},
+    )
+    got = ok(sealed_js)
+    # The JS JSON is byte-identical to Python's compact form, so the hash is equal too.
+    assert got["sha256"] == sha_py
+    assert crypto.open_fields(item_key, bytes.fromhex(got["envelope"]), case_id, item_id, got["sha256"]) == fields
+    assert ok(opened_js) == fields
+    assert err(wrong_item) == "DecryptionError"
+    assert err(wrong_hash) == "IntegrityError"
+
+
+def test_case_key_commitments_agree(js):
+    case_key = crypto.random_key()
+    check = crypto.case_key_check(case_key)
+    got_check, got_msg = js(
+        {"op": "case_key_check", "case_key": h(case_key)},
+        {"op": "case_key_message", "case_id": "a" * 32, "version": 3, "check": check},
+    )
+    assert ok(got_check) == check
+    assert bytes.fromhex(ok(got_msg)) == crypto.case_key_message("a" * 32, 3, check)

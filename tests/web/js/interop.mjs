@@ -170,6 +170,16 @@ const OPS = {
     return { manifest, body: hex(body), signature: hex(signature) };
   },
 
+  seal_fields(r) {
+    const { envelope, sha256 } = vc.sealFields(bin(r.item_key), r.fields, r.case_id, r.item_id);
+    return { envelope: hex(envelope), sha256 };
+  },
+
+  open_fields: (r) => vc.openFields(bin(r.item_key), bin(r.envelope), r.case_id, r.item_id, r.sha256),
+
+  case_key_check: (r) => vc.caseKeyCheck(bin(r.case_key)),
+  case_key_message: (r) => hex(vc.caseKeyMessage(r.case_id, r.version, r.check)),
+
   ciphertext_size: (r) => vc.ciphertextSize(r.size),
 
   encrypt_file: encryptFile,

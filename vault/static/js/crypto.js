@@ -699,6 +699,61 @@ export function openManifest(itemKey, sealed, caseId, itemId, signerPublic) {
 }
 
 // --------------------------------------------------------------------------
+// Sealed fields: AEAD(item_key, compact JSON, "vault-sealed-fields-v1|{case}|{item}")
+// The manifest carries only the SHA-256 of the JSON ("sealed_sha256"), so a
+// manifest can travel in a custody annex without the fields (victim, statement).
+
+export function sealedFieldsAd(caseId, itemId) {
+  return encodeUtf8(
+    `vault-sealed-fields-v1|${idText(caseId, "case id")}|${idText(itemId, "item id")}`, "associated data",
+  );
+}
+
+/** Encrypt an item's sealed fields (a plain object). Returns {envelope, sha256} (sha256 of the JSON bytes). */
+export function sealFields(itemKey, fields, caseId, itemId) {
+  if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+    throw new TypeError("sealed fields must be an object");
+  }
+  const body = encodeUtf8(JSON.stringify(fields), "sealed fields");
+  try {
+    return { envelope: aeadEncrypt(itemKey, body, sealedFieldsAd(caseId, itemId)), sha256: sha256Hex(body) };
+  } finally {
+    wipe(body);
+  }
+}
+
+/** Decrypt sealed fields and check them against the manifest's sealed_sha256 (open_fields). */
+export function openFields(itemKey, envelope, caseId, itemId, expectedSha256) {
+  const body = aeadDecrypt(itemKey, envelope, sealedFieldsAd(caseId, itemId));
+  if (sha256Hex(body) !== expectedSha256) throw new IntegrityError("the sealed fields do not match the signed manifest");
+  let fields;
+  try {
+    fields = JSON.parse(decodeUtf8(body));
+  } catch (exc) {
+    throw new IntegrityError("sealed fields are not valid JSON", { cause: exc });
+  }
+  if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+    throw new IntegrityError("sealed fields are not an object");
+  }
+  return fields;
+}
+
+// --------------------------------------------------------------------------
+// Case key commitments (case_key_check / case_key_message)
+
+/** Public commitment to a case key: hex BLAKE2b-256(key = case key, personal "vault-casekey"). */
+export function caseKeyCheck(caseKey) {
+  return toHex(blake2bSaltPersonal(32, new Uint8Array(0), u8(caseKey, "case key", KEY_BYTES), "vault-casekey"));
+}
+
+/** What a member signs when making a case key version. */
+export function caseKeyMessage(caseId, version, check) {
+  if (!Number.isSafeInteger(version)) throw new TypeError("key version must be an integer");
+  if (typeof check !== "string" || !/^[0-9a-f]{64}$/.test(check)) throw new TypeError("check must be 64 lowercase hex digits");
+  return encodeUtf8(`vault-case-key-v1|${idText(caseId, "case id")}|${version}|${check}`, "case key message");
+}
+
+// --------------------------------------------------------------------------
 // Content streams: "VLT\x01" || secretstream header(24) || records
 // Every record is CHUNK_SIZE plaintext bytes + 17, except the last, which
 // carries TAG_FINAL and may be shorter (empty only for an empty file).

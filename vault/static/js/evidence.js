@@ -1,0 +1,58 @@
+// Fetch, verify and decrypt one evidence item in the browser (as vault/client/transfer.py).
+import { api, caseKeys, pin, pinnedSignKeys, t, TrustError, vc } from "./app.js";
+
+/** As vault/client/transfer.py fetch_item: every check before anything is shown. */
+export async function fetchVerified(itemId) {
+  const item = await api("GET", `/items/${itemId}`);
+  const kase = await api("GET", `/cases/${item.case_id}`);
+  const keys = await caseKeys(kase);
+  const caseKey = keys.get(item.key_version);
+  if (!caseKey) throw new TrustError(t("You have no key for this item's key version. Ask a member to add you again."));
+  const up = item.uploader;
+  const owner = pinnedSignKeys()[up.sign_public];
+  if (owner === undefined) {
+    const user = await api("GET", `/users/${encodeURIComponent(up.username)}`);
+    if (user.sign_public !== up.sign_public) throw new TrustError(`the item's signing key is not ${up.username}'s current key`);
+    pin(user);
+  } else if (owner !== up.username) {
+    throw new TrustError(`the item claims uploader ${up.username} but the key belongs to ${owner}`);
+  }
+  const signer = vc.fromBase64(up.sign_public);
+  const sealedManifest = vc.fromBase64(item.sealed_manifest);
+  vc.verify(signer, vc.receiptMessage(item.id, item.case_id, item.key_version, item.blob_sha256,
+    vc.sha256Hex(sealedManifest)), vc.fromBase64(item.receipt_signature));
+  const itemKey = vc.unwrapItemKey(caseKey, vc.fromBase64(item.wrapped_key), item.case_id, item.id, item.key_version);
+  const { manifest } = vc.openManifest(itemKey, sealedManifest, item.case_id, item.id, signer);
+  let sealed = {};
+  if (manifest.sealed_sha256) {
+    if (!item.sealed_fields) throw new vc.IntegrityError("the sealed fields named by the manifest are missing");
+    sealed = vc.openFields(itemKey, vc.fromBase64(item.sealed_fields), item.case_id, item.id, manifest.sealed_sha256);
+  }
+  return { item, kase, manifest, sealed, itemKey };
+}
+
+/** Download the ciphertext, hash it, decrypt it; the plaintext counts only after every check passed. */
+export async function decryptContent(item, manifest, itemKey, onProgress = () => {}) {
+  const resp = await api("GET", `/items/${item.id}/content`, undefined, { raw: true });
+  const reader = resp.body.getReader();
+  const ct = new vc.Sha256();
+  const dec = new vc.StreamDecryptor(itemKey);
+  const parts = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    ct.update(value);
+    got += value.length;
+    parts.push(dec.feed(value));
+    onProgress(got, item.blob_size);
+  }
+  parts.push(dec.finish());
+  if (ct.hexdigest() !== item.blob_sha256) throw new vc.IntegrityError("ciphertext hash differs from the signed receipt");
+  if (dec.plaintextSha256 !== manifest.sha256 || dec.plaintextSize !== manifest.size) {
+    throw new vc.IntegrityError("the decrypted file does not match the uploader's signed manifest");
+  }
+  dec.destroy();
+  return new Blob(parts, { type: "application/octet-stream" });
+}
+

@@ -1,0 +1,76 @@
+import { $, api, boot, el, fmtDate, fmtNumber, guard, me, status, t } from "../app.js";
+
+await boot();
+
+function roleName(role) {
+  return { lawyer: t("lawyer"), medic: t("medic"), admin: t("admin") }[role] || role;
+}
+
+async function users() {
+  const { users: rows } = await api("GET", "/admin/users");
+  $("#users tbody").replaceChildren(...rows.map((u) => {
+    const action = u.id === me.id ? el("span", { class: "hint", text: t("(you)") })
+      : el("button", { type: "button", class: "secondary small", "data-user": u.username,
+        onclick: guard(async () => {
+          const verb = u.disabled ? "enable" : "disable";
+          if (verb === "disable" && !confirm(t("Disable {name}? Their sessions end at once.", { name: u.username }))) return;
+          await api("POST", `/admin/users/${u.id}/${verb}`);
+          status(u.disabled ? t("{name} is enabled again.", { name: u.username }) : t("{name} is disabled.", { name: u.username }));
+          await users();
+        }) }, u.disabled ? t("Enable") : t("Disable"));
+    return el("tr", {}, el("td", { text: u.username }), el("td", { text: roleName(u.role) }),
+      el("td", { class: "mono", text: u.fingerprint }),
+      el("td", {}, el("span", { class: u.disabled ? "badge bad" : "badge ok", text: u.disabled ? t("disabled") : t("active") })),
+      el("td", {}, action));
+  }));
+}
+
+$("#invite-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  const out = await api("POST", "/admin/invitations", { role: $("#invite-role").value });
+  $("#invite-token").textContent = out.invitation;
+  $("#invite-link").value = `${location.origin}/register#invite=${out.invitation}`;
+  $("#invite-result").hidden = false;
+  $("#invite-link").select();
+}));
+
+async function plugins() {
+  let out;
+  try {
+    out = await api("GET", "/admin/plugins");
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) {
+      $("#plugins-unavailable").hidden = false;
+      return;
+    }
+    throw err;
+  }
+  const list = out.plugins || [];
+  $("#plugins").replaceChildren(...list.map((p) => {
+    const box = el("input", { type: "checkbox", id: `plugin-${p.name}`, checked: p.enabled ? true : null,
+      disabled: p.always_on || !p.installed ? true : null });
+    box.addEventListener("change", guard(async () => {
+      await api("POST", `/admin/plugins/${encodeURIComponent(p.name)}`, { enabled: box.checked });
+      p.enabled = box.checked;
+      status(box.checked ? t("Plugin {name} is on.", { name: p.name }) : t("Plugin {name} is off.", { name: p.name }));
+    }));
+    return el("li", {}, el("label", { class: "check", for: `plugin-${p.name}` }, box, ` ${p.name}${(p.exporters || []).length ? ` — ${p.exporters.map((e) => e.label).join(", ")}` : ""}`));
+  }));
+}
+
+async function audit() {
+  const v = await api("GET", "/admin/audit/verify");
+  const box = $("#audit-verify");
+  box.className = v.ok ? "verify ok" : "verify bad";
+  box.textContent = v.ok
+    ? t("The audit chain verifies: {n} entries, {c} signed checkpoints.", { n: fmtNumber(v.entries), c: fmtNumber(v.checkpoints) })
+    : t("The audit chain is BROKEN at entry {seq}: {reason}. Tell the coalition's technical contact at once.", { seq: v.first_bad_seq, reason: v.reason });
+  const { entries } = await api("GET", "/admin/audit?limit=1000");
+  $("#audit tbody").replaceChildren(...entries.slice(-200).reverse().map((e) => el("tr", {},
+    el("td", { text: String(e.seq) }), el("td", { text: fmtDate(e.time) }), el("td", { text: e.actor }),
+    el("td", { text: e.action }), el("td", { class: "mono", text: e.object }))));
+}
+
+guard(users)();
+guard(plugins)();
+guard(audit)();

@@ -1,0 +1,101 @@
+import { $, api, boot, caseKeys, el, fmtBytes, fmtDate, guard, me, newKeyVersion, pin, status, t, vc } from "../app.js";
+
+await boot();
+const caseId = document.body.dataset.caseId;
+let kase = null;
+let candidate = null;
+
+async function load() {
+  kase = await api("GET", `/cases/${caseId}`);
+  $("#case-title").textContent = `${kase.reference} — ${kase.title}`;
+  document.title = `${kase.reference} · ${document.title}`;
+  $("#case-meta").textContent = t("Opened {date} · key version {v}", { date: fmtDate(kase.created_at), v: kase.key_version });
+  renderMembers();
+  const { items } = await api("GET", `/cases/${caseId}/items`);
+  const list = $("#item-list");
+  list.replaceChildren();
+  list.setAttribute("aria-busy", "false");
+  if (!items.length) {
+    list.append(el("p", { text: t("No evidence yet. Use “Add evidence”.") }));
+    return;
+  }
+  const ul = el("ul", { class: "list" });
+  for (const it of items) {
+    const m = it.metadata || {};
+    ul.append(el("li", { "data-item-id": it.id },
+      el("a", { href: `/items/${it.id}`, class: "item-link" }, m.title || it.id),
+      it.attached_to ? el("span", { class: "badge", text: t("attached") }) : null,
+      el("div", { class: "meta", text: `${labelOf(it.evidence_type)} · ${fmtBytes(it.blob_size)} · ${it.uploader.username || ""} · ${fmtDate(it.created_at)}` })));
+  }
+  list.append(ul);
+}
+
+function labelOf(code) {
+  const opt = document.querySelector(`#et-labels option[value="${CSS.escape(code)}"]`);
+  return opt ? opt.textContent : code;
+}
+
+function renderMembers() {
+  const ul = $("#member-list");
+  ul.replaceChildren();
+  for (const m of kase.members) {
+    const li = el("li", {}, el("strong", { text: m.username }), ` (${roleName(m.role)}) `,
+      el("span", { class: "fingerprint", text: m.fingerprint }));
+    if (me.role === "lawyer" && m.id !== me.id && kase.members.length > 1) {
+      li.append(" ", el("button", { type: "button", class: "secondary small", onclick: guard(() => removeMember(m)) },
+        t("Remove")));
+    }
+    ul.append(li);
+  }
+}
+
+function roleName(role) {
+  return { lawyer: t("lawyer"), medic: t("medic"), admin: t("admin") }[role] || role;
+}
+
+async function removeMember(m) {
+  if (!confirm(t("Remove {name}? The case key is changed for new evidence; they keep what they already downloaded.", { name: m.username }))) return;
+  status(t("Making a new case key…"));
+  await caseKeys(kase); // checks membership and trust before rotating
+  const remaining = kase.members.filter((x) => x.id !== m.id);
+  const { caseKey, body } = await newKeyVersion(caseId, kase.key_version + 1, remaining);
+  vc.wipe(caseKey);
+  await api("DELETE", `/cases/${caseId}/members/${m.id}`, { rotation: body });
+  status(t("{name} was removed and the case key was changed.", { name: m.username }));
+  await load();
+}
+
+const form = $("#member-form");
+if (form) {
+  form.addEventListener("submit", guard(async (ev) => {
+    ev.preventDefault();
+    const username = $("#member-username").value.trim().toLowerCase();
+    if (!username) return;
+    candidate = await api("GET", `/users/${encodeURIComponent(username)}`);
+    pin(candidate); // refuses a key that changed since first seen
+    $("#member-fingerprint").textContent = candidate.fingerprint;
+    $("#member-compared").checked = false;
+    $("#member-confirm").hidden = false;
+    $("#member-compared").focus();
+  }));
+  $("#member-grant").addEventListener("click", guard(async () => {
+    if (!candidate) return;
+    if (!$("#member-compared").checked) {
+      $("#member-compared").focus();
+      throw new Error(t("Tick the box once you have compared the fingerprint."));
+    }
+    status(t("Sealing the case keys to {name}…", { name: candidate.username }));
+    kase = await api("GET", `/cases/${caseId}`);
+    const keys = await caseKeys(kase);
+    const sealed = {};
+    for (const [v, k] of keys) sealed[String(v)] = vc.toBase64(vc.seal(vc.fromBase64(candidate.box_public), k));
+    await api("POST", `/cases/${caseId}/members`, { username: candidate.username, sealed });
+    status(t("{name} can now open this case.", { name: candidate.username }));
+    $("#member-confirm").hidden = true;
+    $("#member-username").value = "";
+    candidate = null;
+    await load();
+  }));
+}
+
+guard(load)();

@@ -1,0 +1,74 @@
+import { $, api, boot, me, clearError, deriveKeys, pin, showError, status, storeSessionKeys, t, TrustError, vc } from "../app.js";
+
+await boot();
+const form = $("#login-form");
+const progress = $("#kdf-progress");
+let derived = null; // {username, authKey, kek} kept between the password step and the TOTP step
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearError();
+  const username = $("#username").value.trim().toLowerCase();
+  const password = $("#password").value;
+  if (!username || !password) {
+    showError(new Error(t("Enter your user name and password.")));
+    return;
+  }
+  $("#login-button").disabled = true;
+  try {
+    if (!derived || derived.username !== username) {
+      progress.hidden = false;
+      status(t("Deriving your key from the password…"));
+      const pre = await api("POST", "/auth/prelogin", { username });
+      const keys = await deriveKeys(password, vc.fromBase64(pre.salt), pre.kdf);
+      derived = { username, ...keys };
+    }
+    const bodyIn = { username, auth_key: vc.toBase64(derived.authKey) };
+    const code = $("#totp").value.trim();
+    if (!$("#totp-row").hidden && code) bodyIn.totp = code;
+    let out;
+    try {
+      out = await api("POST", "/auth/login", bodyIn);
+    } catch (err) {
+      if (err.code === "totp_required") {
+        $("#totp-row").hidden = false;
+        $("#totp").focus();
+        status(t("Enter the 6-digit code from your authenticator app."));
+        return;
+      }
+      derived = null;
+      throw err;
+    }
+    status(t("Opening your keys…"));
+    const user = out.user;
+    const keys = vc.decryptUserKeys(derived.kek, user.username, vc.fromBase64(user.enc_private_keys));
+    if (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public) {
+      throw new TrustError("the server returned public keys that do not match your private keys");
+    }
+    // The bearer token becomes the HttpOnly session cookie; the page never stores it.
+    const resp = await fetch("/web/session", { method: "POST", credentials: "same-origin",
+      headers: { Authorization: `Bearer ${out.token}` } });
+    if (!resp.ok) throw new Error(t("Could not start the session. Reload the page and try again."));
+    const session = await resp.json();
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    meta.content = session.csrf_token;
+    document.body.dataset.username = user.username;
+    me.username = user.username;
+    await storeSessionKeys(keys, user.username);
+    keys.wipe();
+    pin(user, { acceptChange: true });
+    vc.wipe(derived.kek);
+    vc.wipe(derived.authKey);
+    derived = null;
+    $("#password").value = "";
+    const next = new URLSearchParams(location.search).get("next");
+    location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+  } catch (err) {
+    status("");
+    showError(err.code === "DecryptionError" ? { code: "bad_credentials" } : err);
+  } finally {
+    progress.hidden = true;
+    $("#login-button").disabled = false;
+  }
+});
+

@@ -1,0 +1,183 @@
+// Encrypt, sign and upload one file, resumably — the browser twin of
+// vault/client/transfer.py upload_file (same manifest, sealed fields, receipt).
+import { api, ApiFailure, caseKeys, me, t, userKeys, vc } from "./app.js";
+
+const REQUEST_BYTES = 1 << 20; // 1 MiB per request: little to resend on a slow, flaky link
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One PUT of ciphertext with upload progress (XHR: fetch has no upload progress). */
+function put(uploadId, offset, bytes, onProgress, csrf) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", `/api/v1/uploads/${uploadId}?offset=${offset}`);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.upload.onprogress = (ev) => onProgress(ev.loaded);
+    xhr.onload = () => {
+      let out = null;
+      try {
+        out = JSON.parse(xhr.responseText);
+      } catch {
+        out = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(out);
+      else {
+        const e = (out && out.error) || {};
+        reject(new ApiFailure(xhr.status, e.code || `http_${xhr.status}`, e.message || "", e));
+      }
+    };
+    xhr.onerror = () => reject(new ApiFailure(0, "network", "connection lost"));
+    xhr.ontimeout = xhr.onerror;
+    xhr.send(bytes);
+  });
+}
+
+export class Upload {
+  /**
+   * file: File/Blob; caseId; metadata (searchable); sealed (object or null); attachedTo (item id or null);
+   * opts.mediaType / opts.filename override the File's own; hooks: onProgress(sent, total), onState(text).
+   */
+  constructor(file, caseId, metadata, sealed, attachedTo = null, opts = {}) {
+    Object.assign(this, { file, caseId, metadata, sealed, attachedTo, opts });
+    this.paused = false;
+    this.onProgress = () => {};
+    this.onState = () => {};
+    this._resume = null;
+    this.retries = 0;
+  }
+
+  pause() {
+    this.paused = true;
+    this.onState(t("Paused"));
+  }
+
+  resume() {
+    this.paused = false;
+    if (this._resume) this._resume();
+  }
+
+  async _waitIfPaused() {
+    while (this.paused) await new Promise((r) => (this._resume = r));
+  }
+
+  async run() {
+    const keys = await userKeys();
+    const kase = await api("GET", `/cases/${this.caseId}`);
+    const ck = await caseKeys(kase);
+    const version = kase.key_version;
+    const caseKey = ck.get(version);
+    if (!caseKey) throw new Error(t("You have no key for this case's current key version. Ask a member to add you again."));
+    const size = this.file.size;
+    this.onState(t("Starting…"));
+    const start = await api("POST", `/cases/${this.caseId}/uploads`, {
+      size: vc.ciphertextSize(size), key_version: version, metadata: this.metadata, attached_to: this.attachedTo,
+    });
+    const { upload_id: uploadId, item_id: itemId } = start;
+    this.uploadId = uploadId;
+    this.itemId = itemId;
+    const reqBytes = Math.min(REQUEST_BYTES, start.chunk_max);
+    const itemKey = vc.randomKey();
+    const enc = new vc.BlobEncryptor(itemKey, this.file);
+    const total = enc.ciphertextSize;
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    try {
+      while (!enc.complete) {
+        await this._waitIfPaused();
+        const req = enc.pending ?? (await enc.next(reqBytes));
+        this.onState(t("Encrypting and sending…"));
+        try {
+          const out = await put(uploadId, req.offset, req.bytes, (n) => this.onProgress(req.offset + n, total), csrf);
+          enc.ack(out.received);
+          this.retries = 0;
+        } catch (err) {
+          if (err.status && !["busy", "wrong_offset", "truncated_chunk"].includes(err.code)) throw err;
+          // The connection dropped (or the server holds a different offset): ask how much it has, resend the rest.
+          const received = await this._askReceived(uploadId, err.extra && err.extra.received);
+          enc.ack(received);
+        }
+        this.onProgress(enc.acknowledged ?? req.offset, total);
+      }
+      const manifest = {
+        v: 1, item_id: itemId, case_id: this.caseId, sha256: enc.plaintextSha256, size,
+        media_type: this.opts.mediaType || this.file.type || "application/octet-stream",
+        filename: this.opts.filename || this.file.name || "evidence", captured_at: null,
+        created_at: new Date().toISOString().replace(/\.\d{3}Z$/, "+00:00"),
+        uploader: me.username, uploader_id: me.id, evidence_type: this.metadata.evidence_type,
+        attached_to: this.attachedTo, sealed_sha256: null,
+      };
+      const finish = { ciphertext_sha256: enc.ciphertextSha256 };
+      if (this.sealed && Object.keys(this.sealed).length) {
+        const { envelope, sha256 } = vc.sealFields(itemKey, this.sealed, this.caseId, itemId);
+        manifest.sealed_sha256 = sha256;
+        finish.sealed_fields = vc.toBase64(envelope);
+      }
+      const sealedManifest = vc.sealManifest(itemKey, keys, manifest, this.caseId, itemId);
+      const receipt = keys.sign(vc.receiptMessage(itemId, this.caseId, version, enc.ciphertextSha256,
+        vc.sha256Hex(sealedManifest)));
+      finish.sealed_manifest = vc.toBase64(sealedManifest);
+      finish.wrapped_key = vc.toBase64(vc.wrapItemKey(caseKey, itemKey, this.caseId, itemId, version));
+      finish.receipt_signature = vc.toBase64(receipt);
+      this.onState(t("Checking on the server…"));
+      const done = await this._finish(uploadId, itemId, finish);
+      this.onProgress(total, total);
+      return done;
+    } finally {
+      enc.destroy();
+      vc.wipe(itemKey);
+    }
+  }
+
+  async _askReceived(uploadId, hint) {
+    if (Number.isInteger(hint)) return hint;
+    for (let attempt = 0; ; attempt++) {
+      this.onState(t("Connection lost. Retrying…"));
+      await sleep(Math.min(500 * 2 ** attempt, 15000));
+      await this._waitIfPaused();
+      try {
+        const st = await api("GET", `/uploads/${uploadId}`);
+        this.retries += 1;
+        return st.received;
+      } catch (err) {
+        if (err.status && err.status !== 0 && err.code !== "network") throw err;
+        if (attempt > 40) throw err;
+      }
+    }
+  }
+
+  async _finish(uploadId, itemId, body) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api("POST", `/uploads/${uploadId}/finish`, body);
+      } catch (err) {
+        if (err.code !== "network" || attempt > 20) throw err;
+        await sleep(Math.min(500 * 2 ** attempt, 15000));
+        try {
+          await api("GET", `/uploads/${uploadId}`);
+        } catch (e2) {
+          if (e2.status === 404) {
+            const item = await api("GET", `/items/${itemId}`);
+            return { item_id: item.id, case_id: item.case_id, blob_sha256: item.blob_sha256 };
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The searchable metadata from a form (only the fields the API accepts; empty ones left out). */
+export function metadataFrom(form) {
+  const f = (name) => form.querySelector(`[name="${name}"]`);
+  const value = (name) => (f(name) && f(name).value.trim()) || null;
+  const many = (name) => (f(name) ? [...f(name).selectedOptions].map((o) => o.value) : []);
+  const meta = { title: value("title"), evidence_type: value("evidence_type") };
+  for (const k of ["incident_date_from", "incident_date_to", "region", "detention_place_type"]) {
+    if (value(k)) meta[k] = value(k);
+  }
+  const violations = many("violations");
+  const methods = many("methods");
+  if (violations.length) meta.violations = violations;
+  if (methods.length) meta.methods = methods;
+  const tags = (value("tags") || "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (tags.length) meta.tags = tags;
+  return meta;
+}

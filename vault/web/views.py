@@ -1,0 +1,303 @@
+"""The pages. Each is a server-rendered shell; its script fetches data from /api/v1.
+
+Every route declares its access like the API's (vault.api.security.access).
+Pages that need a signed-in user are declared "public" to the API check and
+do their own check (web_page below), so a signed-out visitor is sent to the
+sign-in page instead of getting a JSON 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import os
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import delete
+
+from vault import vocab
+from vault.api.errors import ApiError
+from vault.api.security import READER_ROLES, access, authenticate, token_hash
+from vault.models import ApiToken, User
+from vault.web import session as ws
+from vault.web.i18n import LANGUAGE_NAMES, LANGUAGES, js_catalog
+
+bp = Blueprint("web", __name__, template_folder="templates")
+LOCK_MINUTES = 10
+
+
+def _vault():
+    return current_app.extensions["vault"]
+
+
+def test_kdf_allowed() -> bool:
+    """TEST-ONLY: cheap Argon2 accepted by the browser only when the server runs with the test flag."""
+    cfg = current_app.config["VAULT"]
+    return os.environ.get("VAULT_INSECURE_TEST_KDF") == "1" or cfg.extra.get("insecure_test_kdf") is True
+
+
+def _signed_in() -> User | None:
+    if not request.environ.get("vault.session_token"):
+        return None
+    try:
+        with _vault().db.session() as s:
+            user = authenticate(s)
+            s.expunge(user)
+            return user
+    except ApiError:
+        return None
+
+
+def web_page(audience: str):
+    """A page for signed-in users: audience "user", "reader" (lawyer or medic) or "admin"."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            user = _signed_in()
+            if user is None:
+                return redirect(url_for("web.login", next=request.path))
+            g.web_user = user
+            if audience == "admin" and user.role != "admin":
+                return _forbidden("admin")
+            if audience == "reader" and user.role not in READER_ROLES:
+                return _forbidden("reader")
+            return view(*args, **kwargs)
+
+        return access("public")(inner)
+
+    return wrap
+
+
+def member_page(kind: str):
+    """A page about one case or item: the API's "member" audience, plus membership of that case.
+
+    The API's access check runs first (signed in, lawyer or medic); its JSON
+    errors become a redirect to sign-in or an HTML page (see _page_error).
+    A case or item you are not a member of is the same 404 as one that does not exist.
+    """
+
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(**kwargs):
+            from vault.api.items import _member_item
+            from vault.api.security import member_case
+
+            g.web_user = g.user
+            with _vault().db.session() as s:
+                if kind == "case":
+                    member_case(s, kwargs["case_id"], g.user)
+                else:
+                    _member_item(s, kwargs["item_id"])
+            return view(**kwargs)
+
+        return access("member")(inner)
+
+    return wrap
+
+
+@bp.errorhandler(ApiError)
+def _page_error(exc: ApiError):
+    """API access errors on a page: sign in again, or an HTML page that says what to do."""
+    wants_html = any(mime in ("text/html", "application/xhtml+xml") for mime, _q in request.accept_mimetypes)
+    if not wants_html or request.path.startswith(("/api/", "/web/", "/i18n/")):
+        return exc.response()  # scripts and API clients get the API's JSON answer (401/403/404)
+    if exc.status == 401:
+        return redirect(url_for("web.login", next=request.path))
+    if g.get("web_user") is None:
+        g.web_user = _signed_in()
+    if g.web_user is not None and g.web_user.role == "admin":
+        return _forbidden("reader")
+    return render_template("notfound.html"), 404
+
+
+def _forbidden(kind: str):
+    return render_template("forbidden.html", kind=kind), 403
+
+
+def _labels(name: str) -> list[tuple[str, str]]:
+    from flask_babel import get_locale
+
+    lang = str(get_locale() or "en")
+    return [(code, vocab.label(name, code, lang)) for code in vocab.codes(name)]
+
+
+@bp.app_context_processor
+def _context():
+    from flask_babel import get_locale
+
+    return {
+        "lang": str(get_locale() or "en"), "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
+        "csrf_token": ws.current_csrf(), "web_user": g.get("web_user"), "test_kdf": test_kdf_allowed(),
+        "lock_minutes": LOCK_MINUTES, "labels": _labels,
+    }
+
+
+# ---------------------------------------------------------------- signed out
+
+
+@bp.get("/")
+@access("public")
+def home():
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("web.login"))
+    return redirect(url_for("web.admin" if user.role == "admin" else "web.cases"))
+
+
+@bp.get("/login")
+@access("public")
+def login():
+    return render_template("login.html", page="login")
+
+
+@bp.get("/setup")
+@access("public")
+def setup():
+    return render_template("register.html", page="register", setup=True)
+
+
+@bp.get("/register")
+@access("public")
+def register():
+    # The invitation travels in the URL fragment (#invite=…), which browsers never send:
+    # it stays out of the server's logs.
+    return render_template("register.html", page="register", setup=False)
+
+
+@bp.post("/web/session")
+@access("user")
+def start_session():
+    """Turn the bearer token the login page received into the HttpOnly session cookie."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else ""
+    cfg = current_app.config["VAULT"]
+    resp = jsonify({"csrf_token": ws.csrf_for(token), "language": g.user.language})
+    ws.set_cookie(resp, ws.SESSION_COOKIE, token, max_age=cfg.token_lifetime_s)
+    ws.set_cookie(resp, ws.LANG_COOKIE, g.user.language, max_age=365 * 24 * 3600)
+    return resp
+
+
+@bp.get("/web/session/key")
+@access("user")
+def session_key():
+    token = request.environ.get("vault.session_token")
+    if not token or request.headers.get("Authorization"):
+        raise ApiError(400, "no_cookie_session", "Only a signed-in page can ask for its session key.")
+    if request.headers.get(ws.CSRF_HEADER) != ws.csrf_for(token):
+        raise ApiError(403, "csrf_failed", "Reload the page and try again.")
+    return jsonify({"key": base64.b64encode(ws.wrap_key_for(token)).decode()})
+
+
+@bp.post("/web/logout")
+@access("public")
+def logout():
+    token = request.environ.get("vault.session_token")
+    if token:
+        v = _vault()
+        with v.db.session() as s:
+            row = s.get(ApiToken, token_hash(token))
+            if row is not None:
+                user = s.get(User, row.user_id)
+                s.execute(delete(ApiToken).where(ApiToken.token_hash == row.token_hash))
+                if user is not None:
+                    v.audit(s, user.username, "logout", "user:" + user.id)
+    reason = request.form.get("reason")
+    resp = redirect(url_for("web.login", ended=reason if reason in ("locked", "expired") else None))
+    resp.delete_cookie(ws.SESSION_COOKIE, path="/", samesite="Strict", secure=ws.secure_cookie(), httponly=True)
+    resp.headers["Clear-Site-Data"] = '"storage"'
+    return resp
+
+
+def _local(next_url: str | None) -> str:
+    parts = urlsplit(next_url or "/")
+    if parts.scheme or parts.netloc or not (next_url or "/").startswith("/") or next_url.startswith("//"):
+        return "/"
+    return parts.path or "/"
+
+
+@bp.post("/web/language")
+@access("public")
+def set_language():
+    lang = request.form.get("language", "")
+    if lang not in LANGUAGES:
+        abort(400)
+    user = _signed_in()
+    if user is not None:
+        with _vault().db.session() as s:
+            s.get(User, user.id).language = lang  # the same field PATCH /api/v1/me sets
+    resp = redirect(_local(request.form.get("next")))
+    ws.set_cookie(resp, ws.LANG_COOKIE, lang, max_age=365 * 24 * 3600)
+    return resp
+
+
+@bp.get("/i18n/<lang>.json")
+@access("public")
+def js_strings(lang: str):
+    if lang not in LANGUAGES:
+        abort(404)
+    return jsonify(js_catalog(lang))
+
+
+# ---------------------------------------------------------------- signed in
+
+
+@bp.get("/cases")
+@web_page("reader")
+def cases():
+    return render_template("cases.html", page="cases")
+
+
+@bp.get("/cases/<case_id>")
+@member_page("case")
+def case(case_id: str):
+    return render_template("case.html", page="case", case_id=_id(case_id))
+
+
+@bp.get("/cases/<case_id>/upload")
+@member_page("case")
+def upload(case_id: str):
+    return render_template("upload.html", page="upload", case_id=_id(case_id))
+
+
+@bp.get("/cases/<case_id>/forensic")
+@member_page("case")
+def forensic(case_id: str):
+    return render_template("forensic.html", page="forensic", case_id=_id(case_id))
+
+
+@bp.get("/cases/<case_id>/export")
+@member_page("case")
+def export(case_id: str):
+    return render_template("export.html", page="export", case_id=_id(case_id))
+
+
+@bp.get("/items/<item_id>")
+@member_page("item")
+def item(item_id: str):
+    return render_template("item.html", page="item", item_id=_id(item_id))
+
+
+@bp.get("/search")
+@web_page("reader")
+def search():
+    return render_template("search.html", page="search")
+
+
+@bp.get("/admin")
+@web_page("admin")
+def admin():
+    return render_template("admin.html", page="admin")
+
+
+@bp.get("/account")
+@web_page("user")
+def account():
+    return render_template("account.html", page="account")
+
+
+def _id(value: str) -> str:
+    if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+        abort(404)
+    return value
