@@ -32,8 +32,13 @@ TEST_SETTINGS = {  # TEST-ONLY cheap work factors
     "auth_hash_ops": 1,
     "auth_hash_mem": 8192,
     "min_free_bytes": 0,
+    # In-process apps start no search-indexer thread: it would outlive its
+    # test (and its database). Tests of search start one explicitly, and the
+    # gunicorn servers (configured by TEST_ENV) run it as in production.
+    "indexer_thread": False,
 }
-TEST_ENV = {f"VAULT_{k.upper()}": str(v) for k, v in TEST_SETTINGS.items()} | {"VAULT_INSECURE_TEST_KDF": "1"}
+TEST_ENV = {f"VAULT_{k.upper()}": str(v) for k, v in TEST_SETTINGS.items()
+            if k != "indexer_thread"} | {"VAULT_INSECURE_TEST_KDF": "1"}
 POSTGRES_URL = os.environ.get("VAULT_TEST_POSTGRES_URL", "")
 
 

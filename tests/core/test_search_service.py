@@ -40,7 +40,18 @@ def _total(sess, q: str) -> int:
         raise
 
 
-def test_search_finds_word_forms_only_in_own_cases(people, tmp_path):
+@pytest.fixture
+def indexer(app):
+    """The indexer thread, as each gunicorn worker starts it (off by default in in-process tests)."""
+    from vault import indexing
+
+    v = app.extensions["vault"]
+    stop = indexing.start(v.db, v.config.index_dir)
+    yield
+    stop.set()
+
+
+def test_search_finds_word_forms_only_in_own_cases(people, indexer, tmp_path):
     f = tmp_path / "f.bin"
     f.write_bytes(os.urandom(100))
     upload_file(people.lawyer, people.case_id, f, {
