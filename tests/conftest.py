@@ -225,16 +225,29 @@ def person(url: str, home: Path, username: str, password: str, invitation: str):
     return ClientSession.login(url, username, password, home=home)
 
 
-@pytest.fixture
-def people(env, live, client_home) -> People:
-    """admin, lawyer (owns a case), medic (member), outsider lawyer (not a member)."""
-    url = live.url
-    admin = person(url, client_home("admin"), "admin", "admin-password-1", env.admin_invitation)
+def make_people(url: str, env: Env, home) -> People:
+    """admin, lawyer (owns a case), medic (member), outsider lawyer (not a member), against any server."""
+    admin = person(url, home("admin"), "admin", "admin-password-1", env.admin_invitation)
     invs = {r: admin.http.post("/admin/invitations", {"role": r})["invitation"] for r in ("lawyer", "medic")}
     outsider_inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-    outsider = person(url, client_home("outsider"), "outsider", "outsider-pass-1", outsider_inv)
-    medic = person(url, client_home("medic"), "bakyt", "medic-password-1", invs["medic"])
-    lawyer = person(url, client_home("lawyer"), "aigul", "lawyer-password-1", invs["lawyer"])
+    outsider = person(url, home("outsider"), "outsider", "outsider-pass-1", outsider_inv)
+    medic = person(url, home("medic"), "bakyt", "medic-password-1", invs["medic"])
+    lawyer = person(url, home("lawyer"), "aigul", "lawyer-password-1", invs["lawyer"])
     case = lawyer.create_case("KG-2026-001", "Beating at the Osh city police", "osh_city")
     lawyer.add_member(case["id"], "bakyt")
     return People(admin, lawyer, medic, outsider, case["id"])
+
+
+@pytest.fixture
+def people(env, live, client_home) -> People:
+    return make_people(live.url, env, client_home)
+
+
+def wait_until(predicate, what: str, limit: float = 120.0, step: float = 0.1) -> None:
+    """Wait for an asynchronous state change (a new worker, the indexer); never a speed assertion."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import Gunicorn, person
+from tests.conftest import Gunicorn, person, wait_until
 from tests.core import manual_upload
 from vault import server_tasks
 from vault.app import open_vault
@@ -20,16 +20,6 @@ from vault.client.transfer import download_item, upload_file
 from vault.models import Item, Upload
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_for(predicate, what: str, limit: float = 30.0):
-    """Functional wait for a state change (never a performance assertion)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigkill_mid_upload(env, tmp_path):
@@ -55,10 +45,10 @@ def test_sigkill_mid_upload(env, tmp_path):
                 f"Content-Length: {length}\r\n\r\n").encode()
         sock.sendall(head + m.ciphertext[first:first + length // 2])
         staging = env.data_dir / "uploads" / m.upload_id
-        _wait_for(lambda: staging.stat().st_size > first, "the worker to start writing the chunk")
+        wait_until(lambda: staging.stat().st_size > first, "the worker to start writing the chunk")
         os.kill(worker, signal.SIGKILL)
         sock.close()
-        _wait_for(lambda: len(srv.worker_pids()) == 1 and srv.worker_pids()[0] != worker, "a new worker")
+        wait_until(lambda: len(srv.worker_pids()) == 1 and srv.worker_pids()[0] != worker, "a new worker")
         srv.wait_ready()
 
         # Nothing half-written is visible: no item, the upload still at the acknowledged offset.

@@ -5,23 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
 
 import pytest
 
-from tests.conftest import Gunicorn, person
+from tests.conftest import Gunicorn, person, wait_until
 from tests.core.cli_helpers import Cli
 from vault.client.transfer import upload_file
-
-
-def _wait(pred, what, limit=120.0):
-    """Functional wait for the asynchronous indexer (not a speed assertion)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _search(sess, q="", **filters):
@@ -59,8 +48,8 @@ def test_search_finds_word_forms_only_in_own_cases(people, indexer, tmp_path):
         "place": "ИВС Жалал-Абад", "violations": ["torture"], "incident_date_from": "2026-03-01"})
     other = people.outsider.create_case("KG-OTHER-1", "Other organisation's case")
     upload_file(people.outsider, other["id"], f, {"title": "Кыйноо фактысы", "evidence_type": "photo"})
-    _wait(lambda: _search(people.lawyer, "кыйноо")["total"] == 1, "the lawyer's item to be indexed")
-    _wait(lambda: _search(people.outsider, "кыйноо")["total"] == 1, "the outsider's item to be indexed")
+    wait_until(lambda: _search(people.lawyer, "кыйноо")["total"] == 1, "the lawyer's item to be indexed")
+    wait_until(lambda: _search(people.outsider, "кыйноо")["total"] == 1, "the outsider's item to be indexed")
     hit = _search(people.lawyer, "кыйноо")["hits"][0]
     assert hit["case_id"] == people.case_id
     assert _search(people.lawyer, "Jalal-Abad")["total"] == 1  # transliteration
@@ -116,7 +105,7 @@ def test_many_workers_one_writer_nothing_lost(env, tmp_path):
         for t in threads:
             t.join()
         assert errors == []
-        _wait(lambda: _search(lawyer, "пытка")["total"] == 200, "all 200 items to be searchable", 180)
+        wait_until(lambda: _search(lawyer, "пытка")["total"] == 200, "all 200 items to be searchable", 180)
         for n in range(8):
             assert _search(lawyer, f"client{n}")["total"] == 25
         cli = Cli(srv.url, lawyer.home, "aigul", "lawyer-password-1")
@@ -139,14 +128,14 @@ def test_deleted_index_is_rebuilt_at_start(env, tmp_path):
         f = tmp_path / "small.bin"
         f.write_bytes(b"x")
         upload_file(lawyer, case_id, f, {"title": "Beating at the Bishkek police", "evidence_type": "photo"})
-        _wait(lambda: _search(lawyer, "beatings")["total"] == 1, "indexing")
+        wait_until(lambda: _search(lawyer, "beatings")["total"] == 1, "indexing")
     finally:
         srv.stop()
     shutil.rmtree(env.data_dir / "index")
     srv = Gunicorn(env, workers=2)
     try:
         lawyer.http.url = srv.url  # same account and token, new server process
-        _wait(lambda: _total(lawyer, "beating") == 1, "the rebuilt index")
+        wait_until(lambda: _total(lawyer, "beating") == 1, "the rebuilt index")
     finally:
         srv.stop()
     # And the command rebuilds on demand.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import People, person
+from tests.conftest import make_people  # noqa: F401 - re-exported for the integration tests
 from tests.export.export_samples import full_case
 from tests.plugins.conftest import THIRDPARTY_SRC, pip_install_target
 from vault.client.transfer import upload_file
@@ -82,19 +82,6 @@ def seed_case(people, tmp_path: Path, upload_record: bool = True, **changes) -> 
     if upload_record:
         seeded.record_item = upload_record_item(people.lawyer, people.case_id, path)
     return seeded
-
-
-def make_people(url: str, env, home) -> People:
-    """What the `people` fixture makes, against any server (e.g. gunicorn)."""
-    admin = person(url, home("admin"), "admin", "admin-password-1", env.admin_invitation)
-    invs = {r: admin.http.post("/admin/invitations", {"role": r})["invitation"] for r in ("lawyer", "medic")}
-    outsider_inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-    outsider = person(url, home("outsider"), "outsider", "outsider-pass-1", outsider_inv)
-    medic = person(url, home("medic"), "bakyt", "medic-password-1", invs["medic"])
-    lawyer = person(url, home("lawyer"), "aigul", "lawyer-password-1", invs["lawyer"])
-    case = lawyer.create_case("KG-2026-001", "Beating at the Osh city police", "osh_city")
-    lawyer.add_member(case["id"], "bakyt")
-    return People(admin, lawyer, medic, outsider, case["id"])
 
 
 def upload_record_item(sess, case_id: str, path: Path) -> str:

@@ -417,14 +417,15 @@ export function busy(flag) {
 
 /** Start a page: translations, crypto, session controls. */
 export async function boot() {
+  // Before the first await: a choice made while the catalog loads must not be lost.
+  const sel = $("#language-select");
+  if (sel) sel.addEventListener("change", () => sel.form.requestSubmit());
   await loadCatalog();
   const lockButton = $("#lock-button");
   if (lockButton) lockButton.addEventListener("click", lockNow);
   const logout = $("#logout-form");
   if (logout) logout.addEventListener("submit", () => forgetSessionKeys());
   if (me.username) startInactivityLock();
-  const sel = $("#language-select");
-  if (sel) sel.addEventListener("change", () => sel.form.requestSubmit());
   try {
     await vc.ready();
   } catch (err) {
