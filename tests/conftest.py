@@ -238,6 +238,14 @@ def make_people(url: str, env: Env, home) -> People:
     return People(admin, lawyer, medic, outsider, case["id"])
 
 
+def lawyer_with_case(url: str, env: Env, root: Path, reference: str, title: str):
+    """The first admin invites a lawyer (client state in root/"l"), who opens a case: (lawyer, case id)."""
+    admin = person(url, root / "admin", "admin", "admin-password-1", env.admin_invitation)
+    inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+    lawyer = person(url, root / "l", "aigul", "lawyer-password-1", inv)
+    return lawyer, lawyer.create_case(reference, title)["id"]
+
+
 @pytest.fixture
 def people(env, live, client_home) -> People:
     return make_people(live.url, env, client_home)

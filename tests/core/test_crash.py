@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import Gunicorn, person, wait_until
+from tests.conftest import Gunicorn, lawyer_with_case, wait_until
 from tests.core import manual_upload
 from vault import server_tasks
 from vault.app import open_vault
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.slow
 def test_sigkill_mid_upload(env, tmp_path):
     srv = Gunicorn(env, workers=1)
     try:
-        admin = person(srv.url, tmp_path / "a", "admin", "admin-password-1", env.admin_invitation)
-        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-        lawyer = person(srv.url, tmp_path / "l", "aigul", "lawyer-password-1", inv)
-        case_id = lawyer.create_case("KG-CRASH-1", "Crash test case")["id"]
+        lawyer, case_id = lawyer_with_case(srv.url, env, tmp_path, "KG-CRASH-1", "Crash test case")
 
         data = os.urandom(6 * 1024 * 1024 + 123)
         m = manual_upload.start(lawyer, case_id, data)
@@ -48,7 +45,8 @@ def test_sigkill_mid_upload(env, tmp_path):
         wait_until(lambda: staging.stat().st_size > first, "the worker to start writing the chunk")
         os.kill(worker, signal.SIGKILL)
         sock.close()
-        wait_until(lambda: len(srv.worker_pids()) == 1 and srv.worker_pids()[0] != worker, "a new worker")
+        # One read of the process table per check: the list can change between two reads.
+        wait_until(lambda: (pids := srv.worker_pids()) != [] and worker not in pids, "a new worker")
         srv.wait_ready()
 
         # Nothing half-written is visible: no item, the upload still at the acknowledged offset.

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.conftest import Gunicorn, person, wait_until
+from tests.conftest import Gunicorn, lawyer_with_case, wait_until
 from tests.core.cli_helpers import Cli
 from vault.client.transfer import upload_file
 
@@ -79,10 +79,7 @@ def test_many_workers_one_writer_nothing_lost(env, tmp_path):
     """4 gunicorn workers, 8 clients uploading 200 items at once: all searchable, no lock error."""
     srv = Gunicorn(env, workers=4)
     try:
-        admin = person(srv.url, tmp_path / "admin", "admin", "admin-password-1", env.admin_invitation)
-        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-        lawyer = person(srv.url, tmp_path / "l", "aigul", "lawyer-password-1", inv)
-        case_id = lawyer.create_case("KG-LOAD-1", "Load test")["id"]
+        lawyer, case_id = lawyer_with_case(srv.url, env, tmp_path, "KG-LOAD-1", "Load test")
         f = tmp_path / "small.bin"
         f.write_bytes(os.urandom(2000))
         errors: list[BaseException] = []
@@ -121,10 +118,7 @@ def test_many_workers_one_writer_nothing_lost(env, tmp_path):
 def test_deleted_index_is_rebuilt_at_start(env, tmp_path):
     srv = Gunicorn(env, workers=2)
     try:
-        admin = person(srv.url, tmp_path / "admin", "admin", "admin-password-1", env.admin_invitation)
-        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-        lawyer = person(srv.url, tmp_path / "l", "aigul", "lawyer-password-1", inv)
-        case_id = lawyer.create_case("KG-IDX-1", "Index test")["id"]
+        lawyer, case_id = lawyer_with_case(srv.url, env, tmp_path, "KG-IDX-1", "Index test")
         f = tmp_path / "small.bin"
         f.write_bytes(b"x")
         upload_file(lawyer, case_id, f, {"title": "Beating at the Bishkek police", "evidence_type": "photo"})

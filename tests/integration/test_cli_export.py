@@ -11,11 +11,11 @@ import base64
 import hashlib
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from tests.core.cli_helpers import Cli
+from tests.export.test_bundle import rewrite
 from tests.export.test_exporters import COMMON, EXPECTED, docx_text, flat, pdf_text
 from tests.integration.conftest import (
     DOCUMENT_DATE,
@@ -85,21 +85,6 @@ def test_every_bundled_exporter_through_the_cli(people, live, tmp_path):
     assert all(e["actor"] == "aigul" and e["object"] == f"case:{people.case_id}" for e in exported)
     assert all(json.loads(e["details"])["via"] == "client" for e in exported)
     assert not list(tmp_path.glob(".vault-export-*"))  # the private work folders are gone
-
-
-def rewrite(src: Path, dst: Path, change=None, drop=None, add=None) -> Path:
-    """Repack a bundle as someone tampering with it would."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for info in zin.infolist():
-            if info.filename == drop:
-                continue
-            data = zin.read(info.filename)
-            if change and info.filename == change[0]:
-                data = change[1](data)
-            zout.writestr(info, data)
-        if add:
-            zout.writestr(add[0], add[1])
-    return dst
 
 
 def flip_one_byte(data: bytes) -> bytes:
