@@ -37,7 +37,7 @@ class Config:
     login_max_failures: int = 5
     login_window_s: int = 900
     max_upload_bytes: int = 64 * 1024**3
-    max_chunk_bytes: int = 8 * 1024 * 1024
+    max_chunk_bytes: int = 32 * 1024 * 1024
     upload_expiry_s: int = 7 * 24 * 3600
     # Keep this much disk free; an upload that would eat into it gets 507.
     min_free_bytes: int = 512 * 1024 * 1024

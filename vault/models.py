@@ -153,6 +153,8 @@ class Upload(Base):
     key_version: Mapped[int] = mapped_column(Integer)
     total_size: Mapped[int] = mapped_column(BigInteger)
     received: Mapped[int] = mapped_column(BigInteger, default=0)
+    # SHA-256 state after `received` bytes (vault/hashstate.py); None → finish re-hashes the file.
+    hash_state: Mapped[bytes | None] = mapped_column(LargeBinary(256), nullable=True)
     meta: Mapped[dict] = mapped_column(JSON)
     attached_to: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[0-9a-f]{32}")
-PIECE = 256 * 1024
+PIECE = 1024 * 1024
 
 
 class StorageError(Exception):
@@ -42,6 +42,14 @@ class ShortChunk(StorageError):
 
 class DiskFull(StorageError):
     """Not enough free space to accept this data without risking other writes."""
+
+
+def _read_into(body, view: memoryview) -> int:
+    if hasattr(body, "readinto"):
+        return body.readinto(view) or 0
+    data = body.read(len(view))
+    view[: len(data)] = data
+    return len(data)
 
 
 def fsync_dir(path: Path) -> None:
@@ -148,12 +156,12 @@ class UploadArea:
         os.close(fd)
         fsync_dir(self.root)
 
-    def write_chunk(self, upload_id: str, offset: int, body: BinaryIO, length: int) -> int:
+    def write_chunk(self, upload_id: str, offset: int, body, length: int, hasher=None) -> int:
         """Write `length` bytes at the acknowledged `offset`; return the new length.
 
         Bytes past `offset` (an unacknowledged write of a killed request) are
         cut off first. The data is fsynced before returning, so the caller
-        may acknowledge it.
+        may acknowledge it. `hasher`, if given, sees every byte written.
         """
         path = self.path(upload_id)
         try:
@@ -169,18 +177,21 @@ class UploadArea:
                 raise
             os.ftruncate(fd, offset)
             os.lseek(fd, offset, os.SEEK_SET)
+            buf = bytearray(min(PIECE, length))
             remaining = length
             while remaining:
-                piece = body.read(min(PIECE, remaining))
-                if not piece:
+                n = _read_into(body, memoryview(buf)[: min(len(buf), remaining)])
+                if not n:
                     os.ftruncate(fd, offset)
                     raise ShortChunk(f"body ended {remaining} bytes early")
-                view = memoryview(piece)
+                view = memoryview(buf)[:n]
+                if hasher is not None:
+                    hasher.update(view)
                 while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                remaining -= len(piece)
-            if body.read(1):
+                    w = os.write(fd, view)
+                    view = view[w:]
+                remaining -= n
+            if _read_into(body, memoryview(bytearray(1))):
                 os.ftruncate(fd, offset)
                 raise ShortChunk("body is longer than declared")
             os.fsync(fd)

@@ -13,7 +13,6 @@ and server under 150 MB for a 2 GiB upload (flat in file size).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -57,24 +56,18 @@ def raw_secretstream(path: Path) -> float:
 
 
 def client_encrypt(path: Path) -> float:
-    """What the client does before sending: read, hash plaintext, encrypt, hash ciphertext,
-    with the same two-thread pipeline as vault.client.transfer."""
-    import queue
-    import threading
-
-    from vault.client.transfer import _producer
+    """What the client does before sending: read, encrypt, hash plaintext and
+    ciphertext, on the same threads as vault.client.transfer (vault.client.pipeline)."""
+    from vault.client.pipeline import EncryptedFile
 
     key = crypto.random_key()
-    q: queue.Queue = queue.Queue(maxsize=64)
-    plain, ct = hashlib.sha256(), hashlib.sha256()
     t = time.perf_counter()
-    with open(path, "rb") as f:
-        th = threading.Thread(target=_producer, args=(key, f, q, plain), daemon=True)
-        th.start()
-        while (piece := q.get()) is not None:
-            ct.update(piece)
-        th.join()
-    return time.perf_counter() - t
+    with open(path, "rb") as f, EncryptedFile(key, f) as enc:
+        for _slab in enc:
+            pass
+    elapsed = time.perf_counter() - t
+    assert enc.plain_sha256 and enc.ct_sha256
+    return elapsed
 
 
 def age_encrypt(path: Path, out: Path) -> float | None:

@@ -199,6 +199,8 @@ def test_password_derivation_separates_keys():
     assert master == crypto.derive_master_key("pässwörd", salt, crypto.KDF_TEST_ONLY)
     assert master != crypto.derive_master_key("pässwörd", os.urandom(crypto.SALT_BYTES), crypto.KDF_TEST_ONLY)
     assert master != crypto.derive_master_key("passwörd", salt, crypto.KDF_TEST_ONLY)
+    # The same password typed composed or decomposed (ö = o + U+0308) is the same password.
+    assert master == crypto.derive_master_key("pa\u0308sswo\u0308rd", salt, crypto.KDF_TEST_ONLY)
     auth, kek = crypto.auth_key(master), crypto.key_encryption_key(master)
     assert len(auth) == len(kek) == 32 and len({auth, kek, master}) == 3
     with pytest.raises(crypto.CryptoError):

@@ -124,7 +124,9 @@ def test_build_assets_succeeds_and_serves_only_registry_code(build):
 # Password → keys
 
 
-PASSWORDS = ["correct horse battery staple", "Кыйноого каршы ңөү 2024", "пароль-ёй", "🔐 ключ", ""]
+# The last but one is "пароль-ёй" decomposed (е + U+0308, и + U+0306): both sides must NFC-normalise.
+PASSWORDS = ["correct horse battery staple", "Кыйноого каршы ңөү 2024", "пароль-ёй", "🔐 ключ",
+             "пароль-е\u0308и\u0306", ""]
 
 
 def test_master_auth_and_kek_are_equal(js, insecure_test_kdf):

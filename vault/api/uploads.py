@@ -16,11 +16,13 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select, update
 
 from vault import crypto
+from vault.api.body import request_body
 from vault.api.errors import ApiError, not_found
 from vault.api.openapi import doc
 from vault.api.schemas import FinishIn, UploadIn
 from vault.api.security import access, member_case
 from vault.api.validation import b64decode, json_body
+from vault.hashstate import ResumableSha256
 from vault.models import CaseKeyVersion, Item, SearchOutbox, Upload, new_id, utcnow
 from vault.storage import (
     BadIdentifier,
@@ -119,7 +121,7 @@ def chunk(upload_id: str):
         raise ApiError(413, "bad_chunk_size", f"Chunks are 1 to {v.config.max_chunk_bytes} bytes.")
     with v.db.session() as s:
         up = _own_upload(s, upload_id)
-        received, total = up.received, up.total_size
+        received, total, state = up.received, up.total_size, up.hash_state
     if offset != received:
         raise ApiError(409, "wrong_offset", f"The server holds {received} bytes; send from offset {received}.",
                        received=received)
@@ -127,7 +129,9 @@ def chunk(upload_id: str):
         raise ApiError(422, "beyond_size", "This chunk would go past the declared size.", received=received)
     try:
         ensure_free(v.config.data_dir, length, v.config.min_free_bytes)
-        new_len = v.uploads.write_chunk(upload_id, offset, request.stream, length)
+        # Hash as the bytes go to disk, so `finish` need not read the file again.
+        hasher = ResumableSha256.restore(state, offset) if offset else ResumableSha256.new()
+        new_len = v.uploads.write_chunk(upload_id, offset, request_body(length), length, hasher)
     except DiskFull as exc:
         raise ApiError(507, "disk_full", "The server's disk is full; your earlier chunks are safe. Try later.",
                        received=received) from exc
@@ -142,7 +146,7 @@ def chunk(upload_id: str):
     with v.db.session() as s:
         # Compare-and-set: only the request that wrote at `offset` advances it.
         n = s.execute(update(Upload).where(Upload.id == upload_id, Upload.received == offset)
-                      .values(received=new_len)).rowcount
+                      .values(received=new_len, hash_state=hasher.export() if hasher else None)).rowcount
     if n != 1:
         raise ApiError(409, "wrong_offset", "The upload moved on; ask for its status and resume.")
     return jsonify({"received": new_len, "size": total})
@@ -164,6 +168,7 @@ def finish(upload_id: str):
             raise ApiError(409, "incomplete", f"The server holds {up.received} of {up.total_size} bytes; send the rest.",
                            received=up.received)
         up_snapshot = _state(up)
+        hashed = ResumableSha256.restore(up.hash_state, up.total_size)
         meta, attached_to = dict(up.meta), up.attached_to
         kv = s.get(CaseKeyVersion, (up.case_id, up.key_version))
         if kv is None:
@@ -184,7 +189,7 @@ def finish(upload_id: str):
     try:
         if os.fstat(fd).st_size != up_snapshot["size"]:
             raise ApiError(409, "incomplete", "The staged file has the wrong size; resume the upload.")
-        digest = sha256_file(source)
+        digest = hashed.hexdigest() if staged and hashed is not None else sha256_file(source)
         if digest != body.ciphertext_sha256:
             raise ApiError(422, "hash_mismatch",
                            "The bytes the server received do not match your hash; the upload was corrupted. Start again.")

@@ -1,11 +1,10 @@
 """Upload and download of evidence, in constant memory.
 
-Upload: one thread reads, hashes and encrypts 64 KiB chunks (hashlib and
-libsodium release the GIL, so this runs beside the sender on a second
-core); the main thread gathers ciphertext into requests of a few MiB,
-hashes it and sends it. A request is kept until the server acknowledges
-it, so a dropped connection resumes from the server's `received` offset
-without starting over.
+Upload: background threads read, encrypt and hash (vault/client/pipeline.py);
+the main thread gathers the ciphertext into requests sized to take about
+two seconds each (RequestSizer) and sends them. A request is kept until the
+server acknowledges it, so a dropped connection resumes from the server's
+`received` offset without starting over.
 
 Download: the ciphertext is hashed, decrypted and written to a `.part`
 file as it arrives; only after the hash, the stream's final tag, the
@@ -18,24 +17,22 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
-import queue
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import requests
 
 from vault import crypto
 from vault.client import state
 from vault.client.http import ApiFailure, Unreachable
+from vault.client.pipeline import EncryptedFile, RequestBody, RequestSizer
 from vault.client.session import ClientSession, TrustError, b64d, b64e
 
-REQUEST_BYTES = 8 * 1024 * 1024
+SLAB_RECORDS = 16  # EncryptedFile hands over 16 encrypted chunks (~1 MiB) at a time
 RETRIES = 8
 
 
@@ -68,16 +65,6 @@ def _exif(path: Path, media_type: str) -> tuple[str | None, dict]:
     return captured, keep
 
 
-def _producer(key: bytes, f: BinaryIO, out: queue.Queue, digest) -> None:
-    try:
-        for plain, piece in crypto.encrypt_chunks(key, f):
-            digest.update(plain)
-            out.put(piece)
-        out.put(None)
-    except BaseException as exc:  # handed to the consumer, which re-raises it
-        out.put(exc)
-
-
 def upload_file(
     sess: ClientSession, case_id: str, path: Path, metadata: dict, sealed: dict | None = None,
     attached_to: str | None = None, progress: Callable[[int], None] | None = None,
@@ -94,36 +81,29 @@ def upload_file(
     start = sess.http.post(f"/cases/{case_id}/uploads", {
         "size": ct_size, "key_version": version, "metadata": metadata, "attached_to": attached_to})
     upload_id, item_id = start["upload_id"], start["item_id"]
-    # A request may overshoot by one record, so stay a record below the server's limit.
-    req_bytes = min(REQUEST_BYTES, start["chunk_max"] - crypto.CHUNK_SIZE - crypto.STREAM_ABYTES
-                    - crypto.STREAM_PREFIX_BYTES)
+    # A request may overshoot by one slab, so stay a slab below the server's limit.
+    records = max(1, min(SLAB_RECORDS, start["chunk_max"] // (2 * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES))))
+    slab = records * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES) + crypto.STREAM_PREFIX_BYTES
+    sizer = RequestSizer(start["chunk_max"] - slab)
     item_key = crypto.random_key()
-    plain_digest, ct_digest = hashlib.sha256(), hashlib.sha256()
-    # Room for two requests, so encryption runs ahead while a request is on the wire.
-    q: queue.Queue = queue.Queue(maxsize=2 * req_bytes // crypto.CHUNK_SIZE)
-    with open(path, "rb") as f:
-        worker = threading.Thread(target=_producer, args=(item_key, f, q, plain_digest), daemon=True)
-        worker.start()
-        buf, offset = bytearray(), 0
-        while True:
-            piece = q.get()
-            if isinstance(piece, BaseException):
-                raise piece
-            if piece is not None:
-                buf += piece
-            if len(buf) >= req_bytes or (piece is None and buf):
-                ct_digest.update(buf)
-                offset = _send(sess, upload_id, offset, bytes(buf))
-                if progress:
-                    progress(len(buf))
-                buf = bytearray()
-            if piece is None:
-                break
-        worker.join()
+    ahead = max(4, sizer.limit // slab)
+    with open(path, "rb") as f, EncryptedFile(item_key, f, records=records, ahead=ahead) as enc:
+        batch: list[bytes] = []
+        pending, offset = 0, 0
+        for slab in enc:
+            batch.append(slab)
+            pending += len(slab)
+            if pending >= sizer.size:
+                offset = _send_timed(sess, upload_id, offset, batch, sizer, progress)
+                batch, pending = [], 0
+        if batch:
+            offset = _send_timed(sess, upload_id, offset, batch, sizer, progress)
+    if enc.size != size:
+        raise OSError(f"{path} changed size while it was read; upload it again when it is complete")
     media_type = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     captured, exif = _exif(path, media_type)
     manifest = {
-        "v": 1, "item_id": item_id, "case_id": case_id, "sha256": plain_digest.hexdigest(), "size": size,
+        "v": 1, "item_id": item_id, "case_id": case_id, "sha256": enc.plain_sha256, "size": size,
         "media_type": media_type, "filename": filename or path.name, "captured_at": captured,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "uploader": sess.username, "uploader_id": sess.me["id"], "evidence_type": metadata["evidence_type"],
@@ -134,7 +114,7 @@ def upload_file(
     if fields:
         fields_envelope, manifest["sealed_sha256"] = crypto.seal_fields(item_key, fields, case_id, item_id)
     sealed_manifest = crypto.seal_manifest(item_key, keys, manifest, case_id, item_id)
-    ct_hash = ct_digest.hexdigest()
+    ct_hash = enc.ct_sha256
     receipt = keys.sign(crypto.receipt_message(item_id, case_id, version, ct_hash, crypto.sha256_hex(sealed_manifest)))
     body = {"ciphertext_sha256": ct_hash, "sealed_manifest": b64e(sealed_manifest),
             "wrapped_key": b64e(crypto.wrap_item_key(case_key, item_key, case_id, item_id, version)),
@@ -174,7 +154,18 @@ def _with_retry(fn, on_retry=None):
     raise AssertionError("unreachable")
 
 
-def _send(sess: ClientSession, upload_id: str, offset: int, data: bytes) -> int:
+def _send_timed(sess: ClientSession, upload_id: str, offset: int, batch: list[bytes], sizer: RequestSizer,
+                progress: Callable[[int], None] | None) -> int:
+    body = RequestBody(batch)
+    t = time.monotonic()
+    offset = _send(sess, upload_id, offset, body)
+    sizer.observe(len(body), time.monotonic() - t)
+    if progress:
+        progress(len(body))
+    return offset
+
+
+def _send(sess: ClientSession, upload_id: str, offset: int, data: RequestBody) -> int:
     """PUT one request; after a dropped connection, ask where the server is and resume."""
     delay = 0.5
     for attempt in range(RETRIES):

@@ -425,14 +425,15 @@ export function checkKdfParams(params, { allowTestKdf = false } = {}) {
   return params;
 }
 
-/** Argon2id(password UTF-8, salt 16 bytes) → 32-byte master key. Synchronous: run it in a Worker to keep the page responsive. */
+/** Argon2id(password as NFC UTF-8, salt 16 bytes) → 32-byte master key. Synchronous: run it in a Worker to keep the page responsive. */
 export function deriveMasterKey(password, salt, params, { allowTestKdf = false } = {}) {
   need();
   checkKdfParams(params, { allowTestKdf });
   if (!(salt instanceof Uint8Array) || salt.length !== SALT_BYTES) {
     throw new CryptoError("salt must be 16 bytes");
   }
-  const pw = encodeUtf8(password, "password");
+  // NFC, as the Python client: the same password typed or pasted differently gives the same key.
+  const pw = encodeUtf8(typeof password === "string" ? password.normalize("NFC") : password, "password");
   try {
     return argon2id(pw, salt, params.ops, params.mem);
   } finally {
