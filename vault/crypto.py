@@ -350,19 +350,24 @@ def sealed_fields_ad(case_id: str, item_id: str) -> bytes:
 
 
 def seal_fields(item_key: bytes, fields: dict, case_id: str, item_id: str) -> tuple[bytes, str]:
-    """Encrypt an item's sealed fields (victim, statement…); returns (envelope, sha256 of the JSON).
+    """Encrypt an item's sealed fields (victim, statement…); returns (envelope, sha256 of the envelope).
 
     The manifest carries only the hash, so the manifest can go into an
-    export's custody annex without taking the sealed fields along.
+    export's custody annex without taking the sealed fields along. It is the
+    hash of the *envelope*, not of the JSON: a hash of a short plaintext such
+    as {"victim": "…"} could be confirmed by guessing names, the envelope's
+    cannot (random nonce, secret key). The signature still pins the fields:
+    under the item key one envelope opens to one plaintext.
     """
     body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-    return aead_encrypt(item_key, body, sealed_fields_ad(case_id, item_id)), sha256_hex(body)
+    envelope = aead_encrypt(item_key, body, sealed_fields_ad(case_id, item_id))
+    return envelope, sha256_hex(envelope)
 
 
 def open_fields(item_key: bytes, envelope: bytes, case_id: str, item_id: str, expected_sha256: str) -> dict:
-    body = aead_decrypt(item_key, envelope, sealed_fields_ad(case_id, item_id))
-    if sha256_hex(body) != expected_sha256:
+    if not hmac.compare_digest(sha256_hex(envelope), expected_sha256):
         raise IntegrityError("the sealed fields do not match the signed manifest")
+    body = aead_decrypt(item_key, envelope, sealed_fields_ad(case_id, item_id))
     fields = json.loads(body)
     if not isinstance(fields, dict):
         raise IntegrityError("sealed fields are not an object")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -333,3 +334,16 @@ def test_fingerprint_format():
     assert re.fullmatch(r"\d{5}( \d{5}){5}", crypto.fingerprint(box, b""))
     prints = {crypto.fingerprint(os.urandom(32), os.urandom(32)) for _ in range(200)}
     assert len(prints) == 200
+
+
+def test_sealed_fields_are_named_by_their_envelope_not_their_json():
+    key, fields = crypto.random_key(), {"victim": "Асан Үсөнов"}
+    envelope, sha = crypto.seal_fields(key, fields, "c" * 32, "d" * 32)
+    # Nobody holding only a manifest can confirm a guessed name: the hash is of a random-nonce ciphertext.
+    guess = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    assert sha == hashlib.sha256(envelope).hexdigest() != hashlib.sha256(guess).hexdigest()
+    assert crypto.seal_fields(key, fields, "c" * 32, "d" * 32)[1] != sha
+    assert crypto.open_fields(key, envelope, "c" * 32, "d" * 32, sha) == fields
+    flipped = bytes([envelope[0] ^ 1]) + envelope[1:]
+    with pytest.raises(crypto.IntegrityError):
+        crypto.open_fields(key, flipped, "c" * 32, "d" * 32, sha)

@@ -133,10 +133,10 @@ def test_a_stale_hash_state_is_never_trusted(server, env):
 
 def _gunicorn_environ(raw: bytes):
     """A request parsed by gunicorn's own parser from a real socket, as a sync worker does."""
+    import threading
+
     from gunicorn.config import Config
     from gunicorn.http import RequestParser, wsgi
-
-    import threading
 
     ours, theirs = socket.socketpair()
 

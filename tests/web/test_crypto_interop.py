@@ -647,8 +647,12 @@ def test_sealed_fields_open_on_the_other_side(js):
         {"op": "open_fields", **base, "envelope": h(env_py), "sha256": "0" * 64},
     )
     got = ok(sealed_js)
-    # The JS JSON is byte-identical to Python's compact form, so the hash is equal too.
-    assert got["sha256"] == sha_py
+    js_envelope = bytes.fromhex(got["envelope"])
+    # Both sides name the envelope by its hash (never the JSON's: a guess could confirm that) …
+    assert got["sha256"] == hashlib.sha256(js_envelope).hexdigest() and sha_py == hashlib.sha256(env_py).hexdigest()
+    # … and the JS JSON inside is byte-identical to Python's compact form.
+    assert crypto.aead_decrypt(item_key, js_envelope, crypto.sealed_fields_ad(case_id, item_id)) == json.dumps(
+        fields, ensure_ascii=False, separators=(",", ":")).encode()
     assert crypto.open_fields(item_key, bytes.fromhex(got["envelope"]), case_id, item_id, got["sha256"]) == fields
     assert ok(opened_js) == fields
     assert err(wrong_item) == "DecryptionError"

@@ -701,8 +701,9 @@ export function openManifest(itemKey, sealed, caseId, itemId, signerPublic) {
 
 // --------------------------------------------------------------------------
 // Sealed fields: AEAD(item_key, compact JSON, "vault-sealed-fields-v1|{case}|{item}")
-// The manifest carries only the SHA-256 of the JSON ("sealed_sha256"), so a
-// manifest can travel in a custody annex without the fields (victim, statement).
+// The manifest carries only the SHA-256 of the envelope ("sealed_sha256"), so a
+// manifest can travel in a custody annex without the fields (victim, statement);
+// the envelope's hash, unlike the JSON's, cannot be confirmed by guessing a name.
 
 export function sealedFieldsAd(caseId, itemId) {
   return encodeUtf8(
@@ -710,14 +711,15 @@ export function sealedFieldsAd(caseId, itemId) {
   );
 }
 
-/** Encrypt an item's sealed fields (a plain object). Returns {envelope, sha256} (sha256 of the JSON bytes). */
+/** Encrypt an item's sealed fields (a plain object). Returns {envelope, sha256} (sha256 of the envelope). */
 export function sealFields(itemKey, fields, caseId, itemId) {
   if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
     throw new TypeError("sealed fields must be an object");
   }
   const body = encodeUtf8(JSON.stringify(fields), "sealed fields");
   try {
-    return { envelope: aeadEncrypt(itemKey, body, sealedFieldsAd(caseId, itemId)), sha256: sha256Hex(body) };
+    const envelope = aeadEncrypt(itemKey, body, sealedFieldsAd(caseId, itemId));
+    return { envelope, sha256: sha256Hex(envelope) };
   } finally {
     wipe(body);
   }
@@ -725,8 +727,8 @@ export function sealFields(itemKey, fields, caseId, itemId) {
 
 /** Decrypt sealed fields and check them against the manifest's sealed_sha256 (open_fields). */
 export function openFields(itemKey, envelope, caseId, itemId, expectedSha256) {
+  if (sha256Hex(envelope) !== expectedSha256) throw new IntegrityError("the sealed fields do not match the signed manifest");
   const body = aeadDecrypt(itemKey, envelope, sealedFieldsAd(caseId, itemId));
-  if (sha256Hex(body) !== expectedSha256) throw new IntegrityError("the sealed fields do not match the signed manifest");
   let fields;
   try {
     fields = JSON.parse(decodeUtf8(body));
