@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,44 @@ def _export_item(sess: ClientSession, item_id: str) -> tuple[dict, ExportItem]:
         open=not_yet, uploader_box_public=box)
 
 
+WORKDIR_PREFIX = ".vault-export-"
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def sweep_interrupted(folder: Path) -> list[Path]:
+    """Remove work folders that a killed export left behind; returns them.
+
+    They hold decrypted attachments, and a SIGKILL or a power cut gives the
+    export no chance to delete them itself. A folder whose owner process is
+    still running is another export in progress and stays.
+    """
+    removed = []
+    for d in folder.glob(WORKDIR_PREFIX + "*"):
+        if not d.is_dir() or d.is_symlink() or d.stat().st_uid != os.getuid():
+            continue
+        try:
+            pid = int((d / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            continue
+        if not pid and time.time() - d.stat().st_mtime < 60:
+            continue  # just made by an export that has not written its owner yet
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
 def _case_record(sess: ClientSession, items: list[dict], workdir: Path) -> tuple[str, CaseRecord]:
     records = [i for i in items if i["evidence_type"] == CASE_RECORD_TYPE]
     if not records:
@@ -246,7 +285,9 @@ def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, 
         raise ExportFailed("bad_variant", f"{exp.label} has no variant {variant!r} (variants: "
                            f"{', '.join(v.name for v in exp.variants) or 'none'})")
     items = sess.http.get(f"/cases/{case_id}/items")["items"]
-    workdir = Path(tempfile.mkdtemp(prefix=".vault-export-", dir=out.parent))  # 0700
+    sweep_interrupted(out.parent)
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=out.parent))  # 0700
+    (workdir / OWNER_FILE).write_text(str(os.getpid()))
     try:
         record_id, record = _case_record(sess, items, workdir)
         if item_ids is None:
