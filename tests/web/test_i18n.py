@@ -88,7 +88,7 @@ def _pages(case_id: str, item_id: str, role: str) -> list[str]:
     if role == "admin":
         return ["/admin", "/account"]
     return ["/cases", f"/cases/{case_id}", f"/cases/{case_id}/upload", f"/cases/{case_id}/forensic",
-            f"/cases/{case_id}/export", f"/items/{item_id}", "/search", "/account"]
+            f"/cases/{case_id}/record", f"/cases/{case_id}/export", f"/items/{item_id}", "/search", "/account"]
 
 
 def test_every_page_renders_in_each_language_with_no_english_left(app, people, tmp_path):

@@ -267,6 +267,12 @@ def forensic(case_id: str):
     return render_template("forensic.html", page="forensic", case_id=_id(case_id))
 
 
+@bp.get("/cases/<case_id>/record")
+@member_page("case")
+def record(case_id: str):
+    return render_template("record.html", page="record", case_id=_id(case_id))
+
+
 @bp.get("/cases/<case_id>/export")
 @member_page("case")
 def export(case_id: str):

@@ -125,6 +125,9 @@ const ERRORS = {
   already_member: N_("This person is already a member of the case."),
   not_a_reader: N_("Admins cannot be case members: being admin grants no access to evidence."),
   forbidden: N_("You are not allowed to do this."),
+  bad_code: N_("That code is wrong or was used already. Check that your phone's clock is right and enter the next code."),
+  totp_not_started: N_("Start again with “Turn on the second factor”."),
+  totp_already_enabled: N_("The second factor is already on. Turn it off first to change it."),
   network: N_("No connection to the server. Check your connection and try again."),
   WeakKdfParameters: N_("The server asked for weak password protection; refusing. Tell your admin."),
   DecryptionError: N_("Decryption failed: the password is wrong, or the data was altered."),
@@ -135,6 +138,10 @@ const ERRORS = {
 
 export function errorText(err) {
   if (!err) return "";
+  if (err.name === "UserError") return err.message; // already says what to do, translated
+  if (err.name === "TrustError" && err.changed) {
+    return t("{name}'s keys changed since you first saw them. Open the case page, compare the new fingerprint with them in person, and accept it there.", { name: err.changed });
+  }
   const key = err.code || err.name;
   if (key && ERRORS[key]) return t(ERRORS[key]);
   if (err instanceof ApiFailure) return t("The server refused the request: {message}", { message: err.message });
@@ -150,6 +157,14 @@ export class ApiFailure extends Error {
     this.status = status;
     this.code = code;
     this.extra = extra;
+  }
+}
+
+/** A message for the person at the keyboard, translated, saying what to do: shown as it is. */
+export class UserError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "UserError";
   }
 }
 
@@ -263,7 +278,9 @@ export function deriveKeys(password, salt, params) {
       worker.terminate();
       reject(new Error(ev.message || "worker failed"));
     };
-    worker.postMessage({ password, salt, params, allowTestKdf });
+    // NFC: the same password typed on another keyboard or OS (composed "ö" or "o" + combining
+    // diaeresis) must give the same key; the Python client normalises the same way.
+    worker.postMessage({ password: password.normalize("NFC"), salt, params, allowTestKdf });
   });
 }
 
@@ -323,16 +340,39 @@ export function pin(user, { acceptChange = false } = {}) {
   const pins = loadPins();
   const old = pins[user.username];
   const now = { box: user.box_public, sign: user.sign_public };
-  if (old && (old.box !== now.box || old.sign !== now.sign) && !acceptChange) {
-    throw new TrustError(t("{name}'s keys changed since you first saw them (new fingerprint {fp}). Compare it with them in person.", { name: user.username, fp: user.fingerprint }));
+  if (keyChange(user)) {
+    if (!acceptChange) {
+      const err = new TrustError(`${user.username}'s keys changed since they were pinned`);
+      err.changed = user.username;
+      throw err;
+    }
+    // Evidence signed before the change still verifies under the key that was accepted then.
+    now.previous = [...new Set([...(old.previous || []), old.sign])].filter((k) => k && k !== now.sign);
+  } else if (old && old.previous) {
+    now.previous = old.previous;
   }
   pins[user.username] = now;
   localStorage.setItem(pinsKey(), JSON.stringify(pins));
   return user;
 }
 
+/** The fingerprint of public keys given in base64, computed here (never the server's word for it). */
+export function fingerprintOf(boxPublic, signPublic) {
+  return vc.fingerprint(vc.fromBase64(boxPublic), vc.fromBase64(signPublic));
+}
+
+/** If user's keys differ from the ones pinned: {old, now} fingerprints to compare; else null. */
+export function keyChange(user) {
+  const old = loadPins()[user.username];
+  if (!old || (old.box === user.box_public && old.sign === user.sign_public)) return null;
+  const fp = (k) => (k.sign ? fingerprintOf(k.box, k.sign) : "");
+  return { old: fp(old), now: fp({ box: user.box_public, sign: user.sign_public }) };
+}
+
+/** Ed25519 key (base64) → user name, for every key accepted: current ones and those replaced since. */
 export function pinnedSignKeys() {
   const out = {};
+  for (const [name, p] of Object.entries(loadPins())) for (const k of p.previous || []) out[k] = name;
   for (const [name, p] of Object.entries(loadPins())) out[p.sign] = name;
   return out;
 }

@@ -1,6 +1,6 @@
 // Encrypt, sign and upload one file, resumably — the browser twin of
 // vault/client/transfer.py upload_file (same manifest, sealed fields, receipt).
-import { api, ApiFailure, caseKeys, me, t, userKeys, vc } from "./app.js";
+import { api, ApiFailure, caseKeys, me, t, UserError, userKeys, vc } from "./app.js";
 
 const REQUEST_BYTES = 1 << 20; // 1 MiB per request: little to resend on a slow, flaky link
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +66,7 @@ export class Upload {
     const ck = await caseKeys(kase);
     const version = kase.key_version;
     const caseKey = ck.get(version);
-    if (!caseKey) throw new Error(t("You have no key for this case's current key version. Ask a member to add you again."));
+    if (!caseKey) throw new UserError(t("You have no key for this case's current key version. Ask a member to add you again."));
     const size = this.file.size;
     this.onState(t("Starting…"));
     const start = await api("POST", `/cases/${this.caseId}/uploads`, {

@@ -1,12 +1,23 @@
-import { $, api, boot, guard, status, t } from "../app.js";
+import { $, api, boot, fingerprintOf, guard, status, t, UserError } from "../app.js";
 
 await boot();
 const show = guard(async () => {
   const mine = await api("GET", "/me");
-  $("#my-fingerprint").textContent = mine.fingerprint;
+  $("#my-fingerprint").textContent = fingerprintOf(mine.box_public, mine.sign_public);
   $("#totp-state").textContent = mine.totp_enabled ? t("on") : t("off");
   $("#totp-start").hidden = mine.totp_enabled;
+  $("#totp-disable-form").hidden = !mine.totp_enabled;
 });
+
+function code(input) {
+  const value = input.value.replace(/\s+/g, "");
+  if (!/^[0-9]{6}$/.test(value)) {
+    input.focus();
+    throw new UserError(t("Enter the 6 digits your authenticator app shows now."));
+  }
+  return value;
+}
+
 $("#totp-start").addEventListener("click", guard(async () => {
   const out = await api("POST", "/me/totp");
   $("#totp-secret").textContent = out.secret;
@@ -15,9 +26,17 @@ $("#totp-start").addEventListener("click", guard(async () => {
 }));
 $("#totp-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
-  await api("POST", "/me/totp/confirm", { code: $("#totp-code").value.trim() });
+  await api("POST", "/me/totp/confirm", { code: code($("#totp-code")) });
   $("#totp-setup").hidden = true;
+  $("#totp-code").value = "";
   status(t("The second factor is on. You will need the code at each sign-in."));
+  await show();
+}));
+$("#totp-disable-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  await api("POST", "/me/totp/disable", { code: code($("#totp-disable-code")) });
+  $("#totp-disable-code").value = "";
+  status(t("The second factor is off. Your password alone now opens this account."));
   await show();
 }));
 show();

@@ -6,6 +6,12 @@ function roleName(role) {
   return { lawyer: t("lawyer"), medic: t("medic"), admin: t("admin") }[role] || role;
 }
 
+/** At phone width the tables show as cards; each cell names its column (CSS shows data-label). */
+function labelCells(table) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const tr of table.querySelectorAll("tbody tr")) [...tr.cells].forEach((td, i) => (td.dataset.label = names[i] || ""));
+}
+
 async function users() {
   const { users: rows } = await api("GET", "/admin/users");
   $("#users tbody").replaceChildren(...rows.map((u) => {
@@ -23,6 +29,7 @@ async function users() {
       el("td", {}, el("span", { class: u.disabled ? "badge bad" : "badge ok", text: u.disabled ? t("disabled") : t("active") })),
       el("td", {}, action));
   }));
+  labelCells($("#users"));
 }
 
 $("#invite-form").addEventListener("submit", guard(async (ev) => {
@@ -69,6 +76,7 @@ async function audit() {
   $("#audit tbody").replaceChildren(...entries.slice(-200).reverse().map((e) => el("tr", {},
     el("td", { text: String(e.seq) }), el("td", { text: fmtDate(e.time) }), el("td", { text: e.actor }),
     el("td", { text: e.action }), el("td", { class: "mono", text: e.object }))));
+  labelCells($("#audit"));
 }
 
 guard(users)();

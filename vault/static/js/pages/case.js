@@ -1,4 +1,4 @@
-import { $, api, boot, caseKeys, el, fmtBytes, fmtDate, guard, me, newKeyVersion, pin, status, t, vc } from "../app.js";
+import { $, api, boot, caseKeys, el, fingerprintOf, fmtBytes, fmtDate, guard, keyChange, me, newKeyVersion, pin, status, t, UserError, vc } from "../app.js";
 
 await boot();
 const caseId = document.body.dataset.caseId;
@@ -11,6 +11,7 @@ async function load() {
   document.title = `${kase.reference} · ${document.title}`;
   $("#case-meta").textContent = t("Opened {date} · key version {v}", { date: fmtDate(kase.created_at), v: kase.key_version });
   renderMembers();
+  showKeyChanges(kase.members.filter((m) => m.id !== me.id));
   const { items } = await api("GET", `/cases/${caseId}/items`);
   const list = $("#item-list");
   list.replaceChildren();
@@ -35,12 +36,35 @@ function labelOf(code) {
   return opt ? opt.textContent : code;
 }
 
+/** Colleagues whose keys differ from the ones pinned: old and new fingerprint, and the way to accept. */
+function showKeyChanges(users) {
+  const list = $("#key-change-list");
+  list.replaceChildren();
+  for (const u of users) {
+    const change = keyChange(u);
+    if (!change) continue;
+    const accept = el("button", { type: "button", "data-accept": u.username },
+      t("I compared the new fingerprint in person — accept it"));
+    accept.addEventListener("click", guard(async () => {
+      pin(u, { acceptChange: true });
+      status(t("{name}'s new keys are accepted in this browser.", { name: u.username }));
+      await load();
+    }));
+    list.append(el("li", { "data-user": u.username }, el("strong", { text: u.username }),
+      el("dl", { class: "kv" },
+        el("dt", { text: t("Fingerprint you accepted before") }), el("dd", { class: "fingerprint old-fpr", text: change.old }),
+        el("dt", { text: t("New fingerprint") }), el("dd", { class: "fingerprint new-fpr", text: change.now })),
+      accept));
+  }
+  $("#key-changes").hidden = !list.children.length;
+}
+
 function renderMembers() {
   const ul = $("#member-list");
   ul.replaceChildren();
   for (const m of kase.members) {
     const li = el("li", {}, el("strong", { text: m.username }), ` (${roleName(m.role)}) `,
-      el("span", { class: "fingerprint", text: m.fingerprint }));
+      el("span", { class: "fingerprint", text: fingerprintOf(m.box_public, m.sign_public) }));
     if (me.role === "lawyer" && m.id !== me.id && kase.members.length > 1) {
       li.append(" ", el("button", { type: "button", class: "secondary small", onclick: guard(() => removeMember(m)) },
         t("Remove")));
@@ -72,8 +96,14 @@ if (form) {
     const username = $("#member-username").value.trim().toLowerCase();
     if (!username) return;
     candidate = await api("GET", `/users/${encodeURIComponent(username)}`);
-    pin(candidate); // refuses a key that changed since first seen
-    $("#member-fingerprint").textContent = candidate.fingerprint;
+    if (keyChange(candidate)) {
+      showKeyChanges([candidate]);
+      $("#key-changes-title").focus();
+      candidate = null;
+      return;
+    }
+    pin(candidate); // pinned on first sight
+    $("#member-fingerprint").textContent = fingerprintOf(candidate.box_public, candidate.sign_public);
     $("#member-compared").checked = false;
     $("#member-confirm").hidden = false;
     $("#member-compared").focus();
@@ -82,7 +112,7 @@ if (form) {
     if (!candidate) return;
     if (!$("#member-compared").checked) {
       $("#member-compared").focus();
-      throw new Error(t("Tick the box once you have compared the fingerprint."));
+      throw new UserError(t("Tick the box once you have compared the fingerprint."));
     }
     status(t("Sealing the case keys to {name}…", { name: candidate.username }));
     kase = await api("GET", `/cases/${caseId}`);

@@ -1,4 +1,4 @@
-import { $, api, boot, el, fmtDate, fmtNumber, guard, me, recoveryPublic, status, t, userKeys, vc } from "../app.js";
+import { $, api, boot, el, fmtDate, fmtNumber, guard, me, recoveryPublic, status, t, UserError, userKeys, vc } from "../app.js";
 
 await boot();
 
@@ -32,11 +32,11 @@ if (form) {
     const title = $("#case-title").value.trim();
     if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/.test(reference)) {
       $("#reference").focus();
-      throw new Error(t("Latin letters, digits and . _ / - only, for example KG-2026-001."));
+      throw new UserError(t("Latin letters, digits and . _ / - only, for example KG-2026-001."));
     }
     if (!title) {
       $("#case-title").focus();
-      throw new Error(t("Give the case a title (no names)."));
+      throw new UserError(t("Give the case a title (no names)."));
     }
     status(t("Making the case key in this browser…"));
     const keys = await userKeys();

@@ -1,56 +1,320 @@
-import { $, api, boot, el, guard, lang, t } from "../app.js";
-import { decryptContent, fetchVerified } from "../evidence.js";
+import { $, api, boot, clearError, el, errorText, fmtBytes, fmtNumber, guard, lang, showError, t, UserError, vocabLabel } from "../app.js";
+import { loadRecord, RECORD_TYPE } from "../caserecord.js";
+import { decryptAll, description, prepareItem, render, sign, validate } from "../exportflow.js";
 
 await boot();
 const caseId = document.body.dataset.caseId;
-let record = null; // the case's structured record (sealed item of type case_record), decrypted here
+const LANGUAGE_NAMES = { en: "English", ru: "Русский", ky: "Кыргызча", fr: "Français" };
+let exporters = [];
+let limit = 0; // the server's max_export_bytes
+let record = null;
+let items = [];
+const verified = new Map(); // item id → prepareItem(): each manifest is checked once per page
+let downloadUrl = null;
 
-async function caseRecord() {
-  if (record) return record;
-  const { items } = await api("GET", `/cases/${caseId}/items`);
-  const rec = items.filter((i) => i.evidence_type === "case_record").pop();
-  if (!rec) return null;
-  const { item, manifest, itemKey } = await fetchVerified(rec.id);
-  record = JSON.parse(await (await decryptContent(item, manifest, itemKey)).text());
-  return record;
+const chosenExporter = () => exporters.find((x) => x.name === ($('input[name="exporter"]:checked') || {}).value);
+const chosenIds = () => [...document.querySelectorAll("#export-items input:checked")].map((b) => b.value);
+
+// ------------------------------------------------------------------ the form
+
+function showExporters() {
+  const list = $("#exporters");
+  list.setAttribute("aria-busy", "false");
+  list.replaceChildren(...exporters.map((x, i) => {
+    const radio = el("input", { type: "radio", name: "exporter", value: x.name, id: `exp-${x.name}`, checked: i === 0 ? true : null });
+    radio.addEventListener("change", showOptions);
+    return el("li", { "data-exporter": x.name, "data-plugin": x.plugin },
+      el("label", { class: "check", for: `exp-${x.name}` }, radio, " ", el("span", {}, el("strong", { text: x.label || x.name }),
+        el("br"), el("span", { class: "meta", text: x.target_body || "" }))),
+      x.description ? el("p", { class: "hint", text: x.description }) : null);
+  }));
+  showOptions();
 }
 
-const show = guard(async () => {
+function showOptions() {
+  const x = chosenExporter();
+  if (!x) return;
+  const languages = x.languages && x.languages.length ? x.languages : ["en"];
+  const select = $("#export-language");
+  const before = select.value;
+  select.replaceChildren(...languages.map((code) => new Option(LANGUAGE_NAMES[code] || code, code)));
+  select.value = languages.includes(before) ? before : languages.includes(lang) ? lang : languages[0];
+  const variants = x.variants || [];
+  $("#variant-row").hidden = !variants.length;
+  const vs = $("#export-variant");
+  vs.replaceChildren(new Option(t("The standard form"), ""), ...variants.map((v) => new Option(v.label || v.name, v.name)));
+  showVariantNote();
+}
+
+function showVariantNote() {
+  const x = chosenExporter();
+  const v = x && (x.variants || []).find((y) => y.name === $("#export-variant").value);
+  const state = (record && record.state) || "KGZ";
+  let note = v ? v.note || "" : "";
+  if (v && Array.isArray(v.states) && !v.states.includes(state)) {
+    const warn = t("This form is not recorded as open to complaints against {state}: check before choosing it.", { state });
+    note = note ? `${note} ${warn}` : warn;
+  }
+  $("#variant-note").textContent = note;
+}
+
+function showItems() {
+  const list = $("#export-items");
+  const files = items.filter((i) => i.evidence_type !== RECORD_TYPE);
+  list.replaceChildren(...files.map((it) => {
+    const m = it.metadata || {};
+    const box = el("input", { type: "checkbox", value: it.id, id: `att-${it.id}`, checked: true });
+    box.addEventListener("change", sizeNote);
+    return el("li", {}, el("label", { class: "check", for: `att-${it.id}` }, box, " ",
+      el("span", {}, m.title || it.id, " ", el("span", { class: "meta", text: `· ${vocabLabel("EVIDENCE_TYPES", it.evidence_type)} · ${fmtBytes(it.blob_size)}` }))));
+  }));
+  if (!files.length) list.append(el("li", { class: "hint", text: t("This case has no evidence to attach yet; the documents alone can be exported.") }));
+  sizeNote();
+}
+
+function chosenBytes() {
+  const ids = new Set(chosenIds());
+  return items.filter((i) => ids.has(i.id)).reduce((n, i) => n + i.blob_size, 0);
+}
+
+function sizeNote() {
+  const ids = chosenIds();
+  const bytes = chosenBytes();
+  const note = $("#export-size");
+  note.textContent = t("{n} files chosen, {size} in all; a browser export carries at most {limit}.",
+    { n: fmtNumber(ids.length), size: fmtBytes(bytes), limit: fmtBytes(limit) });
+  note.className = bytes > limit ? "warning" : "hint";
+}
+
+function options(x) {
+  return { language: $("#export-language").value || x.languages[0], variant: $("#export-variant").value || null,
+    document_date: $("#export-date").value || null, draft: $("#export-draft").checked };
+}
+
+// ------------------------------------------------------------------ what is missing
+
+/** "acts[0].place" (validate) or "case_record.acts.0.place" (422 fields) → "acts.0.place". */
+function recordPath(path) {
+  return String(path || "").replace(/^case_record\./, "").replace(/\[(\d+)\]/g, ".$1");
+}
+
+function fixLink(path) {
+  const p = recordPath(path);
+  if (!p || p === "form" || p === "items" || p.startsWith("@")) return null;
+  return el("a", { href: `/cases/${caseId}/record#f=${encodeURIComponent(p)}` }, t("Complete it in the case record"));
+}
+
+const N_ = (msgid) => msgid; // marks a message for extraction; translated where shown
+const SEVERITY = { missing: N_("needed"), warning: N_("warning"), invalid: N_("not valid") };
+
+function showProblems(problems, heading) {
+  const section = $("#problems-section");
+  section.hidden = false;
+  $("#problems-title").textContent = heading;
+  $("#problems").replaceChildren(...(problems.length ? problems.map((p) => {
+    const link = fixLink(p.path);
+    return el("li", { class: `problem sev-${p.severity}` },
+      el("span", { class: p.severity === "warning" ? "badge" : "badge bad", text: t(SEVERITY[p.severity] || SEVERITY.warning) }), " ",
+      (p.messages && p.messages[lang]) || p.message || "", link ? " " : null, link);
+  }) : [el("li", { text: t("Nothing is missing for this recipient.") })]));
+}
+
+function showInvalidFields(err) {
+  const fields = (err.extra && err.extra.fields) || [];
+  showProblems(fields.map((f) => ({ path: f.field, severity: "invalid", message: `${recordPath(f.field)}: ${f.problem}` })),
+    t("Fields of the case record that are not valid"));
+}
+
+// ------------------------------------------------------------------ progress
+
+function step(text) {
+  const list = $("#export-steps");
+  const last = list.lastElementChild;
+  if (last) last.className = "done";
+  list.append(el("li", { class: "doing", text }));
+  $("#export-progress").removeAttribute("value"); // indeterminate until a step reports numbers
+}
+
+function stepText(text, done, total) {
+  $("#export-steps").lastElementChild.textContent = text;
+  const bar = $("#export-progress");
+  if (total) bar.value = Math.floor((done / total) * 100);
+}
+
+function finished() {
+  $("#export-steps").lastElementChild.className = "done";
+  $("#export-progress").value = 100;
+}
+
+function explain(err, x) {
+  const body = x ? x.target_body || x.label : "";
+  switch (err.code) {
+    case "too_large":
+    case "too_many_parts":
+    case "http_413": // a proxy in front of the vault may refuse before the vault answers
+      return t("This export is too large for the browser (at most {limit}). Untick some attachments, or export with the command-line client (vault export), which has no limit.", { limit: fmtBytes(limit) });
+    case "exporter_disabled":
+    case "unknown_exporter":
+      return t("An admin has turned this exporter off. Choose another recipient, or ask your admin to turn it on again.");
+    case "missing_fields":
+      return t("{body} still needs what is listed. Complete the case record, or tick “Draft” to make a draft for review.", { body });
+    case "invalid_case_record":
+      return t("The case record has fields that are not valid (listed below). Correct them in the case record and save it again.");
+    case "attachment_mismatch":
+    case "bad_signature":
+    case "bad_manifest":
+      return t("A chosen file does not match what its uploader signed. Untick it, do not send it, and tell your admin.");
+    case "unknown_item":
+    case "duplicate_item":
+      return t("The list of files is out of date. Reload the page and choose again.");
+    case "plugin_failed":
+      return t("The exporter failed on the server; nothing was kept there. Tell your admin which recipient and language you chose.");
+    case "bad_bundle":
+    case "wrong_signer":
+    case "bundle_invalid":
+    case "already_signed":
+      return t("The bundle could not be finished: it changed after the server made it. Nothing was saved. Make the export again, and tell your admin if it happens again.");
+    default:
+      return errorText(err);
+  }
+}
+
+async function reloadExporters() {
+  const out = await api("GET", "/exporters");
+  exporters = out.exporters || [];
+  showExporters();
+}
+
+// ------------------------------------------------------------------ the steps
+
+/** Verify the chosen items' signed manifests (no content yet). */
+async function verifiedChoice() {
+  const ids = chosenIds();
+  const out = [];
+  for (const [i, id] of ids.entries()) {
+    stepText(t("Checking the signatures of the chosen files: {n} of {m}…", { n: i + 1, m: ids.length }), i, ids.length);
+    if (!verified.has(id)) verified.set(id, await prepareItem(id));
+    out.push(verified.get(id));
+  }
+  return out;
+}
+
+function ready(x) {
+  if (!x) throw new UserError(t("Choose a recipient."));
+  if (!record) throw new UserError(t("This case has no case record yet: every export takes the facts from it. Fill in the case record first."));
+}
+
+/** Run validate with the chosen items and show what it found; returns its answer. */
+async function check(x, chosen) {
+  step(t("Asking what {body} still needs…", { body: x.target_body || x.label }));
+  const res = await validate(caseId, description(x.name, record, options(x), chosen));
+  showProblems(res.problems || [], t("What {body} still needs", { body: x.target_body || x.label }));
+  return res;
+}
+
+async function run(renderToo) {
+  clearError();
+  $("#export-done").hidden = true;
+  $("#problems-section").hidden = true;
+  const x = chosenExporter();
+  ready(x);
+  if (renderToo && chosenBytes() > limit) {
+    throw new UserError(explain({ code: "too_large" }, x));
+  }
+  $("#progress-section").hidden = false;
+  $("#export-steps").replaceChildren();
+  for (const b of ["#check-button", "#export-button"]) $(b).disabled = true;
+  try {
+    step(t("Checking the signatures of the chosen files…"));
+    const chosen = await verifiedChoice();
+    const res = await check(x, chosen);
+    if (!renderToo) {
+      step(t("Checked."));
+      finished();
+      $("#problems-title").focus();
+      return;
+    }
+    if (res.missing && !options(x).draft) throw new UserError(explain({ code: "missing_fields" }, x));
+    step(t("Decrypting the files in this browser…"));
+    const blobs = await decryptAll(chosen, (done, total, n) => stepText(
+      t("Decrypting file {n} of {m}: {done} of {total}", { n, m: chosen.length, done: fmtBytes(done), total: fmtBytes(total) }), done, total));
+    step(t("Sending to the server…"));
+    const desc = description(x.name, record, options(x), chosen);
+    const rendered = await render(caseId, desc, blobs, (sent, total, finished) => {
+      if (finished) stepText(t("The server is writing the documents…"));
+      else stepText(t("Sending to the server: {done} of {total}", { done: fmtBytes(sent), total: fmtBytes(total) }), sent, total);
+    });
+    blobs.length = 0; // the plaintext is not needed any more
+    if ((rendered.problems || []).length) showProblems(rendered.problems, t("Notes on this export"));
+    step(t("Checking the custody annex and signing it with your key…"));
+    const final = await sign(caseId, rendered, desc, chosen);
+    step(t("Done."));
+    finished();
+    offer(final, rendered.filename || "export.zip");
+  } catch (err) {
+    if (err.code === "invalid_case_record") showInvalidFields(err);
+    if (err.code === "missing_fields" && err.extra && err.extra.problems) showProblems(err.extra.problems, t("What {body} still needs", { body: x.target_body || x.label }));
+    if (err.code === "exporter_disabled" || err.code === "unknown_exporter") await reloadExporters().catch(() => {});
+    const last = $("#export-steps").lastElementChild;
+    if (last) last.className = "failed";
+    throw err.name === "UserError" ? err : new UserError(explain(err, x));
+  } finally {
+    for (const b of ["#check-button", "#export-button"]) $(b).disabled = false;
+  }
+}
+
+function offer(final, filename) {
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = URL.createObjectURL(final.blob);
+  const a = $("#export-download");
+  a.href = downloadUrl;
+  a.download = filename;
+  $("#done-file").textContent = `${filename} (${fmtBytes(final.size)})`;
+  $("#done-sha").textContent = final.sha256;
+  $("#done-fpr").textContent = final.fingerprint;
+  $("#export-done").hidden = false;
+  $("#done-title").focus();
+  a.click();
+}
+
+// ------------------------------------------------------------------ start
+
+const start = guard(async () => {
   let out;
   try {
     out = await api("GET", "/exporters");
   } catch (err) {
     if (err.status === 404 || err.status === 405) {
       $("#export-unavailable").hidden = false;
+      $("#export-form").hidden = true;
       return;
     }
     throw err;
   }
-  const list = out.exporters || [];
-  if (!list.length) {
+  exporters = out.exporters || [];
+  limit = out.max_export_bytes || 64 * 1024 * 1024;
+  if (!exporters.length) {
     $("#export-unavailable").hidden = false;
+    $("#export-form").hidden = true;
     return;
   }
-  $("#exporters").replaceChildren(...list.map((x) => {
-    const missing = el("ul", { class: "plain" });
-    const check = el("button", { type: "button", class: "secondary" }, t("Check what is missing"));
-    check.addEventListener("click", guard(async () => {
-      const rec = await caseRecord();
-      if (!rec) {
-        missing.replaceChildren(el("li", { text: t("This case has no case record yet. Upload one (type “Structured case record”) with the command-line client first.") }));
-        return;
-      }
-      const language = (x.languages || []).includes(lang) ? lang : (x.languages || ["en"])[0];
-      const res = await api("POST", `/cases/${caseId}/exports/validate`, { exporter: x.name, case_record: rec,
-        options: { language }, items: [] });
-      const problems = res.problems || [];
-      missing.replaceChildren(...(problems.length ? problems.map((p) => el("li", {},
-        el("span", { class: p.severity === "missing" ? "badge bad" : "badge", text: p.severity }), " ",
-        (p.messages && (p.messages[lang] || p.messages.en)) || p.message, p.path ? el("span", { class: "meta", text: ` (${p.path})` }) : null))
-        : [el("li", { text: t("Nothing is missing for this recipient.") })]));
-    }));
-    return el("li", { "data-exporter": x.name, "data-plugin": x.plugin },
-      el("strong", { text: x.label || x.name }), " ", el("span", { class: "meta", text: x.target_body || "" }), el("br"), check, missing);
-  }));
+  const now = new Date(); // today where the lawyer is, not in UTC
+  $("#export-date").value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  ({ items } = await api("GET", `/cases/${caseId}/items`));
+  showItems();
+  showExporters();
+  const found = await loadRecord(items);
+  record = found ? found.record : null;
+  $("#no-record").hidden = Boolean(record);
+  showVariantNote();
+  // Enabled only now: a check or export needs the record and the list of items loaded above.
+  for (const b of ["#check-button", "#export-button"]) $(b).disabled = false;
 });
-show();
+
+$("#export-variant").addEventListener("change", showVariantNote);
+$("#check-button").addEventListener("click", () => run(false).catch(showError));
+$("#export-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  run(true).catch(showError);
+});
+start();

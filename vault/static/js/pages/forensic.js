@@ -1,4 +1,4 @@
-import { $, boot, clearError, el, fmtBytes, guard, showError, t } from "../app.js";
+import { $, boot, clearError, el, fmtBytes, guard, showError, t, UserError } from "../app.js";
 import { metadataFrom, Upload } from "../upload-core.js";
 import { uploadRow } from "../uploadui.js";
 
@@ -17,7 +17,8 @@ $("#add-finding").addEventListener("click", addFinding);
 
 function showAttachments() {
   $("#attachments").replaceChildren(...attachments.map((a, i) => el("li", {},
-    `${a.kind === "photo" ? t("Photo") : t("Body diagram")}: ${a.file.name} (${fmtBytes(a.file.size)}) `,
+    // t() outside template literals: the string extractor does not look inside them.
+    a.kind === "photo" ? t("Photo") : t("Body diagram"), `: ${a.file.name} (${fmtBytes(a.file.size)}) `,
     el("button", { type: "button", class: "secondary small", onclick: () => { attachments.splice(i, 1); showAttachments(); } }, t("Remove")))));
 }
 for (const [id, kind] of [["#photos", "photo"], ["#diagrams", "diagram"]]) {
@@ -70,7 +71,7 @@ $("#forensic-form").addEventListener("submit", guard(async (ev) => {
     .find(([, val]) => !val);
   if (missing) {
     $(`#${missing[0]}`).focus();
-    throw new Error(t("Fill in the title, the date and place of the examination, and the clinician's name and qualifications."));
+    throw new UserError(t("Fill in the title, the date and place of the examination, and the clinician's name and qualifications."));
   }
   const data = report(form);
   const blob = new Blob([JSON.stringify(data)], { type: MEDIA_TYPE });
@@ -91,7 +92,8 @@ $("#forensic-form").addEventListener("submit", guard(async (ev) => {
   let n = 0;
   for (const a of attachments.splice(0)) {
     n += 1;
-    const meta = { title: `${metadata.title} — ${a.kind === "photo" ? t("photo") : t("body diagram")} ${n}`,
+    const kind = a.kind === "photo" ? t("photo") : t("body diagram");
+    const meta = { title: `${metadata.title} — ${kind} ${n}`,
       evidence_type: a.kind === "photo" ? "photo" : "medical_record" };
     const u = new Upload(a.file, caseId, meta, null, reportId);
     const r = uploadRow(u, a.file.name);

@@ -1,4 +1,4 @@
-import { $, api, boot, me, clearError, deriveKeys, pin, showError, status, storeSessionKeys, t, TrustError, vc } from "../app.js";
+import { $, api, boot, clearError, deriveKeys, me, pin, showError, status, storeSessionKeys, t, TrustError, UserError, vc } from "../app.js";
 
 await boot();
 const form = $("#login-form");
@@ -11,7 +11,7 @@ form.addEventListener("submit", async (ev) => {
   const username = $("#username").value.trim().toLowerCase();
   const password = $("#password").value;
   if (!username || !password) {
-    showError(new Error(t("Enter your user name and password.")));
+    showError(new UserError(t("Enter your user name and password.")));
     return;
   }
   $("#login-button").disabled = true;
@@ -48,7 +48,7 @@ form.addEventListener("submit", async (ev) => {
     // The bearer token becomes the HttpOnly session cookie; the page never stores it.
     const resp = await fetch("/web/session", { method: "POST", credentials: "same-origin",
       headers: { Authorization: `Bearer ${out.token}` } });
-    if (!resp.ok) throw new Error(t("Could not start the session. Reload the page and try again."));
+    if (!resp.ok) throw new UserError(t("Could not start the session. Reload the page and try again."));
     const session = await resp.json();
     const meta = document.querySelector('meta[name="csrf-token"]');
     meta.content = session.csrf_token;

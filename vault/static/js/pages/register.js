@@ -1,4 +1,4 @@
-import { $, api, boot, clearError, deriveKeys, showError, status, t, vc } from "../app.js";
+import { $, api, boot, clearError, deriveKeys, showError, status, t, UserError, vc } from "../app.js";
 
 await boot();
 const form = $("#register-form");
@@ -14,18 +14,18 @@ form.addEventListener("submit", async (ev) => {
   const invitation = $("#invitation").value.trim();
   const username = $("#username").value.trim();
   const password = $("#password").value;
-  if (!invitation) return showError(new Error(t("Paste the invitation your admin gave you.")));
+  if (!invitation) return showError(new UserError(t("Paste the invitation your admin gave you.")));
   if (!/^[a-z0-9][a-z0-9._-]{2,31}$/.test(username)) {
     $("#username").focus();
-    return showError(new Error(t("Choose a user name of 3 to 32 small Latin letters, digits, dot, dash or underscore.")));
+    return showError(new UserError(t("Choose a user name of 3 to 32 small Latin letters, digits, dot, dash or underscore.")));
   }
   if (password.length < 10) {
     $("#password").focus();
-    return showError(new Error(t("The password must have at least 10 characters.")));
+    return showError(new UserError(t("The password must have at least 10 characters.")));
   }
   if (password !== $("#password2").value) {
     $("#password2").focus();
-    return showError(new Error(t("The two passwords differ. Type them again.")));
+    return showError(new UserError(t("The two passwords differ. Type them again.")));
   }
   $("#register-button").disabled = true;
   $("#kdf-progress").hidden = false;

@@ -2,8 +2,9 @@ import { $, api, boot, el, fmtNumber, guard, roleName, t, vocabLabel } from "../
 
 const VOCAB = { region: "REGIONS", evidence_type: "EVIDENCE_TYPES", violations: "VIOLATIONS", methods: "METHODS",
   detention_place_type: "DETENTION_PLACE_TYPES" };
-const FACET_TITLES = { region: "Region", evidence_type: "Type of evidence", violations: "Violations", methods: "Methods",
-  detention_place_type: "Type of place of detention", uploader_role: "Role", language: "Language" };
+const N_ = (msgid) => msgid; // marks a message for extraction; translated where shown
+const FACET_TITLES = { region: N_("Region"), evidence_type: N_("Type of evidence"), violations: N_("Violations"),
+  methods: N_("Methods"), detention_place_type: N_("Type of place of detention"), uploader_role: N_("Role"), language: N_("Language") };
 
 await boot();
 
@@ -22,6 +23,7 @@ function highlighted(html) {
 }
 
 let filters = {};
+const PER_PAGE = 20;
 
 function facetLabel(field, code) {
   if (VOCAB[field]) return vocabLabel(VOCAB[field], code);
@@ -29,15 +31,23 @@ function facetLabel(field, code) {
   return code;
 }
 
-async function run(page = 1) {
+let current = null; // the query being paged through: {q, filters, page, pages}
+
+function fromForm() {
   const form = $("#search-form");
   const f = { ...filters };
   for (const k of ["region", "violations", "evidence_type"]) if (form.elements[k].value) f[k] = [form.elements[k].value];
   if (form.elements.date_from.value) f.date_from = form.elements.date_from.value;
   if (form.elements.date_to.value) f.date_to = form.elements.date_to.value;
+  return { q: $("#q").value, filters: f };
+}
+
+/** Page 1 takes the form as it is now; other pages repeat the same query (facets come with page 1 only). */
+async function run(page = 1) {
+  const query = page === 1 ? fromForm() : current;
   let out;
   try {
-    out = await api("POST", "/search", { q: $("#q").value, filters: f, page, per_page: 20 });
+    out = await api("POST", "/search", { q: query.q, filters: query.filters, page, per_page: PER_PAGE, facets: page === 1 });
   } catch (err) {
     if (err.status === 404 || err.status === 405 || err.status === 501 || err.status === 503) {
       $("#search-unavailable").hidden = false;
@@ -45,13 +55,30 @@ async function run(page = 1) {
     }
     throw err;
   }
+  current = { ...query, page: out.page, pages: out.pages };
   $("#total").textContent = t("{n} results", { n: fmtNumber(out.total) });
+  const first = (out.page - 1) * out.per_page + 1;
+  $("#hits").start = first;
   $("#hits").replaceChildren(...out.hits.map((h) => el("li", { class: "hit" },
     el("a", { href: `/items/${h.item_id}`, class: "hit-link" }, h.title || h.item_id), " ", el("span", { class: "badge", text: h.case_reference || "" }),
     ...(h.highlights ? Object.values(h.highlights).flat().map((x) => el("p", { class: "meta" }, ...highlighted(x))) : []))));
+  showPager(out);
+  if (out.facets) showFacets(out.facets);
+}
+
+function showPager(out) {
+  $("#pager").hidden = out.pages < 2;
+  $("#page-info").textContent = t("Page {page} of {pages} · results {from}–{to} of {total}", {
+    page: fmtNumber(out.page), pages: fmtNumber(out.pages), from: fmtNumber(Math.min((out.page - 1) * out.per_page + 1, out.total)),
+    to: fmtNumber(Math.min(out.page * out.per_page, out.total)), total: fmtNumber(out.total) });
+  $("#page-prev").disabled = out.page <= 1;
+  $("#page-next").disabled = out.page >= out.pages;
+}
+
+function showFacets(found) {
   const facets = $("#facets");
   facets.replaceChildren();
-  for (const [name, values] of Object.entries(out.facets || {})) {
+  for (const [name, values] of Object.entries(found)) {
     const ul = el("ul", { class: "plain" });
     for (const v of Array.isArray(values) ? values : Object.entries(values).map(([value, count]) => ({ value, count }))) {
       ul.append(el("li", {}, el("button", { type: "button", class: "secondary small",
@@ -60,6 +87,15 @@ async function run(page = 1) {
     if (ul.children.length) facets.append(el("h2", { text: FACET_TITLES[name] ? t(FACET_TITLES[name]) : name }), ul);
   }
 }
+
+async function turn(delta) {
+  if (!current) return;
+  await run(current.page + delta);
+  $("#total").focus(); // the reader (and a screen reader) starts again at the top of the results
+  $("#total").scrollIntoView({ block: "start" });
+}
+$("#page-prev").addEventListener("click", guard(() => turn(-1)));
+$("#page-next").addEventListener("click", guard(() => turn(1)));
 
 $("#search-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();

@@ -1,4 +1,4 @@
-import { $, boot, clearError, el, fmtBytes, guard, showError, t } from "../app.js";
+import { $, boot, clearError, el, fmtBytes, guard, showError, t, UserError } from "../app.js";
 import { metadataFrom, Upload } from "../upload-core.js";
 import { uploadRow } from "../uploadui.js";
 
@@ -36,11 +36,11 @@ $("#upload-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
   clearError();
   const form = ev.target;
-  if (!chosen.length) throw new Error(t("Choose at least one file first."));
+  if (!chosen.length) throw new UserError(t("Choose at least one file first."));
   const metadata = metadataFrom(form);
   if (!metadata.title) {
     $("#m-title").focus();
-    throw new Error(t("Give a title (no names): it helps colleagues find the evidence."));
+    throw new UserError(t("Give a title (no names): it helps colleagues find the evidence."));
   }
   const sealed = {};
   for (const k of ["victim", "statement", "description"]) {

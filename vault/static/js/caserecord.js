@@ -1,0 +1,34 @@
+// The case's structured record: the latest item of evidence type "case_record", sealed like any
+// evidence (as vault/client/export.py _case_record and `vault upload --type case_record`).
+import { t, UserError } from "./app.js";
+import { decryptContent, fetchVerified } from "./evidence.js";
+
+export const RECORD_TYPE = "case_record";
+export const RECORD_MEDIA_TYPE = "application/vnd.vault.case-record+json";
+
+/** The latest case record item among a case's items (GET /cases/<id>/items order), or null. */
+export function latestRecordItem(items) {
+  let latest = null;
+  for (const it of items) {
+    if (it.evidence_type === RECORD_TYPE && (!latest || it.created_at >= latest.created_at)) latest = it;
+  }
+  return latest;
+}
+
+/** Decrypt and verify the latest record: {item, manifest, record} or null when the case has none. */
+export async function loadRecord(items) {
+  const latest = latestRecordItem(items);
+  if (!latest) return null;
+  const { item, manifest, itemKey } = await fetchVerified(latest.id);
+  const blob = await decryptContent(item, manifest, itemKey);
+  let record;
+  try {
+    record = JSON.parse(await blob.text());
+  } catch {
+    record = null;
+  }
+  if (record === null || typeof record !== "object" || Array.isArray(record)) {
+    throw new UserError(t("The latest case record of this case cannot be read. Save the case record again on its page."));
+  }
+  return { item, manifest, record };
+}
