@@ -23,3 +23,11 @@ forwarded_allow_ips = os.environ.get("VAULT_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No shared control socket in the home folder: several vaults (and the test
 # suite's servers) run side by side, and nothing here needs runtime control.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    # A finish that uploads a large blob to an object store reports progress
+    # through this, so the arbiter does not take it for a hung worker.
+    from vault import heartbeat
+
+    heartbeat.install(worker.notify)

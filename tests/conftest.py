@@ -67,6 +67,44 @@ def db_url(request, tmp_path) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Tests that touch stored blobs run against both stores: decorate them with
+# @both_blob_stores (the SQLite/PostgreSQL split applies on top).
+both_blob_stores = pytest.mark.parametrize("blob_store", ["folder", "s3"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server for the whole session, or the real endpoint VAULT_TEST_S3_URL names (tests/s3server.py)."""
+    from tests import s3server
+
+    if s3server.REAL_URL:
+        yield s3server.REAL_URL
+        return
+    srv = s3server.MotoS3()
+    yield srv.url
+    srv.stop()
+
+
+@pytest.fixture
+def s3_target(s3_endpoint, monkeypatch):
+    """A fresh prefix in the test bucket; the AWS variables are set so subprocesses find it too."""
+    from tests import s3server
+
+    for k, v in s3server.credentials().items():
+        monkeypatch.setenv(k, v)
+    target = s3server.new_target(s3_endpoint)
+    yield target
+    target.empty()
+
+
+@pytest.fixture
+def blob_store(request) -> dict:
+    """Settings for where blobs go: the data folder, unless a test is parametrised with "s3"."""
+    if getattr(request, "param", "folder") == "folder":
+        return {}
+    return request.getfixturevalue("s3_target").settings
+
+
 @dataclass
 class Env:
     config: Config
@@ -87,8 +125,8 @@ def make_env(tmp_path: Path, database_url: str = "", **overrides) -> Env:
 
 
 @pytest.fixture
-def env(tmp_path, db_url) -> Env:
-    return make_env(tmp_path, db_url)
+def env(tmp_path, db_url, blob_store) -> Env:
+    return make_env(tmp_path, db_url, **blob_store)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from vault import audit, crypto
 from vault.config import Config, ConfigError, load_config
 from vault.db import Database
 from vault.models import Setting
-from vault.storage import BlobStore, UploadArea
+from vault.storage import BlobStore, UploadArea, open_blob_store
 
 
 class NotInitialised(ConfigError):
@@ -70,7 +70,7 @@ def open_vault(config: Config) -> Vault:
     return Vault(
         config=config,
         db=Database(config.db_url),
-        blobs=BlobStore(config.blob_dir),
+        blobs=open_blob_store(config),
         uploads=UploadArea(config.upload_dir),
         sign_seed=read_key(config.keys_dir / "server_sign.key"),
         server_secret=read_key(config.keys_dir / "server_secret.key"),

@@ -43,6 +43,18 @@ class Config:
     min_free_bytes: int = 512 * 1024 * 1024
     max_json_bytes: int = 1024 * 1024
     audit_checkpoint_every: int = 100
+    # Where blobs live: "" is the data folder's `blobs`; "s3://bucket/prefix"
+    # an S3-compatible object store (docs/storage.md). Staging stays local.
+    blob_url: str = ""
+    s3_endpoint_url: str = ""  # "" is AWS; e.g. https://minio.example.org:9000
+    s3_region: str = ""
+    s3_addressing_style: str = "auto"  # "path" for most self-hosted stores
+    # "" uses the standard AWS chain (AWS_ACCESS_KEY_ID..., ~/.aws, an instance role).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    # Multipart pieces; memory per upload stays below part size x concurrency.
+    s3_part_size: int = 16 * 1024 * 1024
+    s3_max_concurrency: int = 4
     search_enabled: bool = True
     indexer_thread: bool = True
     extra: dict = field(default_factory=dict)

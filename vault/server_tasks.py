@@ -11,7 +11,7 @@ import os
 import sqlite3
 import tarfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,7 +20,14 @@ from vault import audit, crypto
 from vault.app import Vault, open_vault
 from vault.config import Config
 from vault.models import Item, Setting, Upload, User, utcnow
-from vault.storage import fsync_dir
+from vault.storage import (
+    BlobMissing,
+    BlobStore,
+    StorageError,
+    fsync_dir,
+    open_blob_store,
+    sha_of_name,
+)
 
 GRACE_S = 15 * 60  # files younger than this may belong to a request in flight
 
@@ -45,17 +52,18 @@ def init(config: Config, recovery_public: bytes) -> Vault:
     keys = config.keys_dir
     if keys.exists():
         raise InitError(f"{config.data_dir} already holds a vault; nothing was changed")
+    if config.blob_url:
+        _check_new_store(open_blob_store(config))
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(config.data_dir, 0o700)
     keys.mkdir(mode=0o700)
     _write_secret(keys / "server_sign.key", crypto.generate_sign_seed())
     _write_secret(keys / "server_secret.key", crypto.random_key())
     fsync_dir(keys)
-    for d in (config.blob_dir, config.upload_dir, config.log_dir):
+    folders = [config.upload_dir, config.log_dir] + ([] if config.blob_url else [config.blob_dir])
+    for d in folders:
         d.mkdir(exist_ok=True, mode=0o700)
-    if config.database_url:
-        url = config.database_url.replace("\\", "\\\\").replace('"', '\\"')
-        _write_secret(config.data_dir / "settings.toml", f'[vault]\ndatabase_url = "{url}"\n'.encode())
+    remember_settings(config, config.data_dir)
     migrate.upgrade(config.db_url)
     v = open_vault(config)
     with v.db.session() as s:
@@ -64,6 +72,35 @@ def init(config: Config, recovery_public: bytes) -> Vault:
             "recovery_fingerprint": crypto.fingerprint(recovery_public, b""),
             "server_sign_public": base64.b64encode(v.sign_public).decode()})
     return v
+
+
+# What the data folder remembers (settings.toml), so every `vault server`
+# command finds the database and the blob store without repeating them.
+# Credentials are never among them.
+REMEMBERED = ("database_url", "blob_url", "s3_endpoint_url", "s3_region", "s3_addressing_style")
+
+
+def remember_settings(config: Config, data_dir: Path) -> None:
+    lines = []
+    for name in REMEMBERED:
+        value = getattr(config, name)
+        if value and value != getattr(Config, name, None):
+            if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+                raise InitError(f"setting {name} contains a control character")
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{name} = "{value}"\n')
+    if lines:
+        _write_secret(data_dir / "settings.toml", ("[vault]\n" + "".join(lines)).encode())
+
+
+def _check_new_store(store: BlobStore) -> None:
+    # Two vaults sharing one bucket prefix would delete each other's blobs as orphans.
+    try:
+        empty = store.is_empty()
+    except StorageError as exc:
+        raise InitError(f"cannot use the blob store {store.describe()}: {exc}") from exc
+    if not empty:
+        raise InitError(f"the blob store {store.describe()} is not empty; give each vault its own bucket or prefix")
 
 
 def invite(v: Vault, role: str, reset_username: str | None = None) -> dict:
@@ -88,6 +125,7 @@ class FsckReport:
     bad_hash: list[str] = field(default_factory=list)
     bad_receipt: list[str] = field(default_factory=list)
     stray_files: list[str] = field(default_factory=list)
+    store_leftovers: list[str] = field(default_factory=list)  # e.g. S3 multipart uploads never completed
     removed: int = 0
     items_checked: int = 0
 
@@ -99,48 +137,67 @@ class FsckReport:
         return {**self.__dict__, "ok": self.ok}
 
 
-def fsck(v: Vault, repair: bool = True, deep: bool = False, progress=None) -> FsckReport:
+def fsck(v: Vault, repair: bool = True, deep: bool = False, progress=None, now: float | None = None) -> FsckReport:
     """Check every item against its blob and receipt; clean up crash leftovers.
 
-    Orphan blobs (no row) and stale staging files are removed when `repair`
-    is set and they are older than the grace period. Damaged or missing
-    blobs are reported, never "fixed": that needs a backup.
+    Orphan blobs (no row), stale staging files and the store's unfinished
+    writes are removed when `repair` is set and they are older than the grace
+    period. Damaged or missing blobs are reported, never "fixed": that needs
+    a backup. Raises StorageError when the blob store cannot be used.
     """
-    from vault.storage import sha256_file
-
     r = FsckReport()
-    now = time.time()
+    now = time.time() if now is None else now
     with v.db.session() as s:
         items = s.execute(select(Item.id, Item.case_id, Item.key_version, Item.blob_sha256, Item.blob_size,
                                  Item.sealed_manifest, Item.receipt_signature, Item.uploader_sign_public)).all()
         uploads = {u.id: u for u in s.execute(select(Upload)).scalars()}
+    # Listed after the rows were read: a blob stored since then is young, so
+    # the grace period keeps it for the request about to commit its row. One
+    # listing, not a request per item, which matters for an object store.
+    stored = {b.sha: b for b in v.blobs.blobs()}
     known = set()
     for (iid, cid, kver, sha, size, manifest, sig, pub) in items:
         known.add(sha)
         r.items_checked += 1
         if progress:
             progress(1)
-        p = v.blobs.path(sha)
-        if not p.is_file():
+        blob = stored.get(sha)
+        if blob is None:
             r.missing_blobs.append(iid)
             continue
-        if p.stat().st_size != size:
+        if blob.size != size:
             r.bad_size.append(iid)
             continue
-        if deep and sha256_file(p) != sha:
-            r.bad_hash.append(iid)
+        if deep:
+            try:
+                if v.blobs.sha256(sha) != sha:
+                    r.bad_hash.append(iid)
+            except BlobMissing:
+                r.missing_blobs.append(iid)
+                continue
         msg = crypto.receipt_message(iid, cid, kver, sha, crypto.sha256_hex(manifest))
         try:
             crypto.verify_detached(pub, msg, sig)
         except crypto.BadSignature:
             r.bad_receipt.append(iid)
-    for sha in list(v.blobs.all_hashes()):
-        if sha not in known and now - v.blobs.path(sha).stat().st_mtime > GRACE_S:
-            r.orphan_blobs.append(sha)
-            if repair:
-                v.blobs.delete(sha)
-                r.removed += 1
-    r.stray_files = [str(p.relative_to(v.config.data_dir)) for p in v.blobs.stray_files()]
+    for sha, blob in stored.items():
+        if sha in known or now - blob.mtime <= GRACE_S:
+            continue
+        if repair:
+            # Look again right before deleting: a retried finish may have
+            # written it anew since the listing.
+            try:
+                if now - v.blobs.stat(sha).mtime <= GRACE_S:
+                    continue
+            except BlobMissing:
+                continue
+            v.blobs.delete(sha)
+            r.removed += 1
+        r.orphan_blobs.append(sha)
+    r.stray_files = list(v.blobs.strays())
+    r.store_leftovers = v.blobs.leftovers(now - GRACE_S, remove=repair)
+    if repair:
+        r.removed += len(r.store_leftovers)
     expired = []
     for p in v.uploads.entries():
         up = uploads.get(p.name)
@@ -169,8 +226,13 @@ def audit_verify(v: Vault, progress=None) -> audit.VerifyResult:
         return audit.verify(s, v.sign_public, progress, v.config.audit_checkpoint_every)
 
 
-def backup(v: Vault, out: Path, progress=None) -> int:
+def backup(v: Vault, out: Path, progress=None, blobs: bool = True) -> int:
     """Write a consistent tar of the data folder (ciphertext, keys, database).
+
+    Blobs are read from whichever store holds them (a folder or a bucket)
+    and written as blobs/ab/cd/<sha256>, so the archive stands alone: it can
+    be restored into either kind of store. `blobs=False` leaves them out, for
+    a bucket that is versioned and replicated on its own (docs/storage.md).
 
     The backup reveals no evidence (it holds what a seized server holds),
     but it holds the server's signing key: store it like the server.
@@ -188,32 +250,80 @@ def backup(v: Vault, out: Path, progress=None) -> int:
     try:
         with tarfile.open(out, "w") as tar:
             tar.add(tmp_db, arcname="vault.sqlite3")
-            for sub in ("keys", "blobs"):
-                for p in sorted((v.config.data_dir / sub).rglob("*")):
-                    if p.is_file():
-                        tar.add(p, arcname=str(p.relative_to(v.config.data_dir)))
-                        count += 1
-                        if progress:
-                            progress(1)
+            for p in sorted(v.config.keys_dir.rglob("*")):
+                if p.is_file():
+                    tar.add(p, arcname=str(p.relative_to(v.config.data_dir)))
+                    count += 1
+                    if progress:
+                        progress(1)
+            # Listed after the snapshot: every blob a snapshot row names was
+            # stored before its row was committed, so it is in the listing.
+            for blob in sorted(v.blobs.blobs(), key=lambda b: b.sha) if blobs else []:
+                with v.blobs.open(blob.sha) as reader:
+                    info = tarfile.TarInfo(f"blobs/{blob.sha[:2]}/{blob.sha[2:4]}/{blob.sha}")
+                    info.size, info.mtime, info.mode = reader.size, int(blob.mtime), 0o600
+                    tar.addfile(info, reader)  # streamed: tarfile reads it piece by piece
+                count += 1
+                if progress:
+                    progress(1)
     finally:
         tmp_db.unlink(missing_ok=True)
     return count
 
 
-def restore(archive: Path, data_dir: Path) -> int:
+def restore(archive: Path, data_dir: Path, config: Config | None = None) -> int:
+    """Restore a backup into a new data folder.
+
+    Blobs go to the store `config` names (an empty bucket prefix, which the
+    new folder then remembers), else into the folder, whichever store the
+    backup was made from: backup and restore also move a vault between stores.
+    An archive without blobs (`backup --no-blobs`) may be restored onto the
+    prefix that still holds them.
+    """
     if data_dir.exists() and any(data_dir.iterdir()):
         raise InitError(f"{data_dir} is not empty; restore into a new folder")
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    blobs = open_blob_store(config) if config is not None and config.blob_url else None
     count = 0
     with tarfile.open(archive, "r") as tar:
-        for m in tar.getmembers():
+        members = tar.getmembers()
+        if blobs is not None and any(m.name.startswith("blobs/") for m in members):
+            _check_new_store(blobs)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for m in members:
             name = m.name
             if not m.isfile() or name.startswith("/") or ".." in Path(name).parts:
                 raise InitError(f"refusing suspicious entry {name!r} in the backup")
             if not (name == "vault.sqlite3" or name.startswith(("keys/", "blobs/"))):
                 raise InitError(f"unexpected entry {name!r} in the backup")
-        tar.extractall(data_dir, filter="data")  # noqa: S202 - every member checked above
-        count = len(tar.getmembers())
-    for d in ("uploads", "logs"):
-        (data_dir / d).mkdir(exist_ok=True, mode=0o700)
+            if blobs is not None and name.startswith("blobs/") and sha_of_name(name[len("blobs/"):]) is None:
+                raise InitError(f"entry {name!r} is not a blob; remove it from the archive to restore into "
+                                f"{blobs.describe()}")
+        for d in ("uploads", "logs"):
+            (data_dir / d).mkdir(exist_ok=True, mode=0o700)
+        if blobs is None:
+            tar.extractall(data_dir, filter="data")  # noqa: S202 - every member checked above
+        else:
+            for m in members:
+                if m.name.startswith("blobs/"):
+                    _restore_blob(tar, m, data_dir / "uploads", blobs)
+                else:
+                    tar.extract(m, data_dir, filter="data")  # noqa: S202 - checked above
+        count = len(members)
+    if blobs is not None:
+        remember_settings(replace(config, database_url=""), data_dir)  # the restored database is SQLite
     return count
+
+
+def _restore_blob(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path, blobs: BlobStore) -> None:
+    sha = sha_of_name(member.name[len("blobs/"):])
+    tmp = staging / f"restore-{sha}"
+    src = tar.extractfile(member)
+    with open(tmp, "wb") as f:
+        while piece := src.read(1024 * 1024):
+            f.write(piece)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        blobs.put_file(tmp, sha)
+    finally:
+        tmp.unlink(missing_ok=True)

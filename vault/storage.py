@@ -5,6 +5,10 @@ folder; the database row is committed only after that. So a crash leaves at
 worst a blob without a row (garbage, removed by fsck), never a row without
 its blob. Every path is built from a validated identifier: a name from the
 network can never reach the file system.
+
+`BlobStore` is what the rest of the vault sees; `FolderBlobStore` (the
+default) keeps blobs in the data folder, `vault.blobstore_s3` in an
+S3-compatible bucket (docs/storage.md). Staging is always local.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import hashlib
 import os
 import re
 import shutil
+import stat
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -90,37 +96,168 @@ def ensure_free(path: Path, incoming: int, reserve: int) -> None:
         raise DiskFull(f"{free} bytes free, {incoming} more needed plus {reserve} kept in reserve")
 
 
-class BlobStore:
-    """Ciphertext blobs named by the SHA-256 of their bytes."""
+class BlobMissing(StorageError):
+    """No blob is stored under this hash."""
+
+
+class BlobStoreUnavailable(StorageError):
+    """The blob store cannot be reached or refused the request; the request may be retried later."""
+
+
+class BlobNotStored(StorageError):
+    """The store accepted a blob but does not hold it as sent (absent or of another size)."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    sha: str
+    size: int
+    mtime: float  # when the blob was last written, in seconds since the epoch
+
+
+class BlobReader:
+    """A stored blob opened for reading from some offset; `size` is the whole blob's size."""
+
+    def __init__(self, stream, size: int):
+        self._stream, self.size = stream, size
+
+    def read(self, n: int = -1) -> bytes:
+        return self._stream.read(n)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def blob_name(sha: str) -> str:
+    """The layout shared by every store: ab/cd/abcd..., so no folder or prefix grows too large."""
+    check_sha(sha)
+    return f"{sha[:2]}/{sha[2:4]}/{sha}"
+
+
+def sha_of_name(name: str) -> str | None:
+    """The hash a relative name stands for, or None when it is not exactly `blob_name(hash)`."""
+    parts = name.split("/")
+    if len(parts) == 3 and _HEX64.fullmatch(parts[2]) and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4]:
+        return parts[2]
+    return None
+
+
+class BlobStore(ABC):
+    """Ciphertext blobs named by the SHA-256 of their bytes, wherever they are kept.
+
+    The rest of the vault uses only these methods, so it does not know which
+    store is configured. Every method taking a hash rejects anything but 64
+    lower-case hex digits (BadIdentifier) before a path or key is built.
+    """
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the blobs are, for operators (never credentials)."""
+
+    @abstractmethod
+    def stat(self, sha: str) -> BlobInfo:
+        """Size and write time of a stored blob; BlobMissing if there is none."""
+
+    @abstractmethod
+    def open(self, sha: str, start: int = 0) -> BlobReader:
+        """Read a blob from byte `start` on, in pieces (constant memory); BlobMissing if there is none."""
+
+    @abstractmethod
+    def put_file(self, staged: Path, sha: str) -> None:
+        """Store an fsynced staging file as blob `sha` and consume the staging file.
+
+        On return the blob is durable and was checked present with the staged
+        size; on failure the staging file is still there, so a retry can store it.
+        A blob written again gets a fresh write time (fsck's grace period).
+        """
+
+    @abstractmethod
+    def delete(self, sha: str) -> None:
+        """Remove a blob; no error if it is absent."""
+
+    @abstractmethod
+    def blobs(self) -> Iterator[BlobInfo]:
+        """Every stored blob laid out as `blob_name(hash)`."""
+
+    @abstractmethod
+    def strays(self) -> Iterator[str]:
+        """Names of whatever else is in the store (reported by fsck, never removed)."""
+
+    @abstractmethod
+    def leftovers(self, before: float, remove: bool) -> list[str]:
+        """Partial writes begun before `before` that never completed; removed when `remove` is set."""
+
+    def exists(self, sha: str) -> bool:
+        try:
+            self.stat(sha)
+        except BlobMissing:
+            return False
+        return True
+
+    def sha256(self, sha: str) -> str:
+        """Hash the stored bytes again (what `fsck --deep` and a retried finish rely on)."""
+        h = hashlib.sha256()
+        with self.open(sha) as r:
+            while b := r.read(PIECE):
+                h.update(b)
+        return h.hexdigest()
+
+    def all_hashes(self) -> Iterator[str]:
+        return (b.sha for b in self.blobs())
+
+    def is_empty(self) -> bool:
+        return next(iter(self.blobs()), None) is None and next(iter(self.strays()), None) is None
+
+
+class FolderBlobStore(BlobStore):
+    """Blobs as files in a folder: temporary file, fsync, rename into place, fsync the folder."""
 
     def __init__(self, root: Path):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
+    def describe(self) -> str:
+        return f"folder {self.root}"
+
     def path(self, sha: str) -> Path:
-        check_sha(sha)
-        return self.root / sha[:2] / sha[2:4] / sha
+        return self.root / blob_name(sha)
+
+    def stat(self, sha: str) -> BlobInfo:
+        try:
+            st = self.path(sha).stat()
+        except FileNotFoundError as exc:
+            raise BlobMissing(sha) from exc
+        if not stat.S_ISREG(st.st_mode):
+            raise BlobMissing(sha)
+        return BlobInfo(sha, st.st_size, st.st_mtime)
 
     def exists(self, sha: str) -> bool:
         return self.path(sha).is_file()
 
-    def put_file(self, tmp: Path, sha: str) -> Path:
-        """Move an fsynced staging file into place atomically."""
+    def put_file(self, staged: Path, sha: str) -> None:
+        """Move the staging file into place atomically: a rename, so the size is the staged size."""
         dest = self.path(sha)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, dest)
+        os.replace(staged, dest)
         # A fresh mtime marks the blob as new, so fsck's grace period protects
         # it until the finishing request commits its row.
         os.utime(dest)
         fsync_dir(dest.parent)
-        fsync_dir(tmp.parent)
-        return dest
+        fsync_dir(staged.parent)
 
-    def open(self, sha: str) -> BinaryIO:
-        return open(self.path(sha), "rb")
-
-    def size(self, sha: str) -> int:
-        return self.path(sha).stat().st_size
+    def open(self, sha: str, start: int = 0) -> BlobReader:
+        try:
+            f = open(self.path(sha), "rb")
+        except FileNotFoundError as exc:
+            raise BlobMissing(sha) from exc
+        f.seek(start)
+        return BlobReader(f, os.fstat(f.fileno()).st_size)
 
     def delete(self, sha: str) -> None:
         try:
@@ -128,16 +265,47 @@ class BlobStore:
         except FileNotFoundError:
             pass
 
-    def all_hashes(self) -> Iterator[str]:
+    def blobs(self) -> Iterator[BlobInfo]:
         for p in self.root.glob("??/??/*"):
-            if _HEX64.fullmatch(p.name) and p.is_file():
-                yield p.name
+            sha = sha_of_name(p.relative_to(self.root).as_posix())
+            if sha is None:
+                continue
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue  # deleted while listing
+            if stat.S_ISREG(st.st_mode):
+                yield BlobInfo(sha, st.st_size, st.st_mtime)
 
     def stray_files(self) -> Iterator[Path]:
-        """Files in the blob tree that are not blobs (e.g. left by an old tool)."""
+        """Files in the blob tree that are not blobs (e.g. left by an old tool, or in the wrong folder)."""
         for p in self.root.rglob("*"):
-            if p.is_file() and not (_HEX64.fullmatch(p.name) and p.parent.parent.parent == self.root):
+            if p.is_file() and sha_of_name(p.relative_to(self.root).as_posix()) is None:
                 yield p
+
+    def strays(self) -> Iterator[str]:
+        return (str(p.relative_to(self.root.parent)) for p in self.stray_files())
+
+    def leftovers(self, before: float, remove: bool) -> list[str]:
+        return []  # partial writes live in the upload area, never in the blob folder
+
+
+def open_blob_store(config) -> BlobStore:
+    """The store the settings name: the data folder's `blobs` by default, or an S3 bucket."""
+    from vault.config import ConfigError
+
+    if not config.blob_url:
+        return FolderBlobStore(config.blob_dir)
+    if not config.blob_url.startswith("s3://"):
+        raise ConfigError(f"blob_url must be empty (the data folder) or s3://bucket/prefix, got {config.blob_url!r}")
+    try:
+        from vault.blobstore_s3 import S3BlobStore
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("boto3", "botocore", "s3transfer"):
+            raise
+        raise ConfigError("blob_url is an S3 bucket but boto3 is not installed: "
+                          "pip install 'evidence-vault[s3]'") from exc
+    return S3BlobStore.from_config(config)
 
 
 class UploadArea:

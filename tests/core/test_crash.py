@@ -12,16 +12,15 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import Gunicorn, lawyer_with_case, wait_until
+from tests.conftest import Gunicorn, both_blob_stores, lawyer_with_case, wait_until
 from tests.core import manual_upload
 from vault import server_tasks
 from vault.app import open_vault
 from vault.client.transfer import download_item, upload_file
 from vault.models import Item, Upload
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_sigkill_mid_upload(env, tmp_path):
     srv = Gunicorn(env, workers=1)
     try:
@@ -69,36 +68,57 @@ def test_sigkill_mid_upload(env, tmp_path):
         nxt = upload_file(lawyer, case_id, other, {"title": "after crash", "evidence_type": "document"})
         assert download_item(lawyer, nxt["item_id"], tmp_path / "next.out")[0].read_bytes() == other.read_bytes()
         assert len(lawyer.http.get(f"/cases/{case_id}/items")["items"]) == 2
-
-        # Leftovers a crash can leave: a staging file of an abandoned upload and a blob whose
-        # row was never committed. fsck reports and removes both once they are past the grace period.
-        abandoned = manual_upload.start(lawyer, case_id, os.urandom(1000))
-        abandoned.put(0, 500)
-        orphan = v.blobs.path("ab" * 32)
-        orphan.parent.mkdir(parents=True, exist_ok=True)
-        orphan.write_bytes(b"ciphertext without a row")
-        stray_tmp = v.uploads.root / ("cd" * 16)
-        stray_tmp.write_bytes(b"staging file without a row")
-        old = time.time() - server_tasks.GRACE_S - 60
-        for p in (orphan, stray_tmp):
-            os.utime(p, (old, old))
-        report = server_tasks.fsck(v, repair=True)
-        assert report.orphan_blobs == ["ab" * 32]
-        assert report.stale_uploads == ["cd" * 16]  # the live (young) upload is left alone
-        assert report.ok and not orphan.exists() and not stray_tmp.exists()
-        assert (v.uploads.root / abandoned.upload_id).exists()
-        # Expired uploads go too, with their row.
-        with v.db.session() as s:
-            s.get(Upload, abandoned.upload_id).expires_at = s.get(Upload, abandoned.upload_id).created_at.replace(
-                year=2000)
-        report = server_tasks.fsck(v, repair=True)
-        assert report.stale_uploads == [abandoned.upload_id]
-        with v.db.session() as s:
-            assert s.get(Upload, abandoned.upload_id) is None
-        assert server_tasks.fsck(v, repair=True, deep=True).as_dict()["removed"] == 0
+        final = server_tasks.fsck(v, repair=True, deep=True)
+        assert final.ok and final.removed == 0 and final.items_checked == 2
         v.db.dispose()
     finally:
         srv.stop()
     errors = (env.data_dir / "logs" / "error.log").read_text(errors="replace")
     assert "unhandled" not in errors  # the app itself never failed; only the killed worker is logged
     assert "was sent SIGKILL" in errors
+
+
+@both_blob_stores
+def test_fsck_removes_crash_leftovers_after_the_grace_period(env, live, tmp_path):
+    """Leftovers a crash can leave: a staging file of an abandoned upload and a blob whose row
+    was never committed. fsck reports and removes both once they are past the grace period."""
+    lawyer, case_id = lawyer_with_case(live.url, env, tmp_path, "KG-CRASH-2", "Leftovers")
+    kept = tmp_path / "kept.bin"
+    kept.write_bytes(os.urandom(100_000))
+    item = upload_file(lawyer, case_id, kept, {"title": "kept", "evidence_type": "document"})
+    v = open_vault(env.config)
+    abandoned = manual_upload.start(lawyer, case_id, os.urandom(1000))
+    abandoned.put(0, 500)
+    orphan_sha = "ab" * 32
+    staged = tmp_path / "orphan"
+    staged.write_bytes(b"ciphertext without a row")
+    v.blobs.put_file(staged, orphan_sha)  # as a finish that died before committing its row
+    stray_tmp = v.uploads.root / ("cd" * 16)
+    stray_tmp.write_bytes(b"staging file without a row")
+
+    # Young leftovers may belong to a request in flight: reported nowhere, kept.
+    report = server_tasks.fsck(v, repair=True)
+    assert report.ok and report.orphan_blobs == [] and report.stale_uploads == [] and report.removed == 0
+    assert v.blobs.exists(orphan_sha) and stray_tmp.exists()
+
+    later = time.time() + server_tasks.GRACE_S + 60
+    dry = server_tasks.fsck(v, repair=False, now=later)
+    assert dry.orphan_blobs == [orphan_sha] and dry.removed == 0 and v.blobs.exists(orphan_sha)
+    report = server_tasks.fsck(v, repair=True, now=later)
+    assert report.orphan_blobs == [orphan_sha]
+    assert report.stale_uploads == ["cd" * 16]  # the live upload, which has its row, is left alone
+    assert report.ok and report.removed == 2
+    assert not v.blobs.exists(orphan_sha) and not stray_tmp.exists()
+    assert (v.uploads.root / abandoned.upload_id).exists()
+    assert sorted(v.blobs.all_hashes()) == [item["blob_sha256"]]
+    # Expired uploads go too, with their row.
+    with v.db.session() as s:
+        s.get(Upload, abandoned.upload_id).expires_at = s.get(Upload, abandoned.upload_id).created_at.replace(
+            year=2000)
+    report = server_tasks.fsck(v, repair=True)
+    assert report.stale_uploads == [abandoned.upload_id]
+    with v.db.session() as s:
+        assert s.get(Upload, abandoned.upload_id) is None
+    final = server_tasks.fsck(v, repair=True, deep=True, now=later)
+    assert final.ok and final.removed == 0 and final.items_checked == 1
+    v.db.dispose()

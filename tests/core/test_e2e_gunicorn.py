@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import both_blob_stores
 from tests.core.cli_helpers import Cli
 
 pytestmark = pytest.mark.slow
@@ -38,6 +39,7 @@ FORENSIC = {
 }
 
 
+@both_blob_stores
 def test_full_journey_leaves_no_plaintext_on_the_server(env, tmp_path):
     from tests.conftest import Gunicorn
 
@@ -100,5 +102,21 @@ def test_full_journey_leaves_no_plaintext_on_the_server(env, tmp_path):
             data = path.read_bytes()
             for n in needles:
                 assert n not in data, f"{n!r} found in {path.relative_to(env.data_dir)}"
+    from vault.app import open_vault
+
+    v = open_vault(env.config)
+    stored = sorted(v.blobs.all_hashes())
+    assert len(stored) == 3  # the three items' ciphertext, wherever the store keeps it
+    for sha in stored:
+        assert v.blobs.sha256(sha) == sha
+        with v.blobs.open(sha) as r:
+            tail = b""
+            while piece := r.read(1024 * 1024):
+                for n in needles:
+                    assert n not in tail + piece, f"{n!r} found in blob {sha}"
+                tail = piece[-200:]
+    v.db.dispose()
+    if env.config.blob_url:
+        assert not (env.data_dir / "blobs").exists()  # nothing of the evidence stays on the server's disk
     assert swept > 5  # the database, WAL, blobs, logs were all looked at
     assert (env.data_dir / "logs" / "access.log").stat().st_size > 0

@@ -6,9 +6,11 @@ import os
 
 import pytest
 
+from tests.conftest import both_blob_stores
 from vault.client.transfer import download_item, upload_file
 
 
+@both_blob_stores
 def test_upload_download_roundtrip(people, tmp_path):
     src = tmp_path / "statement.pdf"
     data = os.urandom(300_000)
@@ -22,6 +24,7 @@ def test_upload_download_roundtrip(people, tmp_path):
     assert manifest["uploader"] == "aigul"
 
 
+@both_blob_stores
 @pytest.mark.parametrize("size", [0, 1, 65536, 65537])
 def test_edge_sizes(people, tmp_path, size):
     src = tmp_path / "f.bin"

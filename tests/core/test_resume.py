@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import both_blob_stores, free_port
 from vault.client.session import ClientSession
 from vault.client.transfer import download_item, upload_file
 
@@ -90,6 +90,7 @@ def test_upload_resumes_after_cut_connections(people, live, tmp_path):
 
 
 @pytest.mark.slow
+@both_blob_stores
 def test_download_resumes_with_range(people, live, tmp_path):
     src = tmp_path / "doc.bin"
     data = os.urandom(5 * 1024 * 1024)

@@ -1,4 +1,5 @@
-"""Staging files and the blob store, on a real file system."""
+"""Staging files on a real file system, and the blob store: each test of a
+store runs against the folder store and an S3 endpoint (tests/s3server.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,26 @@ import hashlib
 import io
 import os
 import secrets
+import time
 
 import pytest
 
 from vault.storage import (
     BadIdentifier,
+    BlobMissing,
     BlobStore,
     DiskFull,
+    FolderBlobStore,
     ShortChunk,
     StorageError,
     UploadArea,
     UploadBusy,
+    blob_name,
     check_id,
     check_sha,
     ensure_free,
     sha256_file,
+    sha_of_name,
 )
 
 
@@ -30,9 +36,30 @@ def area(tmp_path):
     return UploadArea(tmp_path / "uploads")
 
 
-@pytest.fixture
-def store(tmp_path):
-    return BlobStore(tmp_path / "blobs")
+@pytest.fixture(params=["folder", "s3"])
+def store(request, tmp_path) -> BlobStore:
+    if request.param == "folder":
+        return FolderBlobStore(tmp_path / "blobs")
+    from tests.s3server import REGION
+    from vault.blobstore_s3 import S3BlobStore
+
+    t = request.getfixturevalue("s3_target")
+    return S3BlobStore(t.bucket, t.prefix, endpoint_url=t.url, region=REGION, addressing_style="path")
+
+
+def put_raw(store: BlobStore, name: str, data: bytes) -> None:
+    """Write something into the store behind its back, as another tool (or an attacker) could."""
+    if isinstance(store, FolderBlobStore):
+        p = store.root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    else:
+        store.client().put_object(Bucket=store.bucket, Key=f"{store.prefix}/{name}", Body=data)
+
+
+def read_all(store: BlobStore, sha: str, start: int = 0) -> bytes:
+    with store.open(sha, start) as r:
+        return r.read()
 
 
 def new_upload(area: UploadArea) -> str:
@@ -147,15 +174,37 @@ BAD_HASHES = ["", "0" * 63, "0" * 65, "A" * 64, "g" * 64, "../" * 21 + "a", "../
               "/etc/passwd" + "0" * 53, "0" * 62 + "/x", None, 7]
 
 
-def test_blob_paths_reject_malformed_hashes(store, tmp_path):
+def staged_blob(area: UploadArea, data: bytes):
+    uid = new_upload(area)
+    area.write_chunk(uid, 0, io.BytesIO(data), len(data))
+    return area.path(uid), hashlib.sha256(data).hexdigest()
+
+
+def test_blob_names_reject_malformed_hashes(store, area):
+    staged, _ = staged_blob(area, b"abc")
     for bad in BAD_HASHES:
-        for fn in (store.path, store.exists, store.open, store.delete, store.size):
+        for fn in (store.stat, store.exists, store.open, store.delete, store.sha256, blob_name):
             with pytest.raises(BadIdentifier):
                 fn(bad)
+        with pytest.raises(BadIdentifier):
+            store.put_file(staged, bad)
+    assert staged.read_bytes() == b"abc"  # nothing was consumed
+    assert list(store.blobs()) == [] and list(store.strays()) == []
+    if isinstance(store, FolderBlobStore):
+        assert list(store.root.rglob("*")) == []  # not even a folder was made
+    sha = hashlib.sha256(b"x").hexdigest()
+    assert blob_name(sha) == f"{sha[:2]}/{sha[2:4]}/{sha}" and sha_of_name(blob_name(sha)) == sha
+
+
+def test_folder_paths_stay_inside_the_root(tmp_path):
+    store = FolderBlobStore(tmp_path / "blobs")
     sha = hashlib.sha256(b"x").hexdigest()
     p = store.path(sha)
     assert p == store.root / sha[:2] / sha[2:4] / sha
     assert p.resolve().is_relative_to(store.root.resolve())
+    for bad in BAD_HASHES:
+        with pytest.raises(BadIdentifier):
+            store.path(bad)
 
 
 def test_trailing_newline_is_not_a_valid_identifier(store, area):
@@ -164,73 +213,93 @@ def test_trailing_newline_is_not_a_valid_identifier(store, area):
     with pytest.raises(BadIdentifier):
         check_id("0" * 32 + "\n")
     with pytest.raises(BadIdentifier):
-        store.path("a" * 64 + "\n")
+        store.stat("a" * 64 + "\n")
     with pytest.raises(BadIdentifier):
         area.path("0" * 32 + "\n")
+    assert sha_of_name(blob_name("a" * 64) + "\n") is None
 
 
-def test_put_file_is_atomic_and_content_addressed(store, area):
-    uid = new_upload(area)
+def test_put_file_stores_and_consumes_the_staged_file(store, area):
     data = os.urandom(200_000)
-    area.write_chunk(uid, 0, io.BytesIO(data), len(data))
-    staged = area.path(uid)
-    sha = sha256_file(staged)
-    assert sha == hashlib.sha256(data).hexdigest()
+    staged, sha = staged_blob(area, data)
+    assert sha256_file(staged) == sha
+    before = time.time()
+    store.put_file(staged, sha)
+    assert not staged.exists()
+    assert store.exists(sha)
+    info = store.stat(sha)
+    assert info.size == len(data) and before - 2 <= info.mtime <= time.time() + 2  # S3 keeps whole seconds
+    assert list(store.blobs()) == [info]
+    assert list(store.all_hashes()) == [sha]
+    assert list(store.strays()) == []
+    assert read_all(store, sha) == data
+    assert store.sha256(sha) == sha
+    assert store.leftovers(time.time() + 60, remove=False) == []
+
+
+def test_folder_put_is_a_rename(tmp_path, area):
+    store = FolderBlobStore(tmp_path / "blobs")
+    staged, sha = staged_blob(area, os.urandom(5000))
     inode = staged.stat().st_ino
-    dest = store.put_file(staged, sha)
+    store.put_file(staged, sha)
     # A rename, not a copy: the blob is the very file that was fsynced complete, so no reader
     # can ever see it half-written under its final name.
+    dest = store.path(sha)
     assert dest.stat().st_ino == inode
-    assert dest.read_bytes() == data
-    assert not staged.exists()
-    assert store.exists(sha) and store.size(sha) == len(data)
-    assert list(store.all_hashes()) == [sha]
-    assert list(store.stray_files()) == []
     assert [p for p in dest.parent.iterdir()] == [dest]  # no temporary left beside it
-    with store.open(sha) as f:
-        assert f.read() == data
 
 
-def test_put_file_replaces_an_existing_blob_atomically(store, area):
+def test_open_from_an_offset(store, area):
+    data = os.urandom(300_000)
+    staged, sha = staged_blob(area, data)
+    store.put_file(staged, sha)
+    with store.open(sha, 123_456) as r:
+        assert r.size == len(data)
+        assert r.read(1000) == data[123_456:124_456]
+        assert r.read() == data[124_456:]
+    # At or past the end: nothing to read, and the size tells the caller what is really stored.
+    for start in (len(data), len(data) + 10):
+        with store.open(sha, start) as r:
+            assert r.size == len(data) and r.read() == b""
+
+
+def test_put_file_replaces_an_existing_blob(store, area):
     data = os.urandom(5000)
-    sha = hashlib.sha256(data).hexdigest()
-    first, second = new_upload(area), new_upload(area)
-    for uid in (first, second):
-        area.write_chunk(uid, 0, io.BytesIO(data), len(data))
-    store.put_file(area.path(first), sha)
-    with store.open(sha) as reader:  # a download in progress keeps reading the old file
-        inode = area.path(second).stat().st_ino
-        store.put_file(area.path(second), sha)
+    first, sha = staged_blob(area, data)
+    second, _ = staged_blob(area, data)
+    store.put_file(first, sha)
+    with store.open(sha) as reader:  # a download in progress keeps reading
+        inode = second.stat().st_ino
+        store.put_file(second, sha)
         assert reader.read() == data
-    assert store.path(sha).stat().st_ino == inode
-    assert store.path(sha).read_bytes() == data
+    assert read_all(store, sha) == data
+    assert list(store.all_hashes()) == [sha]
+    if isinstance(store, FolderBlobStore):
+        assert store.path(sha).stat().st_ino == inode
 
 
-def test_put_file_with_a_bad_hash_touches_nothing(store, area):
-    uid = new_upload(area)
-    area.write_chunk(uid, 0, io.BytesIO(b"abc"), 3)
-    for bad in BAD_HASHES:
-        with pytest.raises(BadIdentifier):
-            store.put_file(area.path(uid), bad)
-    assert area.path(uid).read_bytes() == b"abc"
-    assert list(store.root.rglob("*")) == []
-
-
-def test_delete_and_missing_blobs(store):
+def test_delete_and_missing_blobs(store, area):
     sha = hashlib.sha256(b"gone").hexdigest()
     assert not store.exists(sha)
     store.delete(sha)  # absent is fine
-    with pytest.raises(FileNotFoundError):
-        store.open(sha)
+    for fn in (store.open, store.stat, store.sha256):
+        with pytest.raises(BlobMissing):
+            fn(sha)
+    staged, sha = staged_blob(area, b"here")
+    store.put_file(staged, sha)
+    store.delete(sha)
+    assert not store.exists(sha) and list(store.blobs()) == []
 
 
 def test_stray_files_are_reported(store):
     sha = hashlib.sha256(b"x").hexdigest()
-    (store.root / sha[:2] / sha[2:4]).mkdir(parents=True)
-    (store.root / sha[:2] / sha[2:4] / (sha + ".tmp")).write_bytes(b"x")
-    (store.root / "README").write_text("x")
-    assert sorted(p.name for p in store.stray_files()) == sorted([sha + ".tmp", "README"])
+    put_raw(store, f"{sha[:2]}/{sha[2:4]}/{sha}.tmp", b"x")
+    put_raw(store, "README", b"x")
+    put_raw(store, f"00/00/{sha}", b"x")  # a blob's name in the wrong place is not that blob
+    assert sorted(n.rsplit("/", 1)[1] for n in store.strays()) == sorted([sha + ".tmp", "README", sha])
     assert list(store.all_hashes()) == []
+    assert not store.exists(sha)
+    assert not store.is_empty()
 
 
 def test_ensure_free(tmp_path):

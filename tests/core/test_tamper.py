@@ -8,8 +8,9 @@ import os
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import both_blob_stores
 from tests.core import manual_upload
-from vault import crypto
+from vault import crypto, server_tasks
 from vault.app import open_vault
 from vault.client.http import ApiFailure
 from vault.client.session import TrustError
@@ -23,30 +24,55 @@ def _upload(people, tmp_path, size=200_000):
     return src, upload_file(people.lawyer, people.case_id, src, {"title": "Photo", "evidence_type": "photo"})
 
 
+def rewrite_blob(v, sha: str, change, tmp_path) -> None:
+    """Replace a stored blob's bytes in whichever store holds it, as someone with access to it could."""
+    with v.blobs.open(sha) as r:
+        data = r.read()
+    staged = tmp_path / "rewritten"
+    staged.write_bytes(change(bytearray(data)))
+    v.blobs.put_file(staged, sha)
+
+
+def _flip(raw: bytearray) -> bytes:
+    raw[len(raw) // 2] ^= 0x01
+    return bytes(raw)
+
+
+@both_blob_stores
 def test_flipped_byte_in_blob_is_an_integrity_error(people, env, tmp_path):
     _, out = _upload(people, tmp_path)
     v = open_vault(env.config)
-    blob = v.blobs.path(out["blob_sha256"])
-    raw = bytearray(blob.read_bytes())
-    raw[len(raw) // 2] ^= 0x01
-    blob.write_bytes(bytes(raw))
+    rewrite_blob(v, out["blob_sha256"], _flip, tmp_path)
     target = tmp_path / "out.jpg"
     with pytest.raises(IntegrityFailure, match="altered"):
         download_item(people.medic, out["item_id"], target)
     assert not target.exists() and not (tmp_path / "out.jpg.part").exists()
-    report = __import__("vault.server_tasks", fromlist=["fsck"]).fsck(v, repair=False, deep=True)
+    assert server_tasks.fsck(v, repair=False).ok  # same size: only re-hashing finds it
+    report = server_tasks.fsck(v, repair=False, deep=True)
     assert report.bad_hash == [out["item_id"]] and not report.ok
     v.db.dispose()
 
 
+@both_blob_stores
 def test_truncated_blob_is_detected(people, env, tmp_path):
     _, out = _upload(people, tmp_path)
     v = open_vault(env.config)
-    blob = v.blobs.path(out["blob_sha256"])
-    blob.write_bytes(blob.read_bytes()[:-100])
+    rewrite_blob(v, out["blob_sha256"], lambda raw: bytes(raw[:-100]), tmp_path)
     with pytest.raises(IntegrityFailure):
         download_item(people.medic, out["item_id"], tmp_path / "o")
-    assert v and __import__("vault.server_tasks", fromlist=["fsck"]).fsck(v, repair=False).bad_size == [out["item_id"]]
+    assert server_tasks.fsck(v, repair=False).bad_size == [out["item_id"]]
+    v.db.dispose()
+
+
+@both_blob_stores
+def test_missing_blob_is_reported(people, env, tmp_path):
+    _, out = _upload(people, tmp_path)
+    v = open_vault(env.config)
+    v.blobs.delete(out["blob_sha256"])
+    with pytest.raises(IntegrityFailure, match="missing"):
+        download_item(people.medic, out["item_id"], tmp_path / "o")
+    report = server_tasks.fsck(v, repair=True, deep=True)
+    assert report.missing_blobs == [out["item_id"]] and not report.ok and report.removed == 0
     v.db.dispose()
 
 

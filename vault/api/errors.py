@@ -16,7 +16,7 @@ class ApiError(Exception):
         body = {"error": {"code": self.code, "message": self.message, **self.extra}}
         resp = jsonify(body)
         resp.status_code = self.status
-        if self.status == 429 and "retry_after" in self.extra:
+        if self.status in (429, 503) and "retry_after" in self.extra:
             resp.headers["Retry-After"] = str(self.extra["retry_after"])
         return resp
 

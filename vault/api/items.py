@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
@@ -13,7 +12,7 @@ from vault.api.openapi import doc
 from vault.api.security import access, member_case
 from vault.api.validation import b64
 from vault.models import Item, User
-from vault.storage import is_id
+from vault.storage import BlobMissing, BlobStoreUnavailable, is_id
 
 bp = Blueprint("items", __name__, url_prefix="/api/v1")
 _RANGE = re.compile(r"^bytes=(\d+)-$")
@@ -85,21 +84,30 @@ def content(item_id: str):
         if start == 0:
             v.audit(s, g.user.username, "evidence_downloaded", "item:" + i.id, {"case": i.case_id})
     try:
-        f = v.blobs.open(sha)
-    except FileNotFoundError as exc:
+        reader = v.blobs.open(sha, start)
+    except BlobMissing as exc:
         current_app.logger.error("blob missing for item %s", item_id)
         raise ApiError(410, "blob_missing", "The stored file is missing on the server. Tell your admin to run fsck.") from exc
-    if os.fstat(f.fileno()).st_size != size:
-        f.close()
+    except BlobStoreUnavailable as exc:
+        current_app.logger.error("blob store failed for item %s: %s", item_id, exc)
+        raise ApiError(503, "storage_unavailable", "The server cannot read stored files right now. Try again in a "
+                       "minute.", retry_after=30) from exc
+    if reader.size != size:
+        reader.close()
         current_app.logger.error("blob of item %s has the wrong size", item_id)
         raise ApiError(410, "blob_damaged", "The stored file is damaged on the server. Tell your admin to run "
                        "`vault server fsck` and restore it from a backup.")
-    f.seek(start)
 
     def generate():
-        with f:
-            while chunk := f.read(256 * 1024):
-                yield chunk
+        # Piece by piece, whatever the store: memory stays flat for any size.
+        with reader:
+            try:
+                while chunk := reader.read(256 * 1024):
+                    yield chunk
+            except BlobStoreUnavailable as exc:
+                # Headers are gone; breaking the connection makes the client resume with a Range.
+                current_app.logger.error("blob store failed mid-download of item %s: %s", item_id, exc)
+                raise
 
     resp = Response(stream_with_context(generate()), mimetype="application/octet-stream",
                     status=206 if start else 200)

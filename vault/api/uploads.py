@@ -3,7 +3,7 @@
 Each chunk is its own request (so no request meets gunicorn's timeout),
 written at the acknowledged offset and fsynced before it is acknowledged.
 `finish` checks the whole ciphertext's hash and the uploader's signed
-receipt, moves the blob into the store, and only then commits the item row
+receipt, puts the blob into the store, and only then commits the item row
 (with its audit entry and search-outbox entry) in one transaction.
 """
 
@@ -26,6 +26,9 @@ from vault.hashstate import ResumableSha256
 from vault.models import CaseKeyVersion, Item, SearchOutbox, Upload, new_id, utcnow
 from vault.storage import (
     BadIdentifier,
+    BlobMissing,
+    BlobNotStored,
+    BlobStoreUnavailable,
     DiskFull,
     ShortChunk,
     StorageError,
@@ -180,16 +183,23 @@ def finish(upload_id: str):
     except UploadBusy as exc:
         raise ApiError(409, "busy", "Another request is writing this upload; retry in a moment.") from exc
     except FileNotFoundError as exc:
-        # A finish that died between moving the blob and committing the row:
+        # A finish that died between storing the blob and committing the row:
         # the blob is in place, so complete from it.
-        if not v.blobs.exists(body.ciphertext_sha256):
+        try:
+            in_store = v.blobs.exists(body.ciphertext_sha256)
+        except BlobStoreUnavailable as err:
+            raise _store_failed(upload_id, err) from err
+        if not in_store:
             raise ApiError(409, "already_finished", "This upload was already finished or cancelled.") from exc
-        source, staged = v.blobs.path(body.ciphertext_sha256), False
-        fd = os.open(source, os.O_RDONLY)
+        staged, fd = False, None
     try:
-        if os.fstat(fd).st_size != up_snapshot["size"]:
+        held = os.fstat(fd).st_size if staged else v.blobs.stat(body.ciphertext_sha256).size
+        if held != up_snapshot["size"]:
             raise ApiError(409, "incomplete", "The staged file has the wrong size; resume the upload.")
-        digest = hashed.hexdigest() if staged and hashed is not None else sha256_file(source)
+        if staged:
+            digest = hashed.hexdigest() if hashed is not None else sha256_file(source)
+        else:
+            digest = v.blobs.sha256(body.ciphertext_sha256)
         if digest != body.ciphertext_sha256:
             raise ApiError(422, "hash_mismatch",
                            "The bytes the server received do not match your hash; the upload was corrupted. Start again.")
@@ -202,9 +212,14 @@ def finish(upload_id: str):
                            "The storage receipt is not signed by your registered key; nothing was stored.") from exc
         if staged:
             os.fsync(fd)
+            # Returns once the blob is stored and checked present with this
+            # size; on failure the staged file is kept for a retry.
             v.blobs.put_file(source, digest)
+    except (BlobMissing, BlobStoreUnavailable, BlobNotStored) as exc:
+        raise _store_failed(upload_id, exc) from exc
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     with v.db.session() as s:
         up = s.get(Upload, upload_id)
         if up is None:
@@ -224,6 +239,15 @@ def finish(upload_id: str):
                "created_at": item.created_at.isoformat() + "Z"}
     _notify_added(out, meta["evidence_type"], up_snapshot["size"])
     return jsonify(out), 201
+
+
+def _store_failed(upload_id: str, exc: Exception) -> ApiError:
+    """Nothing is committed; a store that is down answers 503 and the staged file waits for a retry."""
+    if isinstance(exc, BlobMissing):
+        return ApiError(409, "already_finished", "This upload was already finished or cancelled.")
+    current_app.logger.error("blob store failed while finishing upload %s: %s", upload_id, exc)
+    return ApiError(503, "storage_unavailable", "The server cannot store files right now; your upload is kept. "
+                    "Finish it again in a minute.", retry_after=30)
 
 
 def _notify_added(out: dict, evidence_type: str, size: int) -> None:

@@ -128,19 +128,24 @@ def fsck(data_dir, dry_run, deep, as_json):
 
     from vault import server_tasks
     from vault.models import Item
+    from vault.storage import StorageError
 
     v = _vault(data_dir)
     with v.db.session() as s:
         total = s.execute(select(func.count()).select_from(Item)).scalar_one()
-    with click.progressbar(length=total, label="Checking items", file=sys.stderr) as bar:
-        r = server_tasks.fsck(v, repair=not dry_run, deep=deep, progress=bar.update)
+    try:
+        with click.progressbar(length=total, label="Checking items", file=sys.stderr) as bar:
+            r = server_tasks.fsck(v, repair=not dry_run, deep=deep, progress=bar.update)
+    except StorageError as exc:
+        fail(f"the blob store {v.blobs.describe()} cannot be used: {exc}", as_json)
 
     def human(d):
         click.echo(f"{d['items_checked']} items checked")
         for key, label in [("orphan_blobs", "orphan blobs"), ("stale_uploads", "stale upload files"),
                            ("missing_blobs", "items with a MISSING blob"), ("bad_size", "blobs of the wrong size"),
                            ("bad_hash", "blobs with a WRONG hash"), ("bad_receipt", "items with an INVALID receipt"),
-                           ("stray_files", "stray files in the blob folder")]:
+                           ("stray_files", "stray files in the blob store"),
+                           ("store_leftovers", "unfinished writes in the blob store")]:
             if d[key]:
                 click.echo(f"{label}: {len(d[key])}")
                 for x in d[key][:20]:
@@ -189,25 +194,31 @@ def info(data_dir, as_json):
         rec = v.recovery_public(s)
     emit({"recovery_fingerprint": crypto.fingerprint(rec, b""),
           "server_sign_public": base64.b64encode(v.sign_public).decode(),
-          "database": v.config.db_url.split("://")[0]}, as_json)
+          "database": v.config.db_url.split("://")[0], "blob_store": v.blobs.describe()}, as_json)
 
 
 @server.command()
 @data_option
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--no-blobs", is_flag=True,
+              help="Leave the blobs out: only for a bucket that is versioned and replicated (docs/storage.md).")
 @json_option
 @handle_errors
-def backup(data_dir, out, as_json):
-    """Write a consistent backup (ciphertext only) to a tar file."""
+def backup(data_dir, out, no_blobs, as_json):
+    """Write a consistent backup (ciphertext only) to a tar file, blobs included from whichever store."""
     from vault import server_tasks
+    from vault.storage import StorageError
 
     v = _vault(data_dir)
-    n = sum(1 for _ in v.blobs.all_hashes()) + 2
     try:
+        n = (0 if no_blobs else sum(1 for _ in v.blobs.blobs())) + 2
         with click.progressbar(length=n, label="Backing up", file=sys.stderr) as bar:
-            count = server_tasks.backup(v, out, bar.update)
+            count = server_tasks.backup(v, out, bar.update, blobs=not no_blobs)
     except server_tasks.InitError as exc:
         fail(str(exc), as_json)
+    except StorageError as exc:
+        out.unlink(missing_ok=True)  # a backup without all its blobs must not look like one
+        fail(f"the blob store {v.blobs.describe()} cannot be read: {exc}", as_json)
     emit({"backup": str(out), "files": count + 1}, as_json,
          lambda d: click.echo(f"Backup written to {d['backup']} ({d['files']} files)"))
 
@@ -218,13 +229,18 @@ def backup(data_dir, out, as_json):
 @json_option
 @handle_errors
 def restore(archive, data_dir, as_json):
-    """Restore a backup into a new, empty data folder."""
+    """Restore a backup into a new, empty data folder (blobs into the folder, or the bucket VAULT_BLOB_URL names)."""
     from vault import server_tasks
+    from vault.config import load_config
+    from vault.storage import StorageError
 
     try:
-        n = server_tasks.restore(archive, data_dir)
+        n = server_tasks.restore(archive, data_dir, load_config(data_dir))
     except server_tasks.InitError as exc:
         fail(str(exc), as_json)
+    except StorageError as exc:
+        fail(f"the blob store cannot be written: {exc}; restore again into a new folder and an empty prefix",
+             as_json)
     emit({"restored": n, "data_dir": str(data_dir)}, as_json,
          lambda d: click.echo(f"Restored {d['restored']} files into {d['data_dir']}; run `vault server fsck`."))
 

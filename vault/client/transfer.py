@@ -138,13 +138,18 @@ def _finished_already(sess: ClientSession, upload_id: str, item_id: str) -> dict
 
 
 def _with_retry(fn, on_retry=None):
+    """Retry while the server is unreachable or says its blob store is (503): the upload waits there."""
     delay = 0.5
     for attempt in range(RETRIES):
         try:
             return fn()
-        except Unreachable:
+        except (Unreachable, ApiFailure) as exc:
+            if isinstance(exc, ApiFailure) and exc.code != "storage_unavailable":
+                raise
             if attempt == RETRIES - 1:
                 raise
+            if isinstance(exc, ApiFailure):
+                delay = max(delay, min(float(exc.body.get("retry_after", delay)), 30))
             time.sleep(delay)
             delay = min(delay * 2, 15)
             if on_retry:
