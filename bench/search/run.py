@@ -1,4 +1,4 @@
-"""Search benchmark: whoosh (vault.search) against SQLite FTS5 on the same records.
+"""Search benchmark: vault.search against SQLite FTS5 on the same records, in the same run.
 
 Not a test. Run from the repository root:
 
@@ -7,10 +7,18 @@ Not a test. Run from the repository root:
     .venv/bin/python bench/search/run.py --records 100000 --procs 2 --multisegment
 
 It generates N synthetic metadata records in Kyrgyz, Russian and English
-(seeded), builds the whoosh index with vault.search.rebuild, runs one-word,
-two-word and filtered queries, each restricted to ~50 allowed cases out of
-~2000 as a lawyer's search is, then does the same with FTS5 and prints both.
-FTS5 does less: no stemming, no transliteration, no facets; it is the floor.
+(seeded), builds the whoosh index with vault.search.rebuild and two FTS5
+references (``fts.py``: "terms" does the same job on the same analysed
+terms; "exact" is plain FTS5 on the words as written, which finds far
+fewer records), then runs one-word, two-word and filtered queries, each
+restricted to ~50 allowed cases out of ~2000 as a lawyer's search is.
+
+Each query is timed on all three back to back (interleaved, so a busy
+machine slows all of them alike). "match+count+page" is
+``search(..., facets=False, highlight=False)``: the total and the top 20
+stored documents, as both FTS5 queries return; "API" is what the web API
+calls (facets and highlights too), shown next to the same FTS5 figures,
+which do neither.
 """
 
 from __future__ import annotations
@@ -18,7 +26,6 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -29,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fts  # noqa: E402
 from corpus import QUERY_WORDS, make_records  # noqa: E402
 
 from vault.search import engine, rebuild, search, warm  # noqa: E402
@@ -65,65 +73,49 @@ def make_queries(rng: random.Random, cases: list[str], n: int) -> dict[str, list
     return out
 
 
-def time_whoosh(index: Path, queries: list[dict[str, Any]], facets: bool, engine_name: str,
-                cold: bool = False) -> tuple[list[float], int]:
-    samples, found = [], 0
+def _timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return (time.perf_counter() - t0) * 1000, out
+
+
+def run_kind(index: Path, conns: dict[str, Any], queries: list[dict[str, Any]], *, api: bool,
+             engine_name: str, cold: bool = False) -> dict[str, Any]:
+    """Time every query on vault.search and both FTS5 references, interleaved."""
+    ours: list[float] = []
+    ref: dict[str, list[float]] = {"terms": [], "exact": []}
+    found = {"ours": 0, "terms": 0, "exact": 0}
+    mismatches = 0
     for q in queries:
-        if cold:  # as after a restart: no posting set cached yet
+        if cold:  # as after a restart: nothing cached yet
             engine.clear_caches()
-        t0 = time.perf_counter()
-        r = search(str(index), q["text"], allowed_case_ids=q["allowed"], filters=q.get("filters"),
-                   per_page=20, facets=facets, engine=engine_name)
-        samples.append((time.perf_counter() - t0) * 1000)
-        found += r["total"]
-    return samples, found
+        ms, r = _timed(lambda q=q: search(str(index), q["text"], allowed_case_ids=q["allowed"],
+                                          filters=q.get("filters"), per_page=20, facets=api, highlight=api,
+                                          engine=engine_name))
+        ours.append(ms)
+        found["ours"] += r["total"]
+        for kind, match in (("terms", fts.match_terms), ("exact", fts.match_exact)):
+            ms, (total, _docs) = _timed(lambda q=q, kind=kind, match=match:
+                                        fts.query(conns[kind], match(q["text"]), q))
+            ref[kind].append(ms)
+            found[kind] += total
+            if kind == "terms" and total != r["total"]:
+                mismatches += 1
+    return {"ours": ours, **ref, "found": {k: v / len(queries) for k, v in found.items()},
+            "mismatches": mismatches}
 
 
-def build_fts(db: Path, records: list[dict[str, Any]]) -> sqlite3.Connection:
-    db.unlink(missing_ok=True)
-    conn = sqlite3.connect(db)
-    conn.executescript(
-        """
-        CREATE TABLE meta(id INTEGER PRIMARY KEY, item_id TEXT, case_id TEXT, region TEXT,
-                          date_from INTEGER, date_to INTEGER);
-        CREATE INDEX meta_case ON meta(case_id);
-        CREATE VIRTUAL TABLE fts USING fts5(title, place, case_title, tags,
-                                            tokenize='unicode61 remove_diacritics 2');
-        """
-    )
-    with conn:
-        for i, r in enumerate(records, 1):
-            df = int(r["incident_date_from"].replace("-", "")) if r["incident_date_from"] else None
-            dt = int(r["incident_date_to"].replace("-", "")) if r["incident_date_to"] else df
-            conn.execute("INSERT INTO meta VALUES (?,?,?,?,?,?)",
-                         (i, r["item_id"], r["case_id"], r["region"], df, dt))
-            conn.execute("INSERT INTO fts(rowid, title, place, case_title, tags) VALUES (?,?,?,?,?)",
-                         (i, r["title"], r["place"], r["case_title"], " ".join(r["tags"])))
-    return conn
-
-
-def _fts_match(text: str) -> str:
-    return " ".join('"' + w.replace('"', "") + '"' for w in text.split())
-
-
-def time_fts(conn: sqlite3.Connection, queries: list[dict[str, Any]]) -> tuple[list[float], int]:
-    """Top 20 by rank plus the total count, as whoosh returns both."""
-    samples, found = [], 0
-    for q in queries:
-        params: list[Any] = [_fts_match(q["text"]), *q["allowed"]]
-        where = f"fts MATCH ? AND m.case_id IN ({','.join('?' * len(q['allowed']))})"
-        f = q.get("filters")
-        if f:
-            regions = ",".join("?" * len(f["region"]))
-            where += f" AND m.region IN ({regions}) AND m.date_from <= ? AND m.date_to >= ?"
-            params += [*f["region"], int(f["date_to"].replace("-", "")), int(f["date_from"].replace("-", ""))]
-        t0 = time.perf_counter()
-        base = f"FROM fts JOIN meta m ON m.id = fts.rowid WHERE {where}"  # noqa: S608 - placeholders only
-        conn.execute(f"SELECT m.item_id {base} ORDER BY rank LIMIT 20", params).fetchall()  # noqa: S608
-        total = conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]  # noqa: S608
-        samples.append((time.perf_counter() - t0) * 1000)
-        found += total
-    return samples, found
+def _row(label: str, res: dict[str, Any]) -> str:
+    om, op = _percentiles(res["ours"])
+    tm, tp = _percentiles(res["terms"])
+    em, ep = _percentiles(res["exact"])
+    ok = om < TARGET_MEDIAN_MS and op < TARGET_P99_MS
+    within = om / tm <= TARGET_RATIO
+    f = res["found"]
+    return (f"{label:<26}{om:7.2f} /{op:6.1f}  {tm:7.2f} /{tp:6.1f} {om / tm:6.2f}x  "
+            f"{em:7.2f} /{ep:6.1f} {om / em:6.2f}x  {f['ours']:6.0f}{f['terms']:6.0f}{f['exact']:6.0f}"
+            f"{res['mismatches']:5d}  {'meets' if ok else 'MISSES'} latency, "
+            f"{'within' if within else 'NOT within'} {TARGET_RATIO:g}x of FTS5 (same terms)")
 
 
 def main() -> None:
@@ -154,18 +146,18 @@ def main() -> None:
 
     print(f"building whoosh index (procs={args.procs}, multisegment={args.multisegment})", flush=True)
     t0 = time.perf_counter()
-    if not (args.reuse and index.exists()):
+    reused = args.reuse and index.exists()
+    if not reused:
         rebuild(index, records, progress, procs=args.procs, multisegment=args.multisegment)
     whoosh_build = time.perf_counter() - t0
-    if args.reuse:
-        print("(index reused: the build time above is not a build)")
     whoosh_size = _dir_size(index)
 
-    print("building SQLite FTS5", flush=True)
-    t0 = time.perf_counter()
-    conn = build_fts(work / "fts.sqlite", records)
-    fts_build = time.perf_counter() - t0
-    fts_size = (work / "fts.sqlite").stat().st_size
+    conns, builds = {}, {}
+    for kind in ("exact", "terms"):
+        print(f"building SQLite FTS5 ({kind})", flush=True)
+        t0 = time.perf_counter()
+        conns[kind] = fts.build(work / f"fts-{kind}.sqlite", records, kind)
+        builds[kind] = (time.perf_counter() - t0, (work / f"fts-{kind}.sqlite").stat().st_size)
 
     queries = make_queries(random.Random(args.seed + 1), cases, args.queries)
     forget()
@@ -174,31 +166,30 @@ def main() -> None:
     warm_s = time.perf_counter() - t0
     print(f"\n{args.records} records, {len(cases)} cases, {args.queries} queries of each kind, "
           f"~50 allowed cases per query; Python {sys.version.split()[0]}")
-    print(f"build:  whoosh {whoosh_build:7.1f} s  {whoosh_size / 1e6:7.1f} MB   |   "
-          f"FTS5 {fts_build:6.1f} s  {fts_size / 1e6:6.1f} MB")
-    print(f"warm-up (vault.search.warm, once per worker): {warm_s:.1f} s, {loaded} posting bitmaps, "
-          f"{engine.postings_cache.size / 1e6:.1f} MB cached")
-    print(f"targets: median < {TARGET_MEDIAN_MS} ms, p99 < {TARGET_P99_MS} ms, "
-          f"within {TARGET_RATIO}x of FTS5\n")
-    print(f"engine: {args.engine}; 'cold' = posting cache emptied before every query (as on a worker "
-          "that skipped warm-up)")
-    print(f"{'query kind':<22}{'whoosh med':>11}{'p99':>8}{'FTS5 med':>10}{'p99':>8}"
-          f"{'ratio med':>10}{'hits/q w':>9}{'hits/q f':>9}  verdict")
-    for kind, qs in queries.items():
-        for facets, cold in ((False, False), (True, False), (False, True)):
-            if (facets or cold) and kind != "two-word" or (cold and args.engine != "candidates"):
-                continue
-            ws, wfound = time_whoosh(index, qs, facets, args.engine, cold)
-            fs, ffound = time_fts(conn, qs)
-            wm, wp = _percentiles(ws)
-            fm, fp = _percentiles(fs)
-            ok = wm < TARGET_MEDIAN_MS and wp < TARGET_P99_MS
-            label = kind + (" +facets" if facets else "") + (" cold" if cold else "")
-            print(f"{label:<22}{wm:9.2f}ms{wp:6.1f}ms{fm:8.2f}ms{fp:6.1f}ms{wm / fm:9.1f}x"
-                  f"{wfound / len(qs):9.0f}{ffound / len(qs):9.0f}  "
-                  f"{'meets' if ok else 'MISSES'} latency, "
-                  f"{'within' if wm / fm <= TARGET_RATIO else 'NOT within'} {TARGET_RATIO}x")
-    conn.close()
+    print(f"build:  whoosh {'(reused, not built)' if reused else f'{whoosh_build:.1f} s'}, "
+          f"{whoosh_size / 1e6:.1f} MB   |   FTS5 same terms {builds['terms'][0]:.1f} s "
+          f"(analysis included), {builds['terms'][1] / 1e6:.1f} MB   |   "
+          f"FTS5 exact words {builds['exact'][0]:.1f} s, {builds['exact'][1] / 1e6:.1f} MB "
+          "(both with the stored JSON documents)")
+    print(f"warm-up (vault.search.warm, once per worker): {warm_s:.1f} s, {loaded} terms, "
+          f"{engine.postings_cache.size / 1e6:.1f} MB of bitmaps cached")
+    print(f"targets: median < {TARGET_MEDIAN_MS:g} ms, p99 < {TARGET_P99_MS:g} ms, "
+          f"within {TARGET_RATIO:g}x of FTS5 doing the same job")
+    print(f"engine: {args.engine}. Milliseconds, median / p99; ratio = vault.search median / FTS5 median.")
+    print("'cold' = every cache emptied before each query (a worker that skipped warm-up).")
+    print("hits/q: vault.search, FTS5 same terms, FTS5 exact; 'diff' = queries whose totals differ "
+          "between vault.search and FTS5 same terms\n")
+    print(f"{'query kind':<26}{'vault.search':>15}  {'FTS5 same terms':>15} {'ratio':>7}  "
+          f"{'FTS5 exact':>15} {'ratio':>7}  {'hits/q':>18}{'diff':>5}  verdict")
+    rows = [(kind, f"{kind} {shape}", shape == "API", False)
+            for kind in queries for shape in ("match+count+page", "API")]
+    if args.engine == "candidates":  # last: it leaves the caches cold
+        rows.append(("two-word", "two-word m+c+p, cold", False, True))
+    for kind, label, api, cold in rows:
+        res = run_kind(index, conns, queries[kind], api=api, engine_name=args.engine, cold=cold)
+        print(_row(label, res), flush=True)
+    for conn in conns.values():
+        conn.close()
     if not args.keep:
         forget()
         shutil.rmtree(work, ignore_errors=True)

@@ -110,6 +110,14 @@ def _wrong_version(path: Path) -> None:
     (path / MARKER).write_text(json.dumps({"schema_version": -1}))
 
 
+def _previous_version(path: Path) -> None:
+    """An index of the release before: other analysis, ``doc`` a stored field."""
+    from vault.search.documents import SCHEMA_VERSION
+
+    marker = json.loads((path / MARKER).read_text())
+    (path / MARKER).write_text(json.dumps({**marker, "schema_version": SCHEMA_VERSION - 1}))
+
+
 def _no_marker(path: Path) -> None:
     (path / MARKER).unlink()
 
@@ -119,8 +127,8 @@ def _truncate_segments(path: Path) -> None:
         f.write_bytes(f.read_bytes()[:10])
 
 
-@pytest.mark.parametrize("damage", [_corrupt_toc, _delete_segments, _wrong_version, _no_marker,
-                                    _truncate_segments])
+@pytest.mark.parametrize("damage", [_corrupt_toc, _delete_segments, _wrong_version, _previous_version,
+                                    _no_marker, _truncate_segments])
 def test_corrupt_index_is_detected_and_rebuilt(build, damage) -> None:
     docs = [make_doc(item_id=f"d{i}", title="Пытки") for i in range(5)]
     path = build(docs)

@@ -33,8 +33,8 @@ from whoosh.lang.snowball.english import EnglishStemmer
 from whoosh.lang.snowball.russian import RussianStemmer
 from whoosh.lang.stopwords import stoplists
 
-from vault.search import kyrgyz
-from vault.search.translit import skeleton
+from vault.search import kyrgyz, kyrgyz_verbs, russian
+from vault.search.translit import loose_skeleton, skeleton
 
 # A word is a run of letters/digits; hyphens and apostrophes inside it join
 # parts of one compound ("Жалал-Абад", "O'Neill", "KG-2024-017").
@@ -91,8 +91,8 @@ def normalize(word: str) -> str:
 
 
 @lru_cache(maxsize=131072)
-def stems(part: str) -> frozenset[str]:
-    """The stemmed terms of one normalised word part (no hyphens)."""
+def _inflection_stems(part: str) -> frozenset[str]:
+    """Stems with inflectional endings removed: what names are declined with."""
     kind = script(part)
     if kind == "lat":
         return frozenset((_EN.stem(part),))
@@ -101,6 +101,26 @@ def stems(part: str) -> frozenset[str]:
     if any(c in KYRGYZ_LETTERS for c in part):
         return kyrgyz.stems(part)
     return kyrgyz.stems(part) | {_RU.stem(part)}
+
+
+@lru_cache(maxsize=131072)
+def stems(part: str) -> frozenset[str]:
+    """The stemmed terms of one normalised word part (no hyphens).
+
+    The inflection stems, plus for Cyrillic the Kyrgyz verb roots
+    (``kyrgyz_verbs``: «кыйнады» ~ «кыйноо») and, for words without Kyrgyz
+    letters, the Russian form without a fleeting vowel (``russian``:
+    «пыток» ~ «пытки»).
+    """
+    base = _inflection_stems(part)
+    if script(part) != "cyr":
+        return base
+    extra = set(kyrgyz_verbs.roots(part, kyrgyz.stems(part)))
+    if not any(c in KYRGYZ_LETTERS for c in part):
+        dropped = russian.without_fleeting_vowel(part, _RU.stem(part))
+        if dropped:
+            extra.add(dropped)
+    return base | extra if extra else base
 
 
 @dataclass(frozen=True)
@@ -134,7 +154,8 @@ class WordForms:
 
 def _skeletons(surface: str, stemmed: frozenset[str]) -> frozenset[str]:
     # The stems' skeletons catch inflected names: «Бишкекте» -> bishkek.
-    return frozenset(s for s in {skeleton(surface), *map(skeleton, stemmed)} if s)
+    plain = {s for s in {skeleton(surface), *map(skeleton, stemmed)} if s}
+    return frozenset(plain | {v for v in map(loose_skeleton, plain) if v})
 
 
 @lru_cache(maxsize=131072)
@@ -144,14 +165,14 @@ def analyze_word(word: str) -> WordForms:
     parts = [p for p in _PART_SPLIT.split(word) if p]
     analysed = []
     for p in parts:
-        st = stems(p)
-        analysed.append((st, _skeletons(p, st)))
+        analysed.append((stems(p), _skeletons(p, _inflection_stems(p))))
     joined: frozenset[str] = frozenset()
     if len(parts) > 1:
         whole = skeleton("".join(parts))
         # Also the joined form with the last part inflected away: «Жалал-Абадда».
-        last = [skeleton("".join(parts[:-1]) + s) for s in analysed[-1][0]]
-        joined = frozenset(s for s in (whole, *last) if s)
+        last = [skeleton("".join(parts[:-1]) + s) for s in _inflection_stems(parts[-1])]
+        plain = {s for s in (whole, *last) if s}
+        joined = frozenset(plain | {v for v in map(loose_skeleton, plain) if v})
     return WordForms(tuple(analysed), joined)
 
 
@@ -160,6 +181,7 @@ def words(text: str) -> Iterator[re.Match[str]]:
     return WORD_RE.finditer(text)
 
 
+@lru_cache(maxsize=65536)
 def is_stopword(word: str) -> bool:
     return normalize(word) in STOPWORDS
 

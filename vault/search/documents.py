@@ -13,14 +13,16 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, TEXT, Schema
 
 from vault.search.analysis import SkeletonTokenizer, StemTokenizer, detect_language, words
 from vault.search.errors import InvalidDocument
 
 # Bump when the schema or the analysis changes: an index built by another
-# version is reported as corrupt, so the app rebuilds it.
-SCHEMA_VERSION = 2
+# version is reported as corrupt, so the app rebuilds it. 3: Kyrgyz verb
+# roots, Russian fleeting vowels, loose name skeletons; ``doc`` a column.
+SCHEMA_VERSION = 3
 
 DOCUMENT_KEYS: dict[str, str] = {
     "item_id": "str", "case_id": "str", "case_reference": "str", "case_title": "str",
@@ -43,7 +45,7 @@ _MAX_LIST = 64
 
 
 def make_schema() -> Schema:
-    """The whoosh schema. Only ``item_id`` and the JSON ``doc`` are stored."""
+    """The whoosh schema. Only ``item_id`` is stored; the document is a column."""
     return Schema(
         item_id=ID(stored=True, unique=True),
         case_id=ID,
@@ -65,7 +67,10 @@ def make_schema() -> Schema:
         # engine reads for the date-overlap filter (no range query needed).
         end_date=NUMERIC(int, bits=32, sortable=True),
         uploaded=NUMERIC(int, bits=64, sortable=True),
-        doc=STORED,
+        # The document as UTF-8 JSON, read for every hit shown. A plain bytes
+        # column, not a stored field: whoosh pickles and zlib-compresses
+        # stored fields, which cost more than the read itself (docs/search.md).
+        doc=COLUMN(VarBytesColumn()),
     )
 
 
@@ -197,7 +202,7 @@ def to_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "sort_date": date_number(parse_date(start)) if start else 0,
         "end_date": date_number(parse_date(end)) if end else 0,
         "uploaded": int(uploaded.timestamp()),
-        "doc": json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
+        "doc": json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
     }
     for field in SINGLE_CODE_FIELDS:
         value = language if field == "language" else doc[field]

@@ -9,24 +9,32 @@ Here the access filter comes first. Per segment, the allowed documents are
 the union of the postings of the allowed ``case_id`` terms; the code filters
 and deletions narrow that set; each query word is then only intersected with
 it. Sets are bitmaps held in Python ints, so an intersection is one C-speed
-``&`` whatever the posting list's length, and posting bitmaps are cached per
-segment. Totals, pages and facets are computed from the resulting set, so
-they can only ever count allowed documents — the same guarantee as whoosh's
-``filter=``.
+``&`` whatever the posting list's length, and posting bitmaps (and each
+word's union of its alternative terms) are cached per segment. Totals,
+pages and facets are computed from the resulting set, so they can only ever
+count allowed documents — the same guarantee as whoosh's ``filter=``.
 
 Scoring is BM25-style without length normalisation (metadata fields are
 short): for every query word, per field, the best idf of its alternative
-terms times the field boost; summed over words. Phrases are checked by
-re-analysing the stored text of the candidates that hold all their words.
+terms times the field boost; summed over words. Scores are computed on
+bitmaps too: the matched set is split into groups of equal score (a word
+has a handful of alternatives, so a query has a few dozen groups at most),
+and only the groups that reach the requested page are turned into
+docnums. Phrases are checked by re-analysing the stored text of the
+candidates that hold all their words.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import operator
+from collections.abc import Callable
+from itertools import chain
 
 from whoosh.searching import Searcher
 
+from vault.search import columns
 from vault.search.analysis import WordForms, analyze_word, words
 from vault.search.documents import text_field
 from vault.search.labels import codes_for
@@ -42,42 +50,45 @@ from vault.search.postings import (  # noqa: F401 - re-exported for callers and 
 from vault.search.querybuild import Clause, ParsedQuery
 
 FIELD_BOOST = {"text": 1.0, "skel": 0.6, "codes": 0.5}
+# (score, bitmap of the documents with that score); the bitmaps are disjoint.
+Partition = list[tuple[float, int]]
 
 
 def allowed_docs(leaf: Leaf, allowed: list[str], codes: dict[str, list[str]],
                  dates: tuple[int | None, int | None]) -> int:
     """Bitmap of the live documents of the allowed cases that pass every filter."""
-    docs = to_bits(d for case in allowed for d in leaf.case_docs(case))
+    docs = to_bits(list(chain.from_iterable(map(leaf.case_docs, allowed))))
     for field, values in codes.items():
         if not docs:
             return 0
         docs &= leaf.union(field, values)
-    deleted = leaf.live()
+    deleted = leaf.deleted()
     if deleted and docs:
         docs &= ~deleted
     start, end = dates
     if docs and (start is not None or end is not None):
-        cols = leaf.columns()
-        first, last = cols["sort_date"], cols["end_date"]
-        lo = start if start is not None else 0
-        hi = end if end is not None else 99_999_999
-        docs = to_bits(d for d in from_bits(docs) if first[d] and first[d] <= hi and last[d] >= lo)
+        docs = columns.date_window(leaf, docs, start, end)
     return docs
 
 
 class Scorer:
-    """Per-search idf cache: document frequencies summed over segments."""
+    """Per-search idf cache: document frequencies summed over segments.
+
+    ``key`` names the index state the weights depend on (its segments and
+    document count), for caches of scored partitions.
+    """
 
     def __init__(self, all_leaves: list[Leaf], doc_count: int) -> None:
         self.leaves = all_leaves
         self.n = max(doc_count, 1)
+        self.key = (tuple(leaf.key for leaf in all_leaves), doc_count)
         self._idf: dict[tuple[str, str], float] = {}
 
     def weight(self, field: str, text: str, boost_class: str) -> float:
         key = (field, text)
         w = self._idf.get(key)
         if w is None:
-            df = sum(leaf.bits(field, text).bit_count() for leaf in self.leaves)
+            df = sum(leaf.count(field, text) for leaf in self.leaves)
             w = math.log(1 + (self.n - df + 0.5) / (df + 0.5)) * FIELD_BOOST[boost_class]
             self._idf[key] = w
         return w
@@ -95,64 +106,37 @@ def _alternatives(forms: WordForms, part: int | None) -> list[Alternative]:
             ("skel", frozenset(("skel", k) for k in skels))]
 
 
-def _match_alts(leaf: Leaf, scorer: Scorer, alts: list[Alternative], within: int) -> dict[int, float]:
-    """Docs of ``within`` matching any alternative; per class the best weight, summed."""
-    scores: dict[int, float] = {}
-    for boost_class, terms in alts:
-        hits = [(scorer.weight(f, t, boost_class), within & leaf.bits(f, t)) for f, t in terms]
-        taken = 0
-        for w, bits in sorted(hits, key=lambda h: -h[0]):  # best alternative first
-            new = bits & ~taken
-            if new:
-                taken |= new
-                for d in from_bits(new):
-                    scores[d] = scores.get(d, 0.0) + w
-    return scores
+def _union(leaf: Leaf, alts: list[Alternative]) -> int:
+    out = 0
+    for _cls, terms in alts:
+        for f, t in terms:
+            out |= leaf.bits(f, t)
+    return out
 
 
-def _word(leaf: Leaf, scorer: Scorer, forms: WordForms, within: int) -> dict[int, float]:
-    parts = [_match_alts(leaf, scorer, _alternatives(forms, i), within) for i in range(len(forms.parts))]
-    scores = parts[0]
-    for other in parts[1:]:  # a compound needs every part ...
-        scores = {d: s + other[d] for d, s in scores.items() if d in other}
-    if forms.joined:  # ... or its parts written together
-        for d, s in _match_alts(leaf, scorer, _alternatives(forms, None), within).items():
-            scores[d] = max(scores.get(d, 0.0), s)
-    return scores
+def word_bits(leaf: Leaf, forms: WordForms) -> int:
+    """Bitmap of the segment's documents that contain the word in any form."""
 
+    def compute() -> int:
+        matched = _union(leaf, _alternatives(forms, 0))
+        for i in range(1, len(forms.parts)):  # a compound needs every part ...
+            matched &= _union(leaf, _alternatives(forms, i))
+        if forms.joined:  # ... or its parts written together
+            matched |= _union(leaf, _alternatives(forms, None))
+        return matched
 
-def clause_scores(leaf: Leaf, scorer: Scorer, clause: Clause, within: int) -> dict[int, float]:
-    """Scores of the documents of ``within`` (already known to match) for one clause."""
-    scores: dict[int, float] = {}
-    for forms in clause.forms:
-        for d, s in _word(leaf, scorer, forms, within).items():
-            scores[d] = scores.get(d, 0.0) + s
-    return scores
-
-
-def _word_bits(leaf: Leaf, forms: WordForms, within: int) -> int:
-    """Bitmap of the documents of ``within`` that contain the word in any form."""
-    matched: int | None = None
-    for i in range(len(forms.parts)):
-        part = 0
-        for _cls, terms in _alternatives(forms, i):
-            for f, t in terms:
-                part |= leaf.bits(f, t)
-        matched = part & within if matched is None else matched & part
-    for f, t in _alternatives(forms, None)[0][1] if forms.joined else ():
-        matched = (matched or 0) | (within & leaf.bits(f, t))
-    return matched or 0
+    return leaf.memo(("word", forms), compute)
 
 
 def clause_bits(leaf: Leaf, clause: Clause, within: int) -> int:
     """Bitmap of the documents of ``within`` matching a clause (phrases in order)."""
     bits = within
     for forms in clause.forms:
-        bits = _word_bits(leaf, forms, bits)
+        bits &= word_bits(leaf, forms)
         if not bits:
             return 0
     if clause.phrase:
-        bits = to_bits(d for d in from_bits(bits) if _phrase_in(leaf, d, clause))
+        bits = to_bits([d for d in from_bits(bits) if _phrase_in(leaf, d, clause)])
     return bits
 
 
@@ -162,24 +146,103 @@ def _phrase_in(leaf: Leaf, docnum: int, clause: Clause) -> bool:
     Re-analyses the stored text exactly as the index analyzer did (one
     position per word part) instead of walking whoosh's position postings:
     for a phrase of common words that walk took 100-300 ms at 100,000
-    records, this costs a stored-field read per candidate.
+    records, this costs a document read per candidate.
     """
-    doc = json.loads(leaf.searcher.stored_fields(docnum)["doc"])
+    doc = json.loads(leaf.doc(docnum))
     positions = [st for m in words(text_field(doc)) for st, _ in analyze_word(m.group()).parts]
     wanted = [st for forms in clause.forms for st, _ in forms.parts]
     last = len(positions) - len(wanted)
     return any(all(positions[i + j] & w for j, w in enumerate(wanted)) for i in range(last + 1))
 
 
-def evaluate(leaf: Leaf, scorer: Scorer, parsed: ParsedQuery, candidates: int) -> dict[int, float]:
-    """Scores of the candidates matching the parsed text (all of them, 0.0, if none).
+def _combine(a: Partition, b: Partition, op: Callable[[float, float], float] = operator.add) -> Partition:
+    """The common refinement of two partitions of the same set, scores combined by ``op``."""
+    if op is operator.add and len(a) == 1 and a[0][0] == 0.0:
+        return b  # adding to "everything scores 0"
+    out: dict[float, int] = {}
+    for sa, ba in a:
+        for sb, bb in b:
+            both = ba & bb
+            if both:
+                s = op(sa, sb)
+                out[s] = out.get(s, 0) | both
+    return list(out.items())
 
-    Matching is done on bitmaps first (one ``&`` per term); only the
-    documents that match every required clause are then scored, so the
-    Python-level work grows with the result, not with the candidates.
+
+def _alternative_layers(leaf: Leaf, scorer: Scorer, alts: list[Alternative], within: int) -> Partition:
+    """Split ``within`` by score: per class, the best weight among the alternatives
+    a document has (0 for none), summed over classes."""
+    part: Partition = [(0.0, within)]
+    for boost_class, terms in alts:
+        ranked = sorted(((scorer.weight(f, t, boost_class), leaf.bits(f, t)) for f, t in terms),
+                        key=lambda h: -h[0])
+        taken = 0
+        layers: Partition = []
+        for w, bits in ranked:  # best alternative first
+            new = within & bits
+            if new and taken:
+                new &= ~taken
+            if new:
+                taken |= new
+                layers.append((w, new))
+        if not layers:
+            continue
+        rest = within & ~taken
+        if rest:
+            layers.append((0.0, rest))
+        part = _combine(part, layers)
+    return part
+
+
+def _score_word(leaf: Leaf, scorer: Scorer, forms: WordForms, within: int) -> Partition:
+    """Split ``within`` (documents known to hold the word) by the word's score.
+
+    A compound scores the sum of its parts where it has them all, or its
+    joined spelling, whichever is higher.
     """
-    if parsed.groups:
-        scores: dict[int, float] = {}
+    part = _alternative_layers(leaf, scorer, _alternatives(forms, 0), within)
+    if len(forms.parts) == 1 and not forms.joined:
+        return part
+    has_all = within & _union(leaf, _alternatives(forms, 0))
+    for i in range(1, len(forms.parts)):
+        part = _combine(part, _alternative_layers(leaf, scorer, _alternatives(forms, i), within))
+        has_all &= _union(leaf, _alternatives(forms, i))
+    part = [(s, b & has_all) for s, b in part if b & has_all]
+    if within & ~has_all:
+        part.append((0.0, within & ~has_all))
+    if forms.joined:
+        part = _combine(part, _alternative_layers(leaf, scorer, _alternatives(forms, None), within), max)
+    return part
+
+
+def word_partition(leaf: Leaf, scorer: Scorer, forms: WordForms, within: int) -> Partition:
+    """:func:`_score_word` for ``within``, from the word's partition of the whole
+    segment, which is cached: it depends only on the word and the index state."""
+    key = (leaf.key, "scored", forms, scorer.key)
+    full: Partition | None = postings_cache.get(key)
+    if full is None:
+        full = _score_word(leaf, scorer, forms, word_bits(leaf, forms))
+        postings_cache.put(key, full, sum(b.bit_length() // 8 + 64 for _s, b in full))
+    out = []
+    for s, b in full:
+        b &= within
+        if b:
+            out.append((s, b))
+    return out
+
+
+def evaluate(leaf: Leaf, scorer: Scorer, parsed: ParsedQuery, candidates: int) -> Partition:
+    """The candidates matching the parsed text, grouped by score (all of them,
+    with score 0.0, for a query without words).
+
+    Matching is done on bitmaps first (one ``&`` per word); scoring then
+    refines the matched set by each word's alternatives, so no step works
+    per document.
+    """
+    if not parsed.groups:
+        result: Partition = [(0.0, candidates)] if candidates else []
+    else:
+        alternatives: list[tuple[int, Partition]] = []
         for group in parsed.groups:  # alternatives: OR, scores added
             matched = candidates
             for clause in group:  # required clauses: AND
@@ -188,45 +251,67 @@ def evaluate(leaf: Leaf, scorer: Scorer, parsed: ParsedQuery, candidates: int) -
                     break
             if not matched:
                 continue
+            part: Partition = [(0.0, matched)]
             for clause in group:
-                for d, s in clause_scores(leaf, scorer, clause, matched).items():
-                    scores[d] = scores.get(d, 0.0) + s
-    else:
-        scores = dict.fromkeys(from_bits(candidates), 0.0)
-    if parsed.negatives and scores:
-        remaining = to_bits(scores)
+                for forms in clause.forms:
+                    part = _combine(part, word_partition(leaf, scorer, forms, matched))
+            alternatives.append((matched, part))
+        union = 0
+        for matched, _ in alternatives:
+            union |= matched
+        result = [(0.0, union)] if union else []
+        for matched, part in alternatives:
+            if union & ~matched:
+                part = [*part, (0.0, union & ~matched)]
+            result = _combine(result, part)
+    if parsed.negatives and result:
+        remaining = 0
+        for _s, bits in result:
+            remaining |= bits
         excluded = 0
         for clause in parsed.negatives:
             excluded |= clause_bits(leaf, clause, remaining)
-        for d in from_bits(excluded):
-            del scores[d]
-    return scores
+        if excluded:
+            result = [(s, b & ~excluded) for s, b in result if b & ~excluded]
+    return result
 
 
-def warm(searcher: Searcher, *, top_terms: int = 200) -> int:
-    """Load the posting bitmaps a search is most likely to need; returns how many.
+# Terms read from disk on first use cost ~1 ms per 1,000 postings (whoosh
+# decodes them in Python): warm() loads every term at least this frequent.
+WARM_MIN_POSTINGS = 500
 
-    Every vocabulary code (label words map to them), the most frequent
-    words and names, every case's documents, and the date/upload columns
-    of each segment. Reading a
-    frequent term's postings costs milliseconds once; do it before users do
-    (at worker start, in a background thread) rather than in their first
-    query.
+
+def warm(searcher: Searcher, *, top_terms: int = 2000) -> int:
+    """Load what a search is most likely to need; returns the terms loaded.
+
+    Every vocabulary code (label words map to them), the words and names
+    with at least ``WARM_MIN_POSTINGS`` postings (at most ``top_terms`` per
+    field), every case's documents, each segment's columns (dates, codes and
+    cases per document, for date filters and facets) and the label index.
+    Reading a frequent term's postings costs milliseconds once; do it before
+    users do (at worker start, in a background thread) rather than in their
+    first query.
     """
+    codes_for(frozenset())  # builds the label index once per process
     loaded = 0
     for leaf in leaves(searcher):
         reader = leaf.searcher.reader()
-        leaf.columns()
+        columns.years(leaf)
         for field in ("region", "detention_place_type", "evidence_type", "uploader_role", "language",
                       "violations", "methods"):
             for btext in reader.lexicon(field):
                 leaf.bits(field, btext.decode("utf-8"))
                 loaded += 1
         for field in ("text", "skel"):
-            for _freq, btext in reader.most_frequent_terms(field, top_terms):
+            for freq, btext in reader.most_frequent_terms(field, top_terms):
+                if freq < WARM_MIN_POSTINGS:
+                    break
                 leaf.bits(field, btext.decode("utf-8"))
                 loaded += 1
         for btext in reader.lexicon("case_id"):
             leaf.case_docs(btext.decode("utf-8"))
             loaded += 1
+        columns.codes(leaf)
+        if leaf.doc_count:
+            leaf.doc(0)  # opens the document column
     return loaded

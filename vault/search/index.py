@@ -93,10 +93,11 @@ def verify(path: str | os.PathLike[str]) -> int:
     try:
         with ix.searcher() as searcher:
             reader = searcher.reader()
+            docs = reader.column_reader("doc") if reader.doc_count_all() else []  # none in an empty index
             seen: set[str] = set()
             count = 0
-            for _docnum, stored in reader.iter_docs():  # live documents only
-                json.loads(stored["doc"])
+            for docnum, stored in reader.iter_docs():  # live documents only
+                json.loads(docs[docnum])
                 seen.add(stored["item_id"])
                 count += 1
     except Exception as exc:

@@ -11,7 +11,8 @@ the stemmer from eating the end of ordinary words (``бала`` "child" does not
 end in the dative ``-а``, because that ``-а`` only follows ``-м``/``-ң``):
 
 * vowel harmony: the suffix vowel follows the last vowel of the stem —
-  low suffixes (``-лар``) take а/е/о/ө, high ones (``-дын``) take ы/и/у/ү;
+  low suffixes (``-лар``) take а/е/о/ө (а after у: ``суулар``), high ones
+  (``-дын``) take ы/и/у/ү;
 * consonant assimilation: the first consonant depends on how the stem ends
   (``-лар`` after a vowel, й or р; ``-дар`` after other voiced consonants;
   ``-тар`` after voiceless ones).
@@ -34,10 +35,12 @@ _PLURAL_L_AFTER = frozenset("йр")
 
 # The last vowel of the stem selects the suffix vowel. Russian loanwords use
 # е/ё/ю/я/э; they are mapped to the Kyrgyz vowel they are pronounced as.
+# Low suffixes are rounded after rounded vowels except after у: колдор,
+# үйлөр, but кулдар, суулар, жумушта.
 _LOW = {
-    "а": "а", "ы": "а", "я": "а",
+    "а": "а", "ы": "а", "я": "а", "у": "а", "ю": "а",
     "е": "е", "и": "е", "э": "е",
-    "о": "о", "у": "о", "ё": "о", "ю": "о",
+    "о": "о", "ё": "о",
     "ө": "ө", "ү": "ө",
 }
 _HIGH = {

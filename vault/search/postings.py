@@ -5,15 +5,21 @@ document: intersecting with the allowed documents is then a single C-speed
 ``&`` whatever the term's frequency. Segments are immutable (a delete only
 marks a document; deletions are masked per search), so cache entries stay
 valid until their segment is merged away and then simply age out.
+
+Converting between docnums and bitmaps is the one place where Python works
+per document, so both directions are written to push the loop into C
+(strided bytearray slices, ``itertools.compress``); the search itself only
+converts the allowed cases' documents and the page it returns.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import compress
 from typing import Any
 
 from whoosh.searching import Searcher
@@ -22,31 +28,87 @@ from whoosh.searching import Searcher
 # segment takes at most 12.5 kB, whatever its frequency).
 CACHE_BUDGET = 48 * 1024 * 1024
 
-_MASKS = tuple(1 << i for i in range(8))
 _BITS_OF_BYTE = tuple(tuple(i for i in range(8) if b >> i & 1) for b in range(256))
-_NONZERO = re.compile(rb"[^\x00]")
+# Below this many documents the bytearray set-up costs more than it saves.
+_SMALL = 48
+_FEW = 64
+_NONZERO = bytes([0] + [1] * 255)
 
 
 def to_bits(docs: Iterable[int]) -> int:
-    """Docnums as a Python int bitmap: intersections become one C-speed ``&``."""
-    buf = bytearray()
+    """Docnums as a Python int bitmap: intersections become one C-speed ``&``.
+
+    One byte per document is set in a bytearray (the only Python-level loop),
+    then each of the 8 strided slices of it holds one bit position of every
+    output byte, so 8 C-level slices, conversions and shifts pack it.
+    """
+    docs = docs if isinstance(docs, list | tuple) else list(docs)
+    if not docs:
+        return 0
+    if len(docs) < _SMALL:
+        out = 0
+        for d in docs:
+            out |= 1 << d
+        return out
+    size = (max(docs) >> 3) + 1
+    bytemap = bytearray(size << 3)
     for d in docs:
-        i = d >> 3
-        if i >= len(buf):
-            buf.extend(bytes(i - len(buf) + 1 + (len(buf) >> 1)))
-        buf[i] |= _MASKS[d & 7]
-    return int.from_bytes(buf, "little")
+        bytemap[d] = 1
+    out = 0
+    for i in range(8):
+        out |= int.from_bytes(bytemap[i::8], "little") << i
+    return out
 
 
 def from_bits(bits: int) -> list[int]:
-    """The docnums set in a bitmap, ascending; cost grows with the bits set."""
+    """The docnums set in a bitmap, ascending.
+
+    Three ways, by density, each keeping the scan of the empty stretches in
+    C: a byte table for dense bitmaps; for sparse ones, ``compress`` over
+    64-bit words, or for very few documents ``bytes.find`` over a 0/1 copy
+    of the bytes (a search often converts a handful from a 100,000-bit map).
+    """
     if not bits:
         return []
-    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+    count = bits.bit_count()
+    words = (bits.bit_length() + 63) >> 6
+    data = bits.to_bytes(words << 3, "little")
+    if count * 8 > words * 64:  # more than one document in 8: dense
+        table = _BITS_OF_BYTE
+        return [(i << 3) + b for i in compress(range(words << 3), data) for b in table[data[i]]]
     out: list[int] = []
-    for m in _NONZERO.finditer(data):
-        base = m.start() << 3
-        out.extend(base + i for i in _BITS_OF_BYTE[data[m.start()]])
+    if count <= _FEW:
+        find = data.translate(_NONZERO).find
+        i = find(1)
+        while i >= 0:
+            base = i << 3
+            out += [base + b for b in _BITS_OF_BYTE[data[i]]]
+            i = find(1, i + 1)
+        return out
+    append = out.append
+    view = memoryview(data).cast("Q")
+    for wi in compress(range(words), view):
+        w = view[wi]
+        base = wi << 6
+        while w:
+            low = w & -w
+            append(base + low.bit_length() - 1)
+            w ^= low
+    return out
+
+
+@lru_cache(maxsize=16)
+def _low_bit_of_each_byte(nbytes: int) -> int:
+    return int.from_bytes(b"\x01" * nbytes, "little")
+
+
+def to_bytemap(bits: int, size: int) -> bytearray:
+    """One byte (0 or 1) per docnum below ``size``: membership tests in C."""
+    nbytes = (max(size, bits.bit_length()) + 7) >> 3
+    ones = _low_bit_of_each_byte(nbytes)
+    out = bytearray(nbytes << 3)
+    for i in range(8):
+        out[i::8] = ((bits >> i) & ones).to_bytes(nbytes, "little")
     return out
 
 
@@ -68,36 +130,32 @@ def _posting_ids(matcher: Any) -> list[int]:
     return out
 
 
-class _BitmapCache:
-    """LRU of (segment, field, term) -> bitmap of the term's segment docnums.
-
-    Segments are immutable (a delete only marks a document; deletions are
-    masked per search), so an entry is valid until its segment is merged
-    away, and then simply ages out.
-    """
+class LRU:
+    """A thread-safe LRU bounded by the summed ``size`` of its values."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self._data: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> int | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             found = self._data.get(key)
-            if found is not None:
-                self._data.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            self._data.move_to_end(key)
+            return found[0]
 
-    def put(self, key: tuple[Any, ...], value: int) -> None:
+    def put(self, key: Hashable, value: Any, size: int) -> None:
         with self._lock:
             if key in self._data:
                 return
-            self._data[key] = value
-            self.size += value.bit_length() // 8 + 64
+            self._data[key] = (value, size)
+            self.size += size
             while self.size > self.budget and len(self._data) > 1:
-                _, old = self._data.popitem(last=False)
-                self.size -= old.bit_length() // 8 + 64
+                _, (_old, old_size) = self._data.popitem(last=False)
+                self.size -= old_size
 
     def clear(self) -> None:
         with self._lock:
@@ -105,16 +163,29 @@ class _BitmapCache:
             self.size = 0
 
 
-postings_cache = _BitmapCache(CACHE_BUDGET)
+def _bitmap_size(bits: int) -> int:
+    return bits.bit_length() // 8 + 64
+
+
+postings_cache = LRU(CACHE_BUDGET)
 # Case postings are short (a case holds tens of items) and there are
-# thousands of cases: kept as tuples of docnums, a bitmap each would cost
-# 12.5 kB per case per 100,000-document segment. Budget in docnums (~36 bytes each).
-_case_ids: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
-_case_ids_size = 0
-CASE_CACHE_BUDGET = 400_000
-_case_lock = threading.Lock()
-_columns: OrderedDict[tuple[Any, ...], dict[str, list[int]]] = OrderedDict()
-_columns_lock = threading.Lock()
+# thousands of cases, and every search reads tens of them: kept as tuples of
+# docnums in a plain dict per segment (a bitmap each would cost 12.5 kB per
+# case per 100,000 documents). A segment's dict never holds more docnums than
+# the segment has documents.
+_MAX_SEGMENTS = 64
+_case_maps: OrderedDict[tuple[str, str], dict[str, tuple[int, ...]]] = OrderedDict()
+_case_maps_lock = threading.Lock()
+
+
+def _case_map(key: tuple[str, str]) -> dict[str, tuple[int, ...]]:
+    with _case_maps_lock:
+        found = _case_maps.get(key)
+        if found is None:
+            found = _case_maps[key] = {}
+            while len(_case_maps) > _MAX_SEGMENTS:
+                _case_maps.popitem(last=False)
+        return found
 
 
 @dataclass
@@ -124,78 +195,79 @@ class Leaf:
     searcher: Searcher
     offset: int
     key: tuple[str, str]
+    doc_count: int = 0
+    cases: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    doc_column: Any = field(default=None, repr=False)
 
-    def bits(self, field: str, text: str) -> int:
-        """Bitmap of the term's docnums, deleted ones included (masked later)."""
-        key = (self.key, field, text)
+    def docnums(self, field_name: str, text: str) -> list[int]:
+        """The term's docnums read from disk (uncached; deleted ones included)."""
+        reader = self.searcher.reader()
+        btext = text.encode("utf-8")
+        if (field_name, btext) not in reader:
+            return []
+        matcher = reader.postings(field_name, btext)
+        return _posting_ids(getattr(matcher, "child", matcher))  # unwrap the deletion filter
+
+    def _entry(self, field_name: str, text: str) -> tuple[int, int]:
+        key = (self.key, field_name, text)
         found = postings_cache.get(key)
         if found is None:
-            reader = self.searcher.reader()
-            btext = text.encode("utf-8")
-            found = 0
-            if (field, btext) in reader:
-                matcher = reader.postings(field, btext)
-                matcher = getattr(matcher, "child", matcher)  # unwrap the deletion filter
-                found = to_bits(_posting_ids(matcher))
-            postings_cache.put(key, found)
+            bits = to_bits(self.docnums(field_name, text))
+            found = (bits, bits.bit_count())
+            postings_cache.put(key, found, _bitmap_size(bits))
+        return found
+
+    def bits(self, field_name: str, text: str) -> int:
+        """Bitmap of the term's docnums, deleted ones included (masked later)."""
+        return self._entry(field_name, text)[0]
+
+    def count(self, field_name: str, text: str) -> int:
+        """The term's document frequency in this segment (deleted ones included)."""
+        return self._entry(field_name, text)[1]
+
+    def doc(self, docnum: int) -> bytes:
+        """The document of a docnum, as stored: UTF-8 JSON."""
+        if self.doc_column is None:  # whoosh builds a new column reader on every call
+            self.doc_column = self.searcher.reader().column_reader("doc", translate=False)
+        return self.doc_column[docnum]
+
+    def memo(self, key: Hashable, compute: Callable[[], int]) -> int:
+        """A bitmap derived from this segment's postings, computed once per process."""
+        full = (self.key, key)
+        found = postings_cache.get(full)
+        if found is None:
+            found = compute()
+            postings_cache.put(full, found, _bitmap_size(found))
         return found
 
     def case_docs(self, case_id: str) -> tuple[int, ...]:
-        """Docnums of one case (deleted ones included), from a small cache."""
-        global _case_ids_size
-        key = (self.key, case_id)
-        with _case_lock:
-            found = _case_ids.get(key)
-            if found is not None:
-                _case_ids.move_to_end(key)
-                return found
-        reader = self.searcher.reader()
-        btext = case_id.encode("utf-8")
-        found = ()
-        if ("case_id", btext) in reader:
-            matcher = reader.postings("case_id", btext)
-            found = tuple(_posting_ids(getattr(matcher, "child", matcher)))
-        with _case_lock:
-            if key not in _case_ids:
-                _case_ids[key] = found
-                _case_ids_size += len(found) + 1
-                while _case_ids_size > CASE_CACHE_BUDGET and len(_case_ids) > 1:
-                    _, old = _case_ids.popitem(last=False)
-                    _case_ids_size -= len(old) + 1
+        """Docnums of one case (deleted ones included)."""
+        found = self.cases.get(case_id)
+        if found is None:  # two threads may both read it: the same value
+            found = self.cases[case_id] = tuple(self.docnums("case_id", case_id))
         return found
 
-    def union(self, field: str, texts: Iterable[str]) -> int:
+    def union(self, field_name: str, texts: Iterable[str]) -> int:
         out = 0
         for t in texts:
-            out |= self.bits(field, t)
+            out |= self.bits(field_name, t)
         return out
 
-    def live(self) -> int:
+    def deleted(self) -> int:
         """Bitmap of the deleted documents of this reader (0 if none)."""
         reader = self.searcher.reader()
         cached = getattr(reader, "_vault_deleted_bits", None)
         if cached is None:
-            deleted = reader.deleted_docs_set if reader.has_deletions() else ()
-            cached = to_bits(deleted)
+            cached = to_bits(sorted(reader.deleted_docs_set)) if reader.has_deletions() else 0
             reader._vault_deleted_bits = cached
         return cached
 
-    def columns(self) -> dict[str, list[int]]:
-        """sort_date, end_date and uploaded for every docnum of the segment."""
-        with _columns_lock:
-            found = _columns.get(self.key)
-        if found is None:
-            reader = self.searcher.reader()
-            found = {name: list(reader.column_reader(name)) for name in ("sort_date", "end_date", "uploaded")}
-            with _columns_lock:
-                _columns[self.key] = found
-                while len(_columns) > 256:
-                    _columns.popitem(last=False)
-        return found
-
 
 def leaves(searcher: Searcher) -> list[Leaf]:
-    """The searcher's segments; none for an empty index."""
+    """The searcher's segments (none for an empty index), computed once per searcher."""
+    cached: list[Leaf] | None = getattr(searcher, "_vault_leaves", None)
+    if cached is not None:
+        return cached
     subs = [(searcher, 0)] if searcher.is_atomic() else searcher.subsearchers
     out = []
     for sub, offset in subs:
@@ -204,15 +276,19 @@ def leaves(searcher: Searcher) -> list[Leaf]:
         if segment is None:  # whoosh's EmptyReader: an index without documents
             continue
         storage = str(getattr(reader, "_storage", ""))
-        out.append(Leaf(sub, offset, (storage, segment.segment_id())))
+        key = (storage, segment.segment_id())
+        out.append(Leaf(sub, offset, key, reader.doc_count_all(), _case_map(key)))
+    searcher._vault_leaves = out
     return out
 
 
 def clear_caches() -> None:
     """Forget every cached posting (tests, and the benchmark's "cold" row)."""
-    global _case_ids_size
-    postings_cache.clear()
-    with _case_lock:
-        _case_ids.clear()
-        _case_ids_size = 0
+    from vault.search import columns
 
+    postings_cache.clear()
+    with _case_maps_lock:
+        for cases in _case_maps.values():  # leaves cached on searchers hold these
+            cases.clear()
+        _case_maps.clear()
+    columns.clear()

@@ -26,11 +26,11 @@ from whoosh import query as wq
 from whoosh import sorting
 from whoosh.searching import Searcher
 
-from vault.search import engine
+from vault.search import columns, engine
 from vault.search import facets as facet_counts
 from vault.search.documents import MULTI_CODE_FIELDS, SINGLE_CODE_FIELDS, date_number, parse_date
 from vault.search.errors import SearchQueryError
-from vault.search.highlight import highlights
+from vault.search.highlight import Highlighter
 from vault.search.querybuild import Or, ParsedQuery, parse
 from vault.search.searchers import get_searcher
 
@@ -151,6 +151,7 @@ def search(
     page: int = 1,
     per_page: int = 20,
     facets: bool = True,
+    highlight: bool = True,
     engine: str = "candidates",
 ) -> dict[str, Any]:
     """Search metadata; see docs/search.md for the result's shape.
@@ -158,7 +159,8 @@ def search(
     ``text`` may be empty: then the filters alone select, newest incident
     first. ``sort="date"`` orders by incident date (newest first, undated
     last), then upload time. ``facets=False`` skips the facet counts (cheaper;
-    for page 2 onwards). ``engine="whoosh"`` runs the same search through
+    for page 2 onwards) and gives ``facets: None``; ``highlight=False`` skips
+    the snippets and gives ``highlights: None`` per hit. ``engine="whoosh"`` runs the same search through
     ``Searcher.search(filter=...)`` (slow on large indexes; kept as the
     reference the tests compare with). Raises :class:`SearchQueryError` for
     unacceptable input (the API's 400) and :class:`IndexUnavailable` when
@@ -176,12 +178,13 @@ def search(
     searcher = get_searcher(path)
     run = _run_whoosh if engine == "whoosh" else _run_candidates
     skip = (page - 1) * per_page
-    total, page_hits, matched = run(searcher, parsed, allowed, flt, by_date, skip, page * per_page, facets)
+    total, page_hits, matched = run(searcher, parsed, allowed, flt, by_date, skip, page * per_page)
+    marker = Highlighter(parsed.stems, parsed.skeletons) if highlight else None
     hits = []
     for stored, score in page_hits:
         doc = json.loads(stored)
         doc["score"] = 0.0 if by_date else round(float(score), 6)
-        doc["highlights"] = highlights(doc, parsed.stems, parsed.skeletons)
+        doc["highlights"] = marker.highlights(doc) if marker else None
         hits.append(doc)
     return {
         "total": total,
@@ -189,14 +192,14 @@ def search(
         "per_page": per_page,
         "pages": math.ceil(total / per_page),
         "hits": hits,
-        "facets": facet_counts.count(searcher, matched, allowed) if facets else None,
+        "facets": facet_counts.count(matched, allowed) if facets else None,
     }
 
 
-Ranked = tuple[int, list[tuple[str, float]], list[int]]
+Ranked = tuple[int, list[tuple[bytes, float]], list[tuple[engine.Leaf, int]]]
 
 
-def warm(path: str, *, top_terms: int = 200) -> int:
+def warm(path: str, *, top_terms: int = 2000) -> int:
     """Pre-load the index's frequent posting bitmaps into this process's cache.
 
     Call once per worker after start (a background thread is fine): the
@@ -205,34 +208,59 @@ def warm(path: str, *, top_terms: int = 200) -> int:
     return engine.warm(get_searcher(path), top_terms=top_terms)
 
 
+def _page(per_leaf: list[tuple[engine.Leaf, engine.Partition]], matched: list[tuple[engine.Leaf, int]],
+          by_date: bool, limit: int) -> list[tuple[engine.Leaf, int, float]]:
+    """The first ``limit`` matches in result order: (segment, docnum, score)."""
+    if by_date:  # every match's dates are needed to order them
+        keyed = []
+        for leaf_no, (leaf, bits) in enumerate(matched):
+            cols = columns.dates(leaf)
+            first, uploaded = cols["sort_date"], cols["uploaded"]
+            keyed += [(-first[d], -uploaded[d], leaf_no, d) for d in engine.from_bits(bits)]
+        return [(matched[n][0], d, 0.0) for *_k, n, d in heapq.nsmallest(limit, keyed)]
+    # Best score first; equal scores in docnum order (segments in order), so
+    # pages are stable. Only the groups that reach the page become docnums.
+    groups = sorted(((-s, leaf_no, b) for leaf_no, (_leaf, part) in enumerate(per_leaf) for s, b in part),
+                    key=lambda g: (g[0], g[1]))
+    out: list[tuple[engine.Leaf, int, float]] = []
+    for neg_score, leaf_no, bits in groups:
+        leaf = per_leaf[leaf_no][0]
+        out += [(leaf, d, -neg_score) for d in engine.from_bits(bits)[:limit - len(out)]]
+        if len(out) >= limit:
+            break
+    return out
+
+
 def _run_candidates(searcher: Searcher, parsed: ParsedQuery, allowed: list[str], flt: Filters,
-                    by_date: bool, skip: int, limit: int, want_docs: bool) -> Ranked:
+                    by_date: bool, skip: int, limit: int) -> Ranked:
     """Access filter first, then the words (see ``engine``).
 
     Returns the total, the stored documents and scores of ranks
-    ``skip..limit``, and (if ``want_docs``) every matched global docnum.
+    ``skip..limit``, and per segment the bitmap of every match.
     """
     all_leaves = engine.leaves(searcher)
     scorer = engine.Scorer(all_leaves, searcher.doc_count())
-    found: list[tuple[tuple[Any, ...], engine.Leaf, int, float]] = []
+    per_leaf: list[tuple[engine.Leaf, engine.Partition]] = []
     for leaf in all_leaves:
         candidates = engine.allowed_docs(leaf, allowed, flt.codes, (flt.start, flt.end))
-        if not candidates:
-            continue
-        scores = engine.evaluate(leaf, scorer, parsed, candidates)
-        if by_date:
-            cols = leaf.columns()
-            first, uploaded = cols["sort_date"], cols["uploaded"]
-            found += [((-first[d], -uploaded[d], leaf.offset + d), leaf, d, s) for d, s in scores.items()]
-        else:
-            found += [((-s, leaf.offset + d), leaf, d, s) for d, s in scores.items()]
-    top = heapq.nsmallest(limit, found, key=lambda f: f[0])
-    page = [(leaf.searcher.stored_fields(d)["doc"], s) for _key, leaf, d, s in top[skip:]]
-    return len(found), page, [leaf.offset + d for _k, leaf, d, _s in found] if want_docs else []
+        if candidates:
+            part = engine.evaluate(leaf, scorer, parsed, candidates)
+            if part:
+                per_leaf.append((leaf, part))
+    matched = []
+    for leaf, part in per_leaf:
+        bits = 0
+        for _s, b in part:
+            bits |= b
+        matched.append((leaf, bits))
+    total = sum(bits.bit_count() for _leaf, bits in matched)
+    top = _page(per_leaf, matched, by_date, limit)
+    page = [(leaf.doc(d), s) for leaf, d, s in top[skip:]]
+    return total, page, matched
 
 
 def _run_whoosh(searcher: Searcher, parsed: ParsedQuery, allowed: list[str], flt: Filters,
-                by_date: bool, skip: int, limit: int, want_docs: bool) -> Ranked:
+                by_date: bool, skip: int, limit: int) -> Ranked:
     """The plain whoosh way: access and filters as ``filter=``, exclusions as ``mask=``."""
     restrictions = filter_queries(flt)
     access = access_query(allowed)
@@ -244,5 +272,22 @@ def _run_whoosh(searcher: Searcher, parsed: ParsedQuery, allowed: list[str], flt
                                        sorting.FieldFacet("uploaded", reverse=True)])
     results = searcher.search(q, filter=combined, mask=parsed.exclude, limit=limit,
                               sortedby=sortedby, terms=False)
-    page = [(hit["doc"], hit.score or 0.0) for hit in results[skip:limit]]
-    return len(results), page, list(results.docs()) if want_docs else []
+    hits = results[skip:limit]
+    docs = searcher.reader().column_reader("doc") if hits else None  # an empty index has no column
+    page = [(docs[hit.docnum], hit.score or 0.0) for hit in hits]
+    return len(results), page, _per_leaf(searcher, results.docs())
+
+
+def _per_leaf(searcher: Searcher, docnums: Iterable[int]) -> list[tuple[engine.Leaf, int]]:
+    """Global docnums as a bitmap per segment."""
+    ordered = sorted(docnums)
+    out = []
+    i = 0
+    for leaf in engine.leaves(searcher):
+        end = leaf.offset + leaf.doc_count
+        local = []
+        while i < len(ordered) and ordered[i] < end:
+            local.append(ordered[i] - leaf.offset)
+            i += 1
+        out.append((leaf, engine.to_bits(local)))
+    return out

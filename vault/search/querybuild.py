@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from whoosh import query as wq
 
@@ -48,33 +49,49 @@ class Or(wq.Or):
 class Clause:
     """One required or excluded unit: a word, or a phrase of several words.
 
-    ``query`` is the same clause as a whoosh query; the candidate engine
-    (``engine``) evaluates ``forms`` itself and uses ``query`` only to check
-    word order for phrases.
+    The candidate engine (``engine``) evaluates ``forms`` itself; ``query``,
+    the same clause as a whoosh query, is built only when the whoosh engine
+    asks for it.
     """
 
     forms: tuple[WordForms, ...]
     phrase: bool
-    query: wq.Query
+
+    @cached_property
+    def query(self) -> wq.Query:
+        return phrase_query(list(self.forms)) if self.phrase else word_query(self.forms[0])
 
 
 @dataclass
 class ParsedQuery:
-    """The parsed query: structured clauses, the same as whoosh queries, and
-    the terms to highlight. ``groups`` are alternatives (OR) of required
-    clauses (AND); ``exclude`` clauses remove documents.
+    """The parsed query: structured clauses and the terms to highlight.
+
+    ``groups`` are alternatives (OR) of required clauses (AND); ``negatives``
+    clauses remove documents. ``query`` and ``exclude`` are the same as
+    whoosh queries, built on first use.
     """
 
-    query: wq.Query | None
-    # Excluded words, applied as whoosh's ``mask=`` rather than AndNot: the
-    # AndNotMatcher of whoosh (2.7.5 and whoosh3 3.54) returns an excluded
-    # document when it is the first positive match (see docs/search.md).
-    exclude: wq.Query | None = None
     stems: frozenset[str] = frozenset()
     skeletons: frozenset[str] = frozenset()
     words: list[str] = field(default_factory=list)
     groups: list[list[Clause]] = field(default_factory=list)
     negatives: list[Clause] = field(default_factory=list)
+
+    @cached_property
+    def query(self) -> wq.Query | None:
+        as_queries = [c[0].query if len(c) == 1 else wq.And([x.query for x in c]) for c in self.groups]
+        if as_queries:
+            return as_queries[0] if len(as_queries) == 1 else Or(as_queries)
+        return wq.Every() if self.negatives else None  # "-word" alone: everything else
+
+    @cached_property
+    def exclude(self) -> wq.Query | None:
+        """Excluded words, for whoosh's ``mask=`` rather than AndNot: the
+        AndNotMatcher of whoosh (2.7.5 and whoosh3 3.54) returns an excluded
+        document when it is the first positive match (see docs/search.md)."""
+        if not self.negatives:
+            return None
+        return self.negatives[0].query if len(self.negatives) == 1 else Or([c.query for c in self.negatives])
 
 
 def _part_query(stems: frozenset[str], skels: frozenset[str]) -> wq.Query:
@@ -110,7 +127,7 @@ class _Group:
 
 
 def parse(text: str) -> ParsedQuery:
-    """Parse query text; an empty or symbols-only text gives ``query=None``."""
+    """Parse query text; an empty or symbols-only text gives no groups (``query`` None)."""
     if not isinstance(text, str):
         raise SearchQueryError("the query must be text")
     if len(text) > MAX_QUERY_CHARS:
@@ -135,30 +152,20 @@ def parse(text: str) -> ParsedQuery:
         is_phrase = chunk.group("phrase") is not None and len(forms) > 1
         if chunk.group("neg"):
             if is_phrase:
-                negatives.append(Clause(tuple(forms), True, phrase_query(forms)))
+                negatives.append(Clause(tuple(forms), True))
             else:  # -"a b" is a phrase; -a-b is the compound "a-b"; either way all words
-                negatives.extend(Clause((f,), False, word_query(f)) for f in forms)
+                negatives.extend(Clause((f,), False) for f in forms)
             continue
         for f in forms:
             stems.update(f.all_stems())
             skels.update(f.all_skeletons())
         group = groups[-1]
         if is_phrase:
-            group.required.append(Clause(tuple(forms), True, phrase_query(forms)))
+            group.required.append(Clause(tuple(forms), True))
         else:
             for w, f in zip(found, forms, strict=True):
-                clause = Clause((f,), False, word_query(f))
+                clause = Clause((f,), False)
                 (group.stops if is_stopword(w) else group.required).append(clause)
     # Stop words count only when the group has nothing else ("the who").
     alternatives = [g.required or g.stops for g in groups if g.required or g.stops]
-    as_queries = [c[0].query if len(c) == 1 else wq.And([x.query for x in c]) for c in alternatives]
-    positive: wq.Query | None = None
-    if as_queries:
-        positive = as_queries[0] if len(as_queries) == 1 else Or(as_queries)
-    exclude = None
-    if negatives:
-        exclude = negatives[0].query if len(negatives) == 1 else Or([c.query for c in negatives])
-        if positive is None:
-            positive = wq.Every()  # "-word" alone: everything else
-    return ParsedQuery(positive, exclude, frozenset(stems), frozenset(skels), seen_words,
-                       alternatives, negatives)
+    return ParsedQuery(frozenset(stems), frozenset(skels), seen_words, alternatives, negatives)

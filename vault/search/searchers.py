@@ -6,6 +6,12 @@ So searchers are cached and only replaced when the index has changed: a new
 commit (whoosh generation) or a new folder swapped in by a rebuild (the
 folder's inode changes; the generation alone could repeat).
 
+Asking whoosh for the latest generation lists the folder; every commit
+creates files in it, so an unchanged folder mtime answers the same question
+with the ``stat`` already needed for the inode — but only once that mtime
+is over a second old, so a commit within the file system's timestamp
+granularity of the last check cannot go unseen.
+
 whoosh searchers are not safe to share between threads, and file handles
 must not be shared across fork, hence per-thread, per-pid entries.
 """
@@ -32,6 +38,7 @@ class _Entry:
     inode: tuple[int, int]
     index: FileIndex
     searcher: Searcher
+    settled_mtime: int | None = None  # folder mtime at the last check, if over a second old
 
 
 _local = threading.local()
@@ -45,12 +52,18 @@ def _cache() -> dict[str, _Entry]:
     return cache
 
 
-def _inode(path: Path) -> tuple[int, int]:
+_SETTLE_NS = 1_000_000_000
+
+
+def _stat(path: Path) -> os.stat_result:
     try:
-        st = os.stat(path)
+        return os.stat(path)
     except FileNotFoundError:
         raise IndexMissing(f"no search index at {path}") from None
-    return st.st_dev, st.st_ino
+
+
+def _settled(st: os.stat_result) -> int | None:
+    return st.st_mtime_ns if time.time_ns() - st.st_mtime_ns > _SETTLE_NS else None
 
 
 def get_searcher(path: str | os.PathLike[str]) -> Searcher:
@@ -58,10 +71,14 @@ def get_searcher(path: str | os.PathLike[str]) -> Searcher:
     path = Path(path).absolute()
     key = str(path)
     cache = _cache()
-    inode = _inode(path)
+    st = _stat(path)  # before the checks below: a change after it shows next time
+    inode = (st.st_dev, st.st_ino)
     entry = cache.get(key)
     if entry is not None and entry.pid == os.getpid() and entry.inode == inode:
+        if entry.settled_mtime is not None and entry.settled_mtime == st.st_mtime_ns:
+            return entry.searcher
         try:
+            entry.settled_mtime = _settled(st)
             if entry.searcher.up_to_date():
                 return entry.searcher
             # Not Searcher.refresh(): when it re-uses segment readers it keeps
@@ -95,7 +112,7 @@ def get_searcher(path: str | os.PathLike[str]) -> Searcher:
             if attempt == _OPEN_ATTEMPTS - 1:
                 raise IndexCorrupt(f"{path}: {type(exc).__name__}: {exc}") from exc
         time.sleep(0.05 * (attempt + 1))
-    cache[key] = _Entry(os.getpid(), _inode(path), ix, searcher)
+    cache[key] = _Entry(os.getpid(), inode, ix, searcher, _settled(st))
     return searcher
 
 

@@ -13,6 +13,15 @@ of one sound become one string:
 
 The skeleton is lossy on purpose and so only a second-rank match: it is
 searched next to the stemmed words with a lower boost.
+
+Vowels are where spellings of one name disagree most: Kyrgyz ө and ү are
+written o/e/u/ü, Russian spelling writes unstressed о as а («Ысык-Көл»,
+«Иссык-Куль», "Issyk-Kul", "Ysyk-Kol"; «Токмок», «Токмак»; «Үсөнов»,
+"Usenov", "Usonov"). :func:`loose_skeleton` therefore also gives each long
+enough name with every vowel group after the first replaced by ``*``
+("is*k*l", "tokm*k", "us*n*v"). The first vowel is kept: it is the one
+transliterations agree on, and without it Asanov, Usenov and Isanov would
+all meet.
 """
 
 from __future__ import annotations
@@ -71,3 +80,25 @@ def skeleton(word: str) -> str:
         text = text.replace(old, new)
     text = _NOT_ALNUM.sub("", text)
     return _DOUBLES.sub(r"\1", text)
+
+
+_VOWEL_RUN = re.compile(r"[aeiou]+")
+# Fewer consonants than this and too many names share a loose skeleton
+# ("Osh", "Kul").
+_LOOSE_MIN_CONSONANTS = 3
+
+
+@lru_cache(maxsize=65536)
+def loose_skeleton(skel: str) -> str:
+    """A skeleton with each vowel group after the first as ``*``; "" if too short.
+
+    "tokmok" and "tokmak" -> "tokm*k"; "isikul" and "isikol" -> "is*k*l".
+    """
+    if sum(1 for c in skel if c.isalpha() and c not in "aeiou") < _LOOSE_MIN_CONSONANTS:
+        return ""
+    first = _VOWEL_RUN.search(skel)
+    if first is None:
+        return ""
+    rest = _VOWEL_RUN.sub("*", skel[first.end():])
+    loose = skel[: first.end()] + rest
+    return loose if loose != skel else ""
