@@ -39,6 +39,10 @@ import nacl.pwhash
 import nacl.signing
 import nacl.utils
 
+# PyNaCl's own cffi module, for StreamEncryptor.push_block only (zero-copy upload path).
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
+
 KEY_BYTES = 32
 SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES  # 16
 CHUNK_SIZE = 64 * 1024
@@ -431,6 +435,7 @@ class StreamEncryptor:
         header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
         self.prefix = STREAM_MAGIC + header
         self._done = False
+        self._started = False
 
     def push(self, chunk: bytes, final: bool = False) -> bytes:
         if self._done:
@@ -442,6 +447,40 @@ class StreamEncryptor:
         self._done = final
         tag = _TAG_FINAL if final else _TAG_MESSAGE
         return sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, None, tag)
+
+    def push_block(self, plain: bytes, final: bool) -> bytearray:
+        """Encrypt `plain` as consecutive CHUNK_SIZE chunks (the last may be short or
+        empty only if `final`); the prefix goes in front of the first block.
+
+        Calls libsodium through PyNaCl's cffi module directly, from the read
+        buffer into one output buffer: the binding's per-chunk checks and
+        copies cost a fifth of the encryption's time.
+        """
+        if self._done:
+            raise CryptoError("stream already finalised")
+        n = len(plain)
+        if not final and (n == 0 or n % CHUNK_SIZE):
+            raise CryptoError("a non-final block must be whole chunks")
+        count = max(1, -(-n // CHUNK_SIZE))
+        head = b"" if self._started else self.prefix
+        out = bytearray(len(head) + n + count * STREAM_ABYTES)
+        out[: len(head)] = head
+        src = _ffi.from_buffer(plain)
+        dst = _ffi.from_buffer(out, require_writable=True)
+        state = self._state.statebuf
+        pos, off = 0, len(head)
+        for i in range(count):
+            mlen = min(CHUNK_SIZE, n - pos)
+            tag = _TAG_FINAL if final and i == count - 1 else _TAG_MESSAGE
+            rc = _lib.crypto_secretstream_xchacha20poly1305_push(
+                state, dst + off, _ffi.NULL, src + pos, mlen, _ffi.NULL, 0, tag)
+            if rc != 0:
+                raise CryptoError("encryption failed")
+            pos += mlen
+            off += mlen + STREAM_ABYTES
+        self._started = True
+        self._done = final
+        return out
 
 
 def encrypt_chunks(key: bytes, plaintext: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
@@ -465,26 +504,27 @@ def encrypt_chunks(key: bytes, plaintext: BinaryIO) -> Iterator[tuple[bytes, byt
         current = nxt
 
 
-def encrypt_blocks(key: bytes, plaintext: BinaryIO, records: int = 16) -> Iterator[tuple[list[bytes], bytes]]:
+def encrypt_blocks(key: bytes, plaintext: BinaryIO, records: int = 16) -> Iterator[tuple[bytes, bytearray]]:
     """The stream of ``encrypt_chunks`` in blocks of `records` chunks.
 
-    Yields (plaintext chunks, ciphertext of all of them joined); the first
-    block's ciphertext starts with the prefix. Same bytes as encrypt_chunks:
-    handing 1 MiB instead of 64 KiB between threads keeps queue and GIL
-    overhead off the per-chunk path.
+    Yields (plaintext block, its ciphertext); the first block's ciphertext
+    starts with the prefix. Same bytes as encrypt_chunks, but each block is
+    encrypted straight from the read buffer into one output buffer (no
+    per-chunk copies, one call per chunk with the GIL released), and 1 MiB
+    rather than 64 KiB goes between the upload's threads.
     """
     if records < 1:
         raise CryptoError("records must be at least 1")
-    plain: list[bytes] = []
-    ct: list[bytes] = []
-    for p, c in encrypt_chunks(key, plaintext):
-        plain.append(p)
-        ct.append(c)
-        if len(plain) == records:
-            yield plain, b"".join(ct)
-            plain, ct = [], []
-    if plain:
-        yield plain, b"".join(ct)
+    enc = StreamEncryptor(key)
+    block = records * CHUNK_SIZE
+    current = _read_full(plaintext, block)
+    while True:
+        nxt = _read_full(plaintext, block) if len(current) == block else b""
+        final = not nxt
+        yield current, enc.push_block(current, final)
+        if final:
+            return
+        current = nxt
 
 
 class StreamDecryptor:

@@ -71,3 +71,19 @@ def test_request_sizer_follows_the_rate_within_limits():
     assert small.size == 100_000
     small.observe(100_000, 0.001)
     assert small.size == 100_000
+
+
+def test_a_failing_hash_thread_reaches_the_consumer(monkeypatch):
+    class Broken:
+        def update(self, _data):
+            raise MemoryError("hash state lost")
+
+        def hexdigest(self):
+            return ""
+
+    with EncryptedFile(crypto.random_key(), io.BytesIO(b"z" * 4 * MiB)) as enc:
+        enc._plain = Broken()
+        with pytest.raises(MemoryError, match="hash state lost"):
+            for _ in enc:
+                pass
+    assert not any(t.is_alive() for t in enc._threads)

@@ -45,6 +45,7 @@ class EncryptedFile:
         self._plain, self._ct = hashlib.sha256(), hashlib.sha256()
         self._threads = [threading.Thread(target=t, daemon=True)
                          for t in (self._encrypt, self._hash_plain, self._hash_ct)]
+        self._error: BaseException | None = None
         self.plain_sha256: str | None = None
         self.ct_sha256: str | None = None
         self.size = 0
@@ -61,14 +62,19 @@ class EncryptedFile:
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
-            item = self._out_q.get()
+            try:
+                item = self._out_q.get(timeout=0.2)
+            except queue.Empty:
+                if self._error is not None:
+                    raise self._error from None
+                continue
             if item is _DONE:
                 break
-            if isinstance(item, BaseException):
-                raise item
             yield item
         for t in self._threads:
             t.join()
+        if self._error is not None:
+            raise self._error
         self.plain_sha256, self.ct_sha256 = self._plain.hexdigest(), self._ct.hexdigest()
 
     def _put(self, q: queue.Queue, item) -> None:
@@ -88,47 +94,43 @@ class EncryptedFile:
                 continue
         raise Stopped
 
+    def _worker(step):
+        """Run a thread's loop; its failure stops the others and reaches the consumer."""
+
+        def run(self) -> None:
+            try:
+                step(self)
+            except Stopped:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
+                if self._error is None:
+                    self._error = exc
+                self._stop.set()
+
+        return run
+
+    @_worker
     def _encrypt(self) -> None:
-        try:
-            for plain, ct in crypto.encrypt_blocks(self._key, self._f, self._records):
-                self._put(self._plain_q, plain)
-                self._put(self._ct_q, ct)
-            self._put(self._plain_q, _DONE)
-            self._put(self._ct_q, _DONE)
-        except Stopped:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            self._stop_with(exc)
+        for plain, ct in crypto.encrypt_blocks(self._key, self._f, self._records):
+            self._put(self._plain_q, plain)
+            self._put(self._ct_q, ct)
+        self._put(self._plain_q, _DONE)
+        self._put(self._ct_q, _DONE)
 
+    @_worker
     def _hash_plain(self) -> None:
-        try:
-            while (records := self._get(self._plain_q)) is not _DONE:
-                for r in records:
-                    self._plain.update(r)
-                    self.size += len(r)
-        except Stopped:
-            pass
+        while (block := self._get(self._plain_q)) is not _DONE:
+            self._plain.update(block)
+            self.size += len(block)
 
+    @_worker
     def _hash_ct(self) -> None:
-        try:
-            while (slab := self._get(self._ct_q)) is not _DONE:
-                if isinstance(slab, BaseException):
-                    self._put(self._out_q, slab)
-                    return
-                self._ct.update(slab)
-                self._put(self._out_q, slab)
-            # The plaintext hash must be complete before the consumer reads it.
-            self._threads[1].join()
-            self._put(self._out_q, _DONE)
-        except Stopped:
-            pass
-
-    def _stop_with(self, exc: BaseException) -> None:
-        try:
-            self._put(self._ct_q, exc)
-            self._put(self._plain_q, _DONE)
-        except Stopped:
-            pass
+        while (slab := self._get(self._ct_q)) is not _DONE:
+            self._ct.update(slab)
+            self._put(self._out_q, slab)
+        # The plaintext hash must be complete before the consumer reads it.
+        self._threads[1].join()
+        self._put(self._out_q, _DONE)
 
 
 class RequestBody:
