@@ -289,6 +289,18 @@ def people(env, live, client_home) -> People:
     return make_people(live.url, env, client_home)
 
 
+def assert_nowhere(folder: Path, needles: list[bytes]) -> int:
+    """Every file under `folder` (database, blobs, index, logs) is free of every needle; returns the file count."""
+    swept = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            swept += 1
+            data = path.read_bytes()
+            for n in needles:
+                assert n not in data, f"{n!r} found in {path.relative_to(folder)}"
+    return swept
+
+
 def wait_until(predicate, what: str, limit: float = 120.0, step: float = 0.1) -> None:
     """Wait for an asynchronous state change (a new worker, the indexer); never a speed assertion."""
     deadline = time.monotonic() + limit

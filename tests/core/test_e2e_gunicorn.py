@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import both_blob_stores
+from tests.conftest import assert_nowhere, both_blob_stores
 from tests.core.cli_helpers import Cli
 
 pytestmark = pytest.mark.slow
@@ -95,13 +95,7 @@ def test_full_journey_leaves_no_plaintext_on_the_server(env, tmp_path):
                "Гүлнара".encode(), b"falanga", b"forensic-report-Nurlan", b"body-diagram-Nurlan"]
     needles += [p.encode() for p in PASSWORDS.values()]
     needles += [VICTIM.encode("utf-16-le"), json.dumps(VICTIM).encode()]  # escaped forms too
-    swept = 0
-    for path in env.data_dir.rglob("*"):
-        if path.is_file():
-            swept += 1
-            data = path.read_bytes()
-            for n in needles:
-                assert n not in data, f"{n!r} found in {path.relative_to(env.data_dir)}"
+    swept = assert_nowhere(env.data_dir, needles)
     from vault.app import open_vault
 
     v = open_vault(env.config)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import Gunicorn
+from tests.conftest import Gunicorn, assert_nowhere
 from tests.export.test_exporters import docx_text, flat, pdf_text
 from tests.integration.conftest import (
     audit_entries,
@@ -198,13 +198,7 @@ def test_browser_export_through_gunicorn_leaves_no_plaintext(env, tmp_path, tmp_
     needles = [MARKER.encode(), VICTIM.encode(), VICTIM.split()[0].encode(), "Өмүрбеков".encode(),
                "Нурсултан".encode(), "Свердловский РОВД, кабинет 14".encode(), json.dumps(VICTIM).encode(),
                VICTIM.encode("utf-16-le"), *(n.encode() for n in names.values())]
-    swept = 0
-    for path in env.data_dir.rglob("*"):
-        if path.is_file():
-            swept += 1
-            data = path.read_bytes()
-            for needle in needles:
-                assert needle not in data, f"{needle!r} found in {path.relative_to(env.data_dir)}"
+    swept = assert_nowhere(env.data_dir, needles)
     assert swept > 5 and (env.data_dir / "logs" / "access.log").stat().st_size > 0
     # Nothing in the workers' temporary folder, nothing new with the marker in the system's.
     assert files_with(server_tmp, MARKER.encode()) == []

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import Gunicorn, make_env
+from tests.conftest import Gunicorn, assert_nowhere, make_env
 from tests.core.cli_helpers import Cli
 
 pytestmark = pytest.mark.slow
@@ -895,12 +895,6 @@ def test_the_server_holds_nothing_sealed(world):
                json.dumps(VICTIM).encode(), FAMILY.encode(), FACTS_KY.encode(), APPLICANT.encode(),
                "союл менен сабашты".encode(), "Жаракаттардын сүрөтү".encode()]
     needles += [p.encode() for p in PASSWORDS.values()]
-    swept = 0
-    for path in env.data_dir.rglob("*"):
-        if path.is_file():
-            swept += 1
-            data = path.read_bytes()
-            for n in needles:
-                assert n not in data, f"{n!r} found in {path.relative_to(env.data_dir)}"
+    swept = assert_nowhere(env.data_dir, needles)
     assert swept > 5
     assert (env.data_dir / "logs" / "access.log").stat().st_size > 0
