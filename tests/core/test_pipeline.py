@@ -81,9 +81,53 @@ def test_a_failing_hash_thread_reaches_the_consumer(monkeypatch):
         def hexdigest(self):
             return ""
 
-    with EncryptedFile(crypto.random_key(), io.BytesIO(b"z" * 4 * MiB)) as enc:
-        enc._plain = Broken()
+    enc = EncryptedFile(crypto.random_key(), io.BytesIO(b"z" * 4 * MiB))
+    enc._hashing.hashes["plain"] = Broken()
+    with enc:
         with pytest.raises(MemoryError, match="hash state lost"):
             for _ in enc:
                 pass
     assert not any(t.is_alive() for t in enc._threads)
+
+
+def test_hash_updates_stay_in_order_whichever_thread_runs_them():
+    """Two threads share the hashing; each hash must still see its slabs in order."""
+    import threading
+    import time
+
+    from vault.client.pipeline import _HashTasks
+
+    class Recorder:
+        def __init__(self):
+            self.seen = []
+
+        def update(self, data):
+            time.sleep(0.001 * (data[0] % 3))  # uneven task lengths, so the threads overtake each other
+            self.seen.append(data[0])
+
+    hashes = {"plain": Recorder(), "ct": Recorder()}
+    tasks = _HashTasks(hashes, threading.Event())
+    for i in range(200):
+        tasks.add("plain", bytes([i]))
+        tasks.add("ct", bytes([i]))
+    tasks.close()
+    workers = [threading.Thread(target=lambda: [None for _ in iter(lambda: tasks.run_one(wait=True), False)])
+               for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert hashes["plain"].seen == list(range(200)) == hashes["ct"].seen
+
+
+@pytest.mark.parametrize("backlog", [2, 64])
+def test_hashes_are_right_whether_the_encryptor_helps_or_not(backlog):
+    import os
+
+    data = os.urandom(24 * MiB + 5)
+    key = crypto.random_key()
+    with EncryptedFile(key, io.BytesIO(data), backlog=backlog, ahead=1) as enc:
+        got = b"".join(enc)
+    assert enc.plain_sha256 == hashlib.sha256(data).hexdigest()
+    assert enc.ct_sha256 == hashlib.sha256(got).hexdigest()
+    assert b"".join(crypto.decrypt_stream(key, [got])) == data

@@ -1,14 +1,22 @@
 """A file encrypted on background threads, for upload.
 
-libsodium's secretstream is sequential (each chunk's nonce depends on the
-one before), so one thread reads and encrypts; a second hashes the
-plaintext (the manifest's SHA-256) and a third the ciphertext (the signed
-receipt's). hashlib and libsodium (through cffi) release the GIL, so on two
-cores the three overlap. Slabs of 1 MiB go between the threads, so queue
-and lock costs are paid per MiB, not per 64 KiB chunk.
+Per byte the client does three sequential jobs: encrypt (libsodium's
+secretstream; each chunk's nonce depends on the one before), SHA-256 of
+the plaintext (the manifest's) and SHA-256 of the ciphertext (the signed
+receipt's). hashlib and libsodium (through cffi) release the GIL, so they
+can overlap, but on two cores three busy threads are worse than two: the
+thread the OS pre-empts may hold the GIL and stall the others (measured:
+0.6x raw secretstream with three threads, 0.75x with two).
 
-Memory is bounded by the queue depths (`depth` and `ahead` slabs), whatever
-the file size.
+So two threads. The encryptor reads and encrypts, and hands both hashes'
+work to the hasher as ordered tasks. Encryption costs about as much as one
+hash, so the hasher alone falls behind; when its backlog grows, the
+encryptor runs the oldest task itself. Each hash's updates stay in order:
+a task is taken from the queue and its hash locked in one step
+(``_HashTasks``). Slabs of 1 MiB go between threads, so queue and lock
+costs are paid per MiB, not per 64 KiB chunk.
+
+Memory is bounded by the backlog limit and `ahead`, whatever the file size.
 """
 
 from __future__ import annotations
@@ -16,35 +24,98 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from vault import crypto
 
 _DONE = object()
+_POLL_S = 0.2
 
 
 class Stopped(Exception):
     """The consumer went away; the worker threads end quietly."""
 
 
+class _HashTasks:
+    """Ordered updates of several hashes, run by whichever thread is free.
+
+    A task is popped and its hash's lock taken while the queue lock is held,
+    so two threads can never update one hash out of order; a thread always
+    releases the hash's lock before it takes the queue lock again.
+    """
+
+    def __init__(self, hashes: dict[str, Any], stop: threading.Event) -> None:
+        self.hashes = hashes
+        self._locks = {name: threading.Lock() for name in hashes}
+        self._tasks: deque[tuple[str, bytes | bytearray]] = deque()
+        self._cond = threading.Condition()
+        self._running = 0
+        self._closed = False
+        self._stop = stop
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add(self, name: str, data: bytes | bytearray) -> None:
+        with self._cond:
+            self._tasks.append((name, data))
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def run_one(self, wait: bool) -> bool:
+        """Run the oldest task; False if there is none (and, with `wait`, none will come)."""
+        with self._cond:
+            while not self._tasks:
+                if self._stop.is_set():
+                    raise Stopped
+                if self._closed or not wait:
+                    return False
+                self._cond.wait(_POLL_S)
+            name, data = self._tasks.popleft()
+            lock = self._locks[name]
+            lock.acquire()
+            self._running += 1
+        try:
+            self.hashes[name].update(data)
+        finally:
+            lock.release()
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+        return True
+
+    def wait_idle(self) -> None:
+        """Block until every task added so far has run."""
+        with self._cond:
+            while self._tasks or self._running:
+                if self._stop.is_set():
+                    raise Stopped
+                self._cond.wait(_POLL_S)
+
+
 class EncryptedFile:
     """Iterate for ciphertext slabs in order; afterwards the two hashes are set.
 
     Use as a context manager so the threads stop if the consumer fails.
+    `backlog` bounds the hash tasks waiting (two per slab); `ahead` the
+    slabs waiting for the consumer.
     """
 
-    def __init__(self, key: bytes, f: BinaryIO, depth: int = 4, records: int = 16, ahead: int = 4):
+    def __init__(self, key: bytes, f: BinaryIO, records: int = 16, ahead: int = 4, backlog: int = 8):
         self._key, self._f, self._records = key, f, records
-        self._plain_q: queue.Queue = queue.Queue(maxsize=depth)
-        self._ct_q: queue.Queue = queue.Queue(maxsize=depth)
         # `ahead` slabs may wait for the consumer: enough to encrypt the next
         # request while the current one is on the wire.
         self._out_q: queue.Queue = queue.Queue(maxsize=ahead)
+        self._backlog = max(2, backlog)
         self._stop = threading.Event()
-        self._plain, self._ct = hashlib.sha256(), hashlib.sha256()
-        self._threads = [threading.Thread(target=t, daemon=True)
-                         for t in (self._encrypt, self._hash_plain, self._hash_ct)]
+        self._hashing = _HashTasks({"plain": hashlib.sha256(), "ct": hashlib.sha256()}, self._stop)
+        self._threads = [threading.Thread(target=t, daemon=True) for t in (self._encrypt, self._hash)]
         self._error: BaseException | None = None
         self.plain_sha256: str | None = None
         self.ct_sha256: str | None = None
@@ -63,7 +134,7 @@ class EncryptedFile:
     def __iter__(self) -> Iterator[bytes]:
         while True:
             try:
-                item = self._out_q.get(timeout=0.2)
+                item = self._out_q.get(timeout=_POLL_S)
             except queue.Empty:
                 if self._error is not None:
                     raise self._error from None
@@ -75,24 +146,8 @@ class EncryptedFile:
             t.join()
         if self._error is not None:
             raise self._error
-        self.plain_sha256, self.ct_sha256 = self._plain.hexdigest(), self._ct.hexdigest()
-
-    def _put(self, q: queue.Queue, item) -> None:
-        while not self._stop.is_set():
-            try:
-                q.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-        raise Stopped
-
-    def _get(self, q: queue.Queue):
-        while not self._stop.is_set():
-            try:
-                return q.get(timeout=0.2)
-            except queue.Empty:
-                continue
-        raise Stopped
+        hashes = self._hashing.hashes
+        self.plain_sha256, self.ct_sha256 = hashes["plain"].hexdigest(), hashes["ct"].hexdigest()
 
     def _worker(step):
         """Run a thread's loop; its failure stops the others and reaches the consumer."""
@@ -106,31 +161,48 @@ class EncryptedFile:
                 if self._error is None:
                     self._error = exc
                 self._stop.set()
+                self._hashing.close()
 
         return run
 
+    def _hand_over(self, slab) -> None:
+        """Give a slab to the consumer; while it is busy, help with the hashing."""
+        while True:
+            if self._stop.is_set():
+                raise Stopped
+            try:
+                self._out_q.put_nowait(slab)
+                return
+            except queue.Full:
+                if not self._hashing.run_one(wait=False):
+                    try:
+                        self._out_q.put(slab, timeout=_POLL_S)
+                        return
+                    except queue.Full:
+                        continue
+
     @_worker
     def _encrypt(self) -> None:
+        hashing = self._hashing
         for plain, ct in crypto.encrypt_blocks(self._key, self._f, self._records):
-            self._put(self._plain_q, plain)
-            self._put(self._ct_q, ct)
-        self._put(self._plain_q, _DONE)
-        self._put(self._ct_q, _DONE)
+            self.size += len(plain)
+            hashing.add("plain", plain)
+            hashing.add("ct", ct)
+            self._hand_over(ct)
+            # Keep the hasher's backlog short: it bounds memory and, with
+            # the hasher busy on the oldest task, balances the two cores.
+            while len(hashing) > self._backlog and hashing.run_one(wait=False):
+                pass
+        while hashing.run_one(wait=False):
+            pass
+        hashing.wait_idle()  # the hashes must be complete before the consumer reads them
+        hashing.close()
+        self._hand_over(_DONE)
 
     @_worker
-    def _hash_plain(self) -> None:
-        while (block := self._get(self._plain_q)) is not _DONE:
-            self._plain.update(block)
-            self.size += len(block)
-
-    @_worker
-    def _hash_ct(self) -> None:
-        while (slab := self._get(self._ct_q)) is not _DONE:
-            self._ct.update(slab)
-            self._put(self._out_q, slab)
-        # The plaintext hash must be complete before the consumer reads it.
-        self._threads[1].join()
-        self._put(self._out_q, _DONE)
+    def _hash(self) -> None:
+        while self._hashing.run_one(wait=True):
+            pass
 
 
 class RequestBody:

@@ -57,7 +57,11 @@ Partition = list[tuple[float, int]]
 def allowed_docs(leaf: Leaf, allowed: list[str], codes: dict[str, list[str]],
                  dates: tuple[int | None, int | None]) -> int:
     """Bitmap of the live documents of the allowed cases that pass every filter."""
-    docs = to_bits(list(chain.from_iterable(map(leaf.case_docs, allowed))))
+    # A user's allowed set is the same on every search until their cases or
+    # the segment change, and building it is a Python-level loop over
+    # thousands of docnums: memoised per segment, keyed by the case list.
+    docs = leaf.memo(("allowed", *allowed),
+                     lambda: to_bits(list(chain.from_iterable(map(leaf.case_docs, allowed)))))
     for field, values in codes.items():
         if not docs:
             return 0
