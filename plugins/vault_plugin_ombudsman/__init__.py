@@ -54,6 +54,14 @@ def vault_exporters() -> list[Exporter]:
         form_verified=form["verified"],
         required_fields=required_fields(MAPPING),
         description="Formal complaint letter in Russian or Kyrgyz.",
+        translations={
+            "ru": {"label": "Акыйкатчы (Омбудсмен) — жалоба",
+                   "target_body": "Акыйкатчы (Омбудсмен) Кыргызской Республики",
+                   "description": "Официальная жалоба на русском или кыргызском языке."},
+            "ky": {"label": "Акыйкатчы (Омбудсмен) — арыз",
+                   "target_body": "Кыргыз Республикасынын Акыйкатчысы (Омбудсмени)",
+                   "description": "Орус же кыргыз тилиндеги расмий арыз."},
+        },
     )]
 
 

@@ -67,6 +67,14 @@ def vault_exporters() -> list[Exporter]:
         form_verified=form["verified"],
         required_fields=required_fields(MAPPING),
         description="Case submission in the shape of an OMCT urgent appeal, in English.",
+        translations={
+            "ru": {"label": "ВОПП (OMCT) — срочное обращение",
+                   "target_body": "ВОПП (Всемирная организация против пыток, OMCT), сеть SOS-Torture",
+                   "description": "Сообщение о случае в форме срочного обращения OMCT, на английском языке."},
+            "ky": {"label": "OMCT — шашылыш кайрылуу",
+                   "target_body": "OMCT (Кыйноолорго каршы дүйнөлүк уюм), SOS-Torture тармагы",
+                   "description": "OMCTнин шашылыш кайрылуусунун түрүндөгү иш боюнча билдирүү, англис тилинде."},
+        },
     )]
 
 

@@ -80,6 +80,14 @@ def vault_exporters() -> list[Exporter]:
             languages=LANGUAGES, form_version=srt["version"], form_verified=srt["verified"],
             required_fields=required_fields(MAPPINGS[SRT]),
             description="Communication following the OHCHR model questionnaire, in English or Russian.",
+            translations={
+                "ru": {"label": "Специальный докладчик ООН по вопросу о пытках — индивидуальное сообщение",
+                       "target_body": "Специальный докладчик ООН по вопросу о пытках (специальные процедуры УВКПЧ)",
+                       "description": "Сообщение по типовому вопроснику УВКПЧ, на английском или русском языке."},
+                "ky": {"label": "БУУнун кыйноолор боюнча атайын баяндамачысы — жеке билдирүү",
+                       "target_body": "БУУнун кыйноолор боюнча атайын баяндамачысы (АУКЖБнын атайын жол-жоболору)",
+                       "description": "АУКЖБнын үлгү суроолорунун негизиндеги билдирүү, англис же орус тилинде."},
+            },
         ),
         Exporter(
             name=HRC, label="UN Human Rights Committee — individual complaint",
@@ -90,8 +98,24 @@ def vault_exporters() -> list[Exporter]:
                 name="cat22", label="Committee against Torture (article 22 CAT) instead",
                 states=cat22.offered_states(),
                 note="Only for states that made the article 22 declaration; unverified for Kyrgyzstan.",
+                translations={
+                    "ru": {"label": "Вместо этого — Комитет против пыток (статья 22 КПП)",
+                           "note": "Только для государств, сделавших заявление по статье 22; "
+                                   "для Кыргызстана не проверено."},
+                    "ky": {"label": "Анын ордуна — Кыйноолорго каршы комитет (КККнын 22-беренеси)",
+                           "note": "22-берене боюнча билдирүү жасаган мамлекеттер үчүн гана; "
+                                   "Кыргызстан үчүн текшерилген эмес."},
+                },
             ),),
             description="Complaint following the treaty bodies' model form, in English or Russian.",
+            translations={
+                "ru": {"label": "Комитет ООН по правам человека — индивидуальная жалоба",
+                       "target_body": "Комитет ООН по правам человека (Факультативный протокол к МПГПП)",
+                       "description": "Жалоба по типовой форме договорных органов, на английском или русском языке."},
+                "ky": {"label": "БУУнун Адам укуктары боюнча комитети — жеке арыз",
+                       "target_body": "БУУнун Адам укуктары боюнча комитети (ЖСУЭПке Факультативдик протокол)",
+                       "description": "Келишимдик органдардын үлгү формасы боюнча арыз, англис же орус тилинде."},
+            },
         ),
     ]
 

@@ -62,6 +62,15 @@ def test_admin_lists_and_toggles_plugins_and_every_change_is_audited(people, cli
     assert hrc["languages"] == ["en", "ru"] and hrc["formats"] == ["docx", "pdf"] and hrc["plugin"] == "un"
     assert hrc["variants"][0]["name"] == "cat22" and hrc["form_verified"] is False and hrc["form_version"]
     assert "victim.nationality" in hrc["required_fields"] and shown["max_export_bytes"] > 0
+    # The UI speaks English, Russian and Kyrgyz, so every exporter's texts do too.
+    for exp in shown["exporters"]:
+        for lang in ("ru", "ky"):
+            texts = exp["translations"][lang]
+            assert set(texts) == {"label", "target_body", "description"}, (exp["name"], lang)
+            assert all(v and v != exp[k] for k, v in texts.items()), (exp["name"], lang)
+    assert "БУУнун" in hrc["translations"]["ky"]["label"]
+    assert {"label", "note"} == set(hrc["variants"][0]["translations"]["ky"])
+    assert any(ch in hrc["variants"][0]["translations"]["ky"]["note"] for ch in "ңөү")
     error(client.get("/api/v1/exporters", headers=admin), 404, "not_found")  # an admin is not a reader
 
     # Readers cannot change or list plugins.
@@ -165,7 +174,7 @@ def test_a_third_party_plugin_starts_disabled_and_hears_state_changes(people, cl
     assert (third["enabled"], third["default_enabled"], third["bundled"]) == (False, False, False)
     assert (third["distribution"], third["version"]) == ("vault-thirdparty-demo", "0.1.0")
     assert third["exporters"] == [{"name": "demo-letter", "label": "Demo acknowledgement letter",
-                                   "target_body": "Nobody (test plugin)"}]
+                                   "target_body": "Nobody (test plugin)", "translations": {}}]
     assert "demo-letter" not in exporter_names(client, people.lawyer)  # installed is not enabled
 
     client.post("/api/v1/admin/plugins/thirdparty-demo", json={"enabled": True}, headers=admin)

@@ -657,6 +657,9 @@ def test_screenshots_in_kyrgyz_at_phone_width(world):
     page.goto(f"{url}/cases/{S['case_id']}/export")
     page.wait_for_selector('#exporters li[data-exporter="ombudsman"]')
     page.check("#exp-ombudsman")
+    # The plugins' own texts are in Kyrgyz too, not only the page's.
+    assert "Кыргыз Республикасынын Акыйкатчысы" in page.text_content('#exporters li[data-exporter="ombudsman"]')
+    assert "БУУнун Адам укуктары боюнча комитети" in page.text_content('#exporters li[data-exporter="un-hrc"]')
     page.uncheck(f"#att-{S['big_item']}")
     page.click("#check-button")
     page.wait_for_selector("#problems-section:not([hidden])")

@@ -94,6 +94,10 @@ def enabled_plugins(s: Session, pm: pluggy.PluginManager | None = None) -> set[s
     return out
 
 
+def _translations(found) -> dict[str, dict[str, str]]:
+    return {lang: dict(texts) for lang, texts in found.items()}
+
+
 def exporter_dict(exp: Exporter) -> dict:
     """What the export dialog shows about one exporter."""
     return {
@@ -101,7 +105,8 @@ def exporter_dict(exp: Exporter) -> dict:
         "plugin": exp.plugin, "languages": list(exp.languages), "formats": list(exp.output_formats),
         "required_fields": list(exp.required_fields), "form_version": exp.form_version,
         "form_verified": exp.form_verified,
-        "variants": [{"name": v.name, "label": v.label, "note": v.note,
+        "translations": _translations(exp.translations),
+        "variants": [{"name": v.name, "label": v.label, "note": v.note, "translations": _translations(v.translations),
                       "states": sorted(v.states) if v.states is not None else None} for v in exp.variants],
     }
 
@@ -121,7 +126,8 @@ def _plugin_dict(info: plugins.PluginInfo | None, name: str, row: PluginState | 
         "default_enabled": default_enabled(name), "bundled": name in plugins.BUNDLED_PLUGINS,
         "version": info.version if info else None, "distribution": info.distribution if info else None,
         "module": info.module if info else None, "hooks": list(info.hooks) if info else [],
-        "exporters": [{"name": e.name, "label": e.label, "target_body": e.target_body} for e in offered],
+        "exporters": [{"name": e.name, "label": e.label, "target_body": e.target_body,
+                       "translations": _translations(e.translations)} for e in offered],
         "changed_at": row.changed_at.isoformat() + "Z" if row is not None else None,
         "changed_by": row.changed_by if row is not None else None,
     }

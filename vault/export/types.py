@@ -28,6 +28,8 @@ class Variant:
     label: str
     states: frozenset[str] | None = None
     note: str = ""
+    # {"ru": {"label": …, "note": …}, "ky": {…}}: shown to users of those UI languages.
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def offered_for(self, state: str) -> bool:
         return self.states is None or state.upper() in self.states
@@ -52,6 +54,10 @@ class Exporter:
     variants: tuple[Variant, ...] = ()
     description: str = ""
     plugin: str = ""
+    # {"ru": {"label": …, "target_body": …, "description": …}, "ky": {…}}: the
+    # web UI speaks English, Russian and Kyrgyz, so an exporter's texts do too;
+    # a missing language or key falls back to the English field.
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def variants_for(self, state: str) -> tuple[Variant, ...]:
         """The variants to offer by default for a case against ``state``."""

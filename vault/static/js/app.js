@@ -28,6 +28,12 @@ export function t(msgid, params = {}) {
   return text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 }
 
+/** A plugin-supplied text (an exporter's label, target body…) in the page's language, else English. */
+export function localized(obj, key) {
+  const own = obj && obj.translations && obj.translations[lang];
+  return (own && own[key]) || (obj && obj[key]) || "";
+}
+
 // Chromium ships no Kyrgyz date/number data: fall back to Russian forms (Cyrillic, familiar in Kyrgyzstan).
 const LOCALES = lang === "ky" ? ["ky", "ru"] : [lang];
 

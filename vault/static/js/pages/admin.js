@@ -1,4 +1,4 @@
-import { $, api, boot, el, fmtDate, fmtNumber, guard, me, status, t } from "../app.js";
+import { $, api, boot, el, fmtDate, fmtNumber, guard, localized, me, status, t } from "../app.js";
 
 await boot();
 
@@ -61,7 +61,7 @@ async function plugins() {
       p.enabled = box.checked;
       status(box.checked ? t("Plugin {name} is on.", { name: p.name }) : t("Plugin {name} is off.", { name: p.name }));
     }));
-    return el("li", {}, el("label", { class: "check", for: `plugin-${p.name}` }, box, ` ${p.name}${(p.exporters || []).length ? ` — ${p.exporters.map((e) => e.label).join(", ")}` : ""}`));
+    return el("li", {}, el("label", { class: "check", for: `plugin-${p.name}` }, box, ` ${p.name}${(p.exporters || []).length ? ` — ${p.exporters.map((e) => localized(e, "label")).join(", ")}` : ""}`));
   }));
 }
 

@@ -1,4 +1,4 @@
-import { $, api, boot, clearError, el, errorText, fmtBytes, fmtNumber, guard, lang, showError, t, UserError, vocabLabel } from "../app.js";
+import { $, api, boot, clearError, el, errorText, fmtBytes, fmtNumber, guard, lang, localized, showError, t, UserError, vocabLabel } from "../app.js";
 import { loadRecord, RECORD_TYPE } from "../caserecord.js";
 import { decryptAll, description, prepareItem, render, sign, validate } from "../exportflow.js";
 
@@ -24,9 +24,9 @@ function showExporters() {
     const radio = el("input", { type: "radio", name: "exporter", value: x.name, id: `exp-${x.name}`, checked: i === 0 ? true : null });
     radio.addEventListener("change", showOptions);
     return el("li", { "data-exporter": x.name, "data-plugin": x.plugin },
-      el("label", { class: "check", for: `exp-${x.name}` }, radio, " ", el("span", {}, el("strong", { text: x.label || x.name }),
-        el("br"), el("span", { class: "meta", text: x.target_body || "" }))),
-      x.description ? el("p", { class: "hint", text: x.description }) : null);
+      el("label", { class: "check", for: `exp-${x.name}` }, radio, " ", el("span", {}, el("strong", { text: localized(x, "label") || x.name }),
+        el("br"), el("span", { class: "meta", text: localized(x, "target_body") }))),
+      localized(x, "description") ? el("p", { class: "hint", text: localized(x, "description") }) : null);
   }));
   showOptions();
 }
@@ -42,7 +42,7 @@ function showOptions() {
   const variants = x.variants || [];
   $("#variant-row").hidden = !variants.length;
   const vs = $("#export-variant");
-  vs.replaceChildren(new Option(t("The standard form"), ""), ...variants.map((v) => new Option(v.label || v.name, v.name)));
+  vs.replaceChildren(new Option(t("The standard form"), ""), ...variants.map((v) => new Option(localized(v, "label") || v.name, v.name)));
   showVariantNote();
 }
 
@@ -50,7 +50,7 @@ function showVariantNote() {
   const x = chosenExporter();
   const v = x && (x.variants || []).find((y) => y.name === $("#export-variant").value);
   const state = (record && record.state) || "KGZ";
-  let note = v ? v.note || "" : "";
+  let note = v ? localized(v, "note") : "";
   if (v && Array.isArray(v.states) && !v.states.includes(state)) {
     const warn = t("This form is not recorded as open to complaints against {state}: check before choosing it.", { state });
     note = note ? `${note} ${warn}` : warn;
@@ -147,7 +147,7 @@ function finished() {
 }
 
 function explain(err, x) {
-  const body = x ? x.target_body || x.label : "";
+  const body = x ? localized(x, "target_body") || localized(x, "label") : "";
   switch (err.code) {
     case "too_large":
     case "too_many_parts":
@@ -206,9 +206,9 @@ function ready(x) {
 
 /** Run validate with the chosen items and show what it found; returns its answer. */
 async function check(x, chosen) {
-  step(t("Asking what {body} still needs…", { body: x.target_body || x.label }));
+  step(t("Asking what {body} still needs…", { body: localized(x, "target_body") || localized(x, "label") }));
   const res = await validate(caseId, description(x.name, record, options(x), chosen));
-  showProblems(res.problems || [], t("What {body} still needs", { body: x.target_body || x.label }));
+  showProblems(res.problems || [], t("What {body} still needs", { body: localized(x, "target_body") || localized(x, "label") }));
   return res;
 }
 
@@ -253,7 +253,7 @@ async function run(renderToo) {
     offer(final, rendered.filename || "export.zip");
   } catch (err) {
     if (err.code === "invalid_case_record") showInvalidFields(err);
-    if (err.code === "missing_fields" && err.extra && err.extra.problems) showProblems(err.extra.problems, t("What {body} still needs", { body: x.target_body || x.label }));
+    if (err.code === "missing_fields" && err.extra && err.extra.problems) showProblems(err.extra.problems, t("What {body} still needs", { body: localized(x, "target_body") || localized(x, "label") }));
     if (err.code === "exporter_disabled" || err.code === "unknown_exporter") await reloadExporters().catch(() => {});
     const last = $("#export-steps").lastElementChild;
     if (last) last.className = "failed";
