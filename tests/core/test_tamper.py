@@ -127,3 +127,36 @@ def test_changed_colleague_key_is_refused_until_accepted(people, env):
     with pytest.raises(TrustError, match="changed"):
         people.lawyer.add_member(people.case_id, "bakyt")
     v.db.dispose()
+
+
+def test_changed_recovery_key_is_refused_until_accepted_on_the_command_line(people, env, live):
+    """A server that swaps the organisation recovery key would get every new case key sealed to it."""
+    from tests.core.cli_helpers import Cli
+    from vault.models import Setting
+
+    _rogue_secret, rogue = crypto.generate_box_keypair()
+    v = open_vault(env.config)
+    with v.db.session() as s:
+        row = s.get(Setting, "recovery_box_public")
+        original, row.value = row.value, base64.b64encode(rogue).decode()
+    try:
+        with pytest.raises(TrustError, match="recovery key changed") as err:
+            people.lawyer.create_case("KG-ROGUE-1", "Must not be sealed to the rogue key")
+        assert crypto.fingerprint(rogue, b"") in str(err.value) and "vault keys accept-recovery" in str(err.value)
+        cli = Cli(live.url, people.lawyer.home, "aigul", "lawyer-password-1")
+        refused = cli.run("case", "create", "KG-ROGUE-2", "--title", "No", "--json", check=False)
+        assert refused.returncode != 0 and "accept-recovery" in refused.stdout + refused.stderr
+        # Accepting needs the exact key shown: a key swapped again in between is refused.
+        with pytest.raises(TrustError, match="changed again"):
+            people.lawyer.recovery_public(accept_change=True, expect_fingerprint=crypto.fingerprint(b"\0" * 32, b""))
+        out = cli.json("keys", "accept-recovery")
+        assert out == {"accepted": "@recovery", "fingerprint": crypto.fingerprint(rogue, b"")}
+        case = people.lawyer.create_case("KG-ROGUE-3", "Sealed to the accepted key")
+        with v.db.session() as s:
+            sealed = s.execute(select(CaseKey).where(CaseKey.case_id == case["id"],
+                                                     CaseKey.recipient == "recovery")).scalar_one().sealed
+        assert len(crypto.unseal(_rogue_secret, sealed)) == 32  # the organisation's new kit opens it
+    finally:
+        with v.db.session() as s:
+            s.get(Setting, "recovery_box_public").value = original
+        v.db.dispose()

@@ -889,6 +889,74 @@ def test_a_changed_key_is_accepted_only_after_comparing_fingerprints(world):
     assert page.errors == []
 
 
+def _set_recovery_public(env, public: bytes) -> None:
+    import base64
+
+    from vault.app import open_vault
+    from vault.models import Setting
+
+    v = open_vault(env.config)
+    try:
+        with v.db.session() as s:
+            s.get(Setting, "recovery_box_public").value = base64.b64encode(public).decode()
+            s.commit()
+    finally:
+        v.db.dispose()
+
+
+def test_a_changed_recovery_key_is_refused_until_compared_with_the_paper_kit(world):
+    from vault import crypto
+
+    url, env = world["url"], world["env"]
+    page = S["lawyer_page"]
+    page.goto(f"{url}/account")
+    # The browser computes the fingerprint itself, and it is the one printed in the kit.
+    kit_fpr = crypto.fingerprint(crypto.box_public_from_secret(env.recovery_secret), b"")
+    page.wait_for_function("() => document.querySelector('#recovery-fingerprint').textContent.trim() !== ''")
+    assert page.text_content("#recovery-fingerprint") == kit_fpr
+    assert page.is_hidden("#recovery-change")
+    original = crypto.box_public_from_secret(env.recovery_secret)
+    _rogue_secret, rogue_public = crypto.generate_box_keypair()
+    _set_recovery_public(env, rogue_public)  # a server that swaps the key every new case key is sealed to
+    try:
+        page.goto(f"{url}/cases")
+        page.fill("#case-title", "Must not be sealed to the rogue key")
+        page.select_option("#case-region", "osh_city")
+        page.click("#case-form button[type=submit]")
+        page.wait_for_selector("#alert:not([hidden])")
+        assert "recovery key changed" in page.text_content("#alert") and "Account" in page.text_content("#alert")
+        titles = [c["title"] for c in requests.get(f"{url}/api/v1/cases", timeout=30,
+                                                   headers={"Authorization": f"Bearer {_token('aigul')}"}).json()["cases"]]
+        assert "Must not be sealed to the rogue key" not in titles
+        page.goto(f"{url}/account")
+        page.wait_for_selector("#recovery-change:not([hidden])")
+        assert page.text_content("#recovery-fingerprint") == kit_fpr
+        assert page.text_content("#recovery-new-fingerprint") == crypto.fingerprint(rogue_public, b"")
+        shot(page, "recovery-key-change")
+    finally:
+        _set_recovery_public(env, original)
+    # Back to the key of the paper kit: nothing to accept, nothing was changed in the browser.
+    page.goto(f"{url}/account")
+    page.wait_for_function("() => document.querySelector('#recovery-fingerprint').textContent.trim() !== ''")
+    assert page.is_hidden("#recovery-change")
+    # A legitimate new key (the organisation made a new kit) is accepted with the button.
+    _set_recovery_public(env, rogue_public)
+    try:
+        page.goto(f"{url}/account")
+        page.wait_for_selector("#recovery-change:not([hidden])")
+        page.click("#recovery-accept")
+        page.wait_for_selector("#recovery-change", state="hidden")
+        assert page.text_content("#recovery-fingerprint") == crypto.fingerprint(rogue_public, b"")
+    finally:
+        _set_recovery_public(env, original)
+    page.goto(f"{url}/account")
+    page.wait_for_selector("#recovery-change:not([hidden])")
+    page.click("#recovery-accept")  # and back, for the tests that follow
+    page.wait_for_selector("#recovery-change", state="hidden")
+    assert page.text_content("#recovery-fingerprint") == kit_fpr
+    assert page.errors == []
+
+
 def test_the_server_holds_nothing_sealed(world):
     env = world["env"]
     world["srv"].stop()

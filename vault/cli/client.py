@@ -338,6 +338,25 @@ def keys_accept(url, username, as_json):
     emit({"accepted": username, "fingerprint": user["fingerprint"]}, as_json)
 
 
+@keys.command("accept-recovery")
+@url_option
+@json_option
+@handle_errors
+def keys_accept_recovery(url, as_json):
+    """Accept the organisation's changed recovery key after comparing it with the paper kit."""
+    import base64
+
+    from vault import crypto
+
+    s = _session(url)
+    fpr = crypto.fingerprint(base64.b64decode(s.http.get("/auth/params")["recovery_public"]), b"")
+    if not as_json and sys.stdin.isatty():
+        click.confirm(f"Accept the recovery key with fingerprint {fpr}? It must match the paper recovery kit.",
+                      abort=True)
+    s.recovery_public(accept_change=True, expect_fingerprint=fpr)
+    emit({"accepted": "@recovery", "fingerprint": fpr}, as_json)
+
+
 @click.command("recovery-kit")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--organisation", default="")

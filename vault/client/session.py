@@ -123,14 +123,25 @@ class ClientSession:
             ) from exc
         return user
 
-    def recovery_public(self) -> bytes:
+    def recovery_public(self, accept_change: bool = False, expect_fingerprint: str | None = None) -> bytes:
+        """The organisation recovery key every case key is also sealed to, pinned on first use.
+
+        A changed key is refused until accepted (`vault keys accept-recovery`);
+        `expect_fingerprint` makes the acceptance apply only to the key the
+        user was shown, not to one the server swapped in since.
+        """
         params = self.http.get("/auth/params")
+        public = b64d(params["recovery_public"])
+        fpr = crypto.fingerprint(public, b"")  # computed here: never the server's word for it
+        if expect_fingerprint is not None and fpr != expect_fingerprint:
+            raise TrustError(f"the recovery key changed again while you were comparing (now {fpr}); start over")
         try:
-            state.pin(self.url, "@recovery", params["recovery_public"], "", base=self.home)
+            state.pin(self.url, "@recovery", params["recovery_public"], "", accept_change, base=self.home)
         except state.KeyChanged as exc:
-            raise TrustError("the organisation's recovery key changed; compare its fingerprint with the paper kit "
-                             f"({params['recovery_fingerprint']}) before accepting") from exc
-        return b64d(params["recovery_public"])
+            raise TrustError(
+                f"the organisation's recovery key changed (new fingerprint {fpr}). Compare it with the paper "
+                "recovery kit; only if they match, run `vault keys accept-recovery`") from exc
+        return public
 
     def _require_keys(self) -> crypto.UserKeys:
         if self.keys is None:

@@ -9,6 +9,7 @@ export const me = { username: body.dataset.username, id: body.dataset.userId, ro
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
 const allowTestKdf = body.dataset.testKdf === "1"; // TEST-ONLY: rendered only when the server runs with the test flag
 const KEYS_ITEM = "vault.wrapped-keys";
+const RECOVERY = "@recovery"; // the organisation recovery key's place among the pinned keys
 let catalog = {};
 
 // ------------------------------------------------------------------ i18n
@@ -145,6 +146,9 @@ const ERRORS = {
 export function errorText(err) {
   if (!err) return "";
   if (err.name === "UserError") return err.message; // already says what to do, translated
+  if (err.name === "TrustError" && err.changed === RECOVERY) {
+    return t("The organisation's recovery key changed. On your Account page, compare its new fingerprint with the paper recovery kit, and accept it there only if they match.");
+  }
   if (err.name === "TrustError" && err.changed) {
     return t("{name}'s keys changed since you first saw them. Open the case page, compare the new fingerprint with them in person, and accept it there.", { name: err.changed });
   }
@@ -371,7 +375,7 @@ export function fingerprintOf(boxPublic, signPublic) {
 export function keyChange(user) {
   const old = loadPins()[user.username];
   if (!old || (old.box === user.box_public && old.sign === user.sign_public)) return null;
-  const fp = (k) => (k.sign ? fingerprintOf(k.box, k.sign) : "");
+  const fp = (k) => (k.sign ? fingerprintOf(k.box, k.sign) : k.box ? vc.recoveryFingerprint(vc.fromBase64(k.box)) : "");
   return { old: fp(old), now: fp({ box: user.box_public, sign: user.sign_public }) };
 }
 
@@ -384,11 +388,17 @@ export function pinnedSignKeys() {
 }
 
 let recoveryCache = null;
+
+/** The organisation recovery key as the server gives it now, in the shape pin() takes. */
+export async function recoveryKey() {
+  const p = await api("GET", "/auth/params");
+  return { username: RECOVERY, box_public: p.recovery_public, sign_public: "" };
+}
+
 export async function recoveryPublic() {
   if (!recoveryCache) {
-    const p = await api("GET", "/auth/params");
-    pin({ username: "@recovery", box_public: p.recovery_public, sign_public: "", fingerprint: p.recovery_fingerprint });
-    recoveryCache = vc.fromBase64(p.recovery_public);
+    const key = pin(await recoveryKey()); // refuses a changed key until the user accepts it (account page)
+    recoveryCache = vc.fromBase64(key.box_public);
   }
   return recoveryCache;
 }

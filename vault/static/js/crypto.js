@@ -639,12 +639,16 @@ export function decryptUserKeys(kek, username, blob) {
 
 /** Six groups of five digits that two people compare in person. */
 export function fingerprint(boxPublic, signPublic) {
-  const h = blake2bSaltPersonal(
-    32,
-    concat(u8(boxPublic, "X25519 public key", KEY_BYTES), u8(signPublic, "Ed25519 public key", KEY_BYTES)),
-    null,
-    "vault-fpr",
-  );
+  return digits(concat(u8(boxPublic, "X25519 public key", KEY_BYTES), u8(signPublic, "Ed25519 public key", KEY_BYTES)));
+}
+
+/** The organisation recovery key's fingerprint, as printed in the paper kit (it has no signing key). */
+export function recoveryFingerprint(boxPublic) {
+  return digits(u8(boxPublic, "X25519 public key", KEY_BYTES));
+}
+
+function digits(keys) {
+  const h = blake2bSaltPersonal(32, keys, null, "vault-fpr");
   const view = new DataView(h.buffer, h.byteOffset, h.byteLength);
   const groups = [];
   for (let i = 0; i < 6; i++) groups.push(String(view.getUint32(i * 4, false) % 100000).padStart(5, "0"));

@@ -1,4 +1,4 @@
-import { $, api, boot, fingerprintOf, guard, status, t, UserError } from "../app.js";
+import { $, api, boot, fingerprintOf, guard, keyChange, pin, recoveryKey, status, t, UserError, vc } from "../app.js";
 
 await boot();
 const show = guard(async () => {
@@ -8,6 +8,20 @@ const show = guard(async () => {
   $("#totp-start").hidden = mine.totp_enabled;
   $("#totp-disable-form").hidden = !mine.totp_enabled;
 });
+
+const showRecovery = guard(async () => {
+  const key = await recoveryKey();
+  const change = keyChange(key);
+  if (!change) pin(key); // first sight: trusted from now on, as creating a case would do
+  $("#recovery-fingerprint").textContent = change ? change.old : vc.recoveryFingerprint(vc.fromBase64(key.box_public));
+  $("#recovery-new-fingerprint").textContent = change ? change.now : "";
+  $("#recovery-change").hidden = !change;
+});
+$("#recovery-accept").addEventListener("click", guard(async () => {
+  pin(await recoveryKey(), { acceptChange: true });
+  status(t("The new recovery key is accepted in this browser."));
+  await showRecovery();
+}));
 
 function code(input) {
   const value = input.value.replace(/\s+/g, "");
@@ -40,3 +54,4 @@ $("#totp-disable-form").addEventListener("submit", guard(async (ev) => {
   await show();
 }));
 show();
+showRecovery();
