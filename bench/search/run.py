@@ -11,7 +11,11 @@ It generates N synthetic metadata records in Kyrgyz, Russian and English
 references (``fts.py``: "terms" does the same job on the same analysed
 terms; "exact" is plain FTS5 on the words as written, which finds far
 fewer records), then runs one-word, two-word and filtered queries, each
-restricted to ~50 allowed cases out of ~2000 as a lawyer's search is.
+by one of 50 lawyers (``--users``) who are members of ~50 of the ~2000
+cases, as a lawyer's search is. A lawyer's first search builds the set of
+documents they may see; later ones reuse it until the segment changes, so
+"two-word m+c+p, new user" repeats the two-word queries with a fresh set of
+cases each, the cost of a first search.
 
 Each query is timed on all three back to back (interleaved, so a busy
 machine slows all of them alike). "match+count+page" is
@@ -55,12 +59,20 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-def make_queries(rng: random.Random, cases: list[str], n: int) -> dict[str, list[dict[str, Any]]]:
-    """n queries of each kind; each with its own ~50 allowed cases."""
+def make_queries(rng: random.Random, cases: list[str], n: int, users: int) -> dict[str, list[dict[str, Any]]]:
+    """n queries of each kind, each by one of `users` lawyers who are members of ~50 cases each.
+
+    "two-word, new user" has the two-word queries again, each with its own
+    fresh set of ~50 cases: the first search of a lawyer, which builds the
+    set of documents they may see (memoised per segment afterwards:
+    engine.allowed_docs).
+    """
     from vault.vocab import REGIONS
 
+    lawyers = [rng.sample(cases, min(50, len(cases))) for _ in range(max(1, users))]
+
     def allowed() -> list[str]:
-        return rng.sample(cases, min(50, len(cases)))
+        return rng.choice(lawyers)
 
     out: dict[str, list[dict[str, Any]]] = {"one-word": [], "two-word": [], "filtered": []}
     for _ in range(n):
@@ -70,6 +82,7 @@ def make_queries(rng: random.Random, cases: list[str], n: int) -> dict[str, list
         out["filtered"].append({"text": rng.choice(QUERY_WORDS), "allowed": allowed(),
                                 "filters": {"region": rng.sample(REGIONS, 3),
                                             "date_from": f"{year}-01-01", "date_to": f"{year + 2}-12-31"}})
+    out["two-word, new user"] = [{**q, "allowed": rng.sample(cases, min(50, len(cases)))} for q in out["two-word"]]
     return out
 
 
@@ -123,6 +136,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--cases", type=int, default=2000)
     ap.add_argument("--queries", type=int, default=200, help="queries of each kind")
+    ap.add_argument("--users", type=int, default=50, help="lawyers the queries come from (~50 cases each)")
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--multisegment", action="store_true")
     ap.add_argument("--seed", type=int, default=20240617)
@@ -159,13 +173,13 @@ def main() -> None:
         conns[kind] = fts.build(work / f"fts-{kind}.sqlite", records, kind)
         builds[kind] = (time.perf_counter() - t0, (work / f"fts-{kind}.sqlite").stat().st_size)
 
-    queries = make_queries(random.Random(args.seed + 1), cases, args.queries)
+    queries = make_queries(random.Random(args.seed + 1), cases, args.queries, args.users)
     forget()
     t0 = time.perf_counter()
     loaded = warm(str(index))  # what each worker does once at start
     warm_s = time.perf_counter() - t0
-    print(f"\n{args.records} records, {len(cases)} cases, {args.queries} queries of each kind, "
-          f"~50 allowed cases per query; Python {sys.version.split()[0]}")
+    print(f"\n{args.records} records, {len(cases)} cases, {args.queries} queries of each kind by {args.users} "
+          f"lawyers with ~50 cases each; Python {sys.version.split()[0]}")
     print(f"build:  whoosh {'(reused, not built)' if reused else f'{whoosh_build:.1f} s'}, "
           f"{whoosh_size / 1e6:.1f} MB   |   FTS5 same terms {builds['terms'][0]:.1f} s "
           f"(analysis included), {builds['terms'][1] / 1e6:.1f} MB   |   "
@@ -182,7 +196,8 @@ def main() -> None:
     print(f"{'query kind':<26}{'vault.search':>15}  {'FTS5 same terms':>15} {'ratio':>7}  "
           f"{'FTS5 exact':>15} {'ratio':>7}  {'hits/q':>18}{'diff':>5}  verdict")
     rows = [(kind, f"{kind} {shape}", shape == "API", False)
-            for kind in queries for shape in ("match+count+page", "API")]
+            for kind in ("one-word", "two-word", "filtered") for shape in ("match+count+page", "API")]
+    rows.append(("two-word, new user", "two-word m+c+p, new user", False, False))
     if args.engine == "candidates":  # last: it leaves the caches cold
         rows.append(("two-word", "two-word m+c+p, cold", False, True))
     for kind, label, api, cold in rows:

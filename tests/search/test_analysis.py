@@ -88,8 +88,9 @@ def test_different_words_are_not_merged(a: str, b: str) -> None:
 
 
 # Kyrgyz verb forms of statements against each other and the verbal noun
-# (titles, labels): past -ды with person endings, participle -ган,
-# converb -ып, verbal noun -уу/-оо, negation -ба, reciprocal -ш, passive -л.
+# (titles, labels): past -ды and present/future -ат/-йт with person endings,
+# participle -ган, converb -ып, verbal noun -уу/-оо, negation -ба,
+# reciprocal -ш, passive -л, causative -т/-дыр/-гыз.
 KYRGYZ_VERB_FORMS_MEET = [
     ("кыйнады", "кыйноо"),          # past 3rd person ~ verbal noun (кыйна + уу = кыйноо)
     ("кыйнадым", "кыйноо"),         # past 1st person singular
@@ -116,6 +117,51 @@ KYRGYZ_VERB_FORMS_MEET = [
     ("тергеди", "тергөө"),          # front vowels: терге + үү = тергөө
     ("тергелди", "тергөө"),
     ("көрдү", "көрүү"),             # front rounded: -дү, -үү
+    # present/future
+    ("урат", "уруу"),               # "beats": -а + 3rd person -т after a consonant
+    ("урат", "урду"),
+    ("сабайт", "сабоо"),            # "beats": -й + -т after a vowel
+    ("кыйнайт", "кыйноо"),          # "tortures"
+    ("көрөт", "көрүү"),             # "sees": rounded -ө-
+    ("урамын", "урду"),             # "I beat": -мын
+    ("сабаймын", "сабоо"),          # "I beat": -й-мын
+    ("кыйнайм", "кыйноо"),          # "I torture": short -м after -й
+    ("урасың", "уруу"),             # "you beat": -сың
+    ("урабыз", "урду"),             # "we beat": -быз
+    ("көрөбүз", "көрүү"),           # "we see": -бүз
+    ("сабайсыз", "сабоо"),          # "you (polite) beat": -сыз
+    ("тергейсиз", "тергөө"),        # "you investigate": -сиз
+    ("урушат", "уруу"),             # "they beat": reciprocal -уш + -ат
+    ("сабашат", "сабоо"),           # "they beat": -ш + -ат
+    ("кыйнашат", "кыйноо"),         # "they torture"
+    ("кыйнашат", "кыйнашты"),       # present ~ past of the plural
+    ("тергешет", "тергөө"),         # "they investigate": -шет
+    ("көрүшөт", "көрүү"),           # "they see": -үш + -өт
+    ("токмоктошот", "токмоктоо"),   # "they club": -шот
+    ("урбайт", "уруу"),             # "does not beat": negation -ба + -йт
+    ("кыйнабайт", "кыйноо"),        # "does not torture"
+    ("урбаймын", "урду"),           # "I do not beat"
+    ("сабашпайт", "сабоо"),         # "they do not beat": -ш + -па after ш + -йт
+    # continuous -ып жатат: the converb carries the verb
+    ("сабап", "сабады"),            # «сабап жатышты» "they were beating"
+    ("кыйнап", "кыйноо"),           # «кыйнап жатат» "is torturing"
+    ("уруп", "уруу"),               # «уруп жатышты»
+    # negated past participle «-ган жок»: the participle carries the verb
+    ("сабаган", "сабады"),          # «сабаган жок» "did not beat"
+    ("кыйнаган", "кыйноо"),         # «кыйнаган жок» "did not torture"
+    ("урган", "уруу"),              # «урган жок» "did not hit"
+    # causative
+    ("кыйнатты", "кыйноо"),         # "had him tortured": -т after a vowel
+    ("сабатты", "сабоо"),           # "had him beaten"
+    ("карматты", "кармоо"),         # "had him detained"
+    ("урдурду", "уруу"),            # "had him hit": -дур after р
+    ("жаткызды", "жатты"),          # "made him lie down": -кыз after т
+    ("күйгүздү", "күйдү"),          # "burned (him)" ~ "burned": -гүз after й
+    ("күйгүзүү", "күйүп"),          # label "burns" ~ converb «күйүп калды»
+    ("кыйнатышты", "кыйноо"),       # causative + reciprocal
+    ("кыйнатылды", "кыйноо"),       # causative + passive
+    ("кыйнатат", "кыйноо"),         # causative + present
+    ("урдуруу", "урду"),            # verbal noun of the causative
 ]
 
 # Words that only look like those forms, or other verbs, and must stay apart.
@@ -130,6 +176,25 @@ KYRGYZ_VERB_FORMS_APART = [
     ("кыйнады", "сабады"),          # two different verbs
     ("кармады", "кароо"),
     ("тоо", "тооду"),               # too short to be a verbal noun: "mountain"
+    ("сабыр", "сабоо"),             # "patience" ~ "beating": -ыр is no causative here
+    ("сабыр", "сабайт"),
+    ("сабат", "сабоо"),             # "literacy": a causative only under a tense ending
+    ("сабатын", "сабоо"),           # "his literacy"
+    ("урук", "уруу"),               # "seed, clan" ~ "beating"
+    ("урук", "урат"),
+    ("жатышты", "сабоо"),           # «сабап жатышты»: the auxiliary alone is no torture word
+    ("жатышты", "кыйноо"),
+    ("жатышты", "уруу"),
+    ("жатышты", "сабашты"),
+    ("атам", "атып"),               # "my father" ~ "shooting": no bare -м after a consonant
+    ("атам", "атат"),
+    ("атабыз", "атуу"),             # "our father" ~ "shooting": listed as a noun
+    ("сүрөт", "сүрдү"),             # "photo" ~ "pushed": listed as a noun
+    ("сүрөттөр", "сүрүп"),          # finite endings are not read under noun endings
+    ("сүрөтү", "сүрүү"),
+    ("өлтүрдү", "өлдү"),            # "killed" ~ "died": -түр after л is not stripped
+    ("урат", "сабайт"),             # two different verbs in the present
+    ("кыйнатты", "кыйын"),
 ]
 
 
@@ -151,6 +216,8 @@ def test_verb_roots_are_marked_and_bounded() -> None:
     assert all(r.endswith("-") for w in ("урбады", "сабашты", "кыйноо") for r in kyrgyz_verbs.roots(w))
     assert len(kyrgyz_verbs.roots("кыйнашкандардын", kyrgyz.stems("кыйнашкандардын"))) <= 4
     assert stems("tortured") == {"tortur"}      # no verb roots outside Cyrillic
+    assert kyrgyz_verbs.roots("кыйнатышты") >= {"кыйна-"}    # causative, reciprocal, past
+    assert len(kyrgyz_verbs.roots("кыйнатышпайт", kyrgyz.stems("кыйнатышпайт"))) <= 4
 
 
 # Russian nouns with a fleeting vowel in the genitive plural (пытка: пыток),

@@ -2,21 +2,34 @@
 
 A statement says «кыйнады» ("he tortured"), «кыйнашкан» ("they had
 tortured"), «кыйналган» ("who was tortured"), «кыйнабады» ("did not
-torture"); a title or a vocabulary label says «кыйноо» ("torture", the
-verbal noun). All are the verb кыйна- with suffixes, stripped here from the
-right in the order they attach (root, voice, negation, tense/person):
+torture"), «кыйнайт» ("tortures"), «кыйнатты» ("had him tortured"); a title
+or a vocabulary label says «кыйноо» ("torture", the verbal noun). All are
+the verb кыйна- with suffixes, stripped here from the right in the order
+they attach (root, causative, voice, negation, tense/person):
 
-* tense and person: past -ды (-дым, -дың, -дык, -дыңыз, -дыңар), the
-  participle -ган (-ганмын, -гансың, -ганбыз, -гансыз; noun endings after
-  it are stripped by ``kyrgyz.stems`` first: «кыйнагандардын»), the converb
-  -ып/-п, or the verbal noun -уу/-оо (below);
-* then, optionally, the negation -ба and the voice: reciprocal -ш/-ыш,
-  passive -л/-ыл (-ын after л).
+* tense and person: past -ды (-дым, -дың, -дык, -дыңыз, -дыңар); present/
+  future -а/-е/-о/-ө after a consonant, -й after a vowel, with -т (3rd
+  person: «урат», «сабайт»), -мын, -сың, -быз, -сыз, -сыңар, and -м after
+  -й only («сабайм»: after a consonant it is the possessive of «атам» "my
+  father"); the converb -ып/-п (also the first word of the continuous
+  «сабап жатышты»). These finite forms take no noun endings, so they are
+  stripped from the word itself only. The participle -ган (-ганмын,
+  -гансың, -ганбыз, -гансыз; also in the negation «сабаган жок») declines
+  like a noun, so it is stripped from the word and from each reading
+  ``kyrgyz.stems`` gives: «кыйнагандардын». Or the verbal noun -уу/-оо
+  (below);
+* then, each optional: the negation -ба («урбайт», «кыйнабады»); a voice,
+  reciprocal -ш/-ыш (the plural «урушат», «сабашат») or passive -л/-ыл (-ын
+  after л); a causative, -т after a vowel («кыйнатты»), -дыр/-тыр after a
+  consonant («урдурду»), -гыз/-кыз («жаткызды»). Voice and causative are
+  only stripped under a tense or verbal-noun ending: a bare «сабат»
+  ("literacy") is not read as саба-т.
 
 Each suffix is stripped only in the variant vowel harmony and consonant
 assimilation allow (``kyrgyz``: д/г/б after vowels and voiced consonants,
 т/к/п after voiceless ones), and a root keeps three letters, or two when
-vowel + consonant (ур-, ал-).
+vowel + consonant (ур-, ал-). So «өлтүрдү» ("killed"; -түр after the voiced
+л is lexical) stays apart from «өлдү» ("died").
 
 The verbal noun merges with a root's final vowel: кыйна + уу = кыйноо,
 терге + үү = тергөө. So -оо/-өө give the roots ending in а/о or е/ө, and
@@ -26,8 +39,12 @@ Roots are returned with a trailing ``-`` (``кыйна-``), a term no noun stem
 can be: a verb root only ever meets other verb forms, so «карды» ("the
 snow", also read as a past tense of кар-) does not meet «кароо»
 ("examination", root кара-). The analysis is rule-based without a lexicon;
-where a word only looks like a verb form its made-up root matches nothing
-real.
+where a word only looks like a verb form its made-up root usually matches
+nothing real. A few frequent nouns whose made-up root is a real verb's are
+listed in ``_NOUNS`` («сүрөт» "photo", not сүр-өт "pushes"). Homographs
+stay merged: «уруу» is "beating" and "tribe", «сабатты» "had beaten" and
+"literacy" (accusative), «коркутуу» ("threats", causative of корку-)
+meets «коркуу» ("fear").
 """
 
 from __future__ import annotations
@@ -61,16 +78,34 @@ def _any(stem: str) -> bool:
 
 # Templates: "A" a low harmonic vowel, "I" a high one (each following the
 # vowel before it); "D", "G", "B" are д/т, г/к, б/п by the sound before.
-_TENSE: tuple[tuple[str, Condition], ...] = (
+# Finite forms take no noun endings, so they are stripped from the word
+# itself only: «сүрөттөр» (photos) has no reading сүр-өт "pushes".
+_FINITE: tuple[tuple[str, Condition], ...] = (
     ("DI", _any), ("DIм", _any), ("DIң", _any), ("DIк", _any), ("DIңIз", _any), ("DIңAр", _any),
-    ("GAн", _any), ("GAнмIн", _any), ("GAнсIң", _any), ("GAнбIз", _any), ("GAнсIз", _any),
+    # present/future; no bare -м after a consonant: «атам» is "my father", not "I shoot"
+    ("Aт", _after_consonant), ("AмIн", _after_consonant), ("AсIң", _after_consonant),
+    ("AбIз", _after_consonant), ("AсIз", _after_consonant), ("AсIңAр", _after_consonant),
+    ("йт", _after_vowel), ("йм", _after_vowel), ("ймIн", _after_vowel), ("йсIң", _after_vowel),
+    ("йбIз", _after_vowel), ("йсIз", _after_vowel), ("йсIңAр", _after_vowel),
     ("Iп", _after_consonant), ("п", _after_vowel),
+)
+# The participle declines like a noun («кыйнагандардын»): stripped from the noun stems too.
+_PARTICIPLE: tuple[tuple[str, Condition], ...] = (
+    ("GAн", _any), ("GAнмIн", _any), ("GAнсIң", _any), ("GAнбIз", _any), ("GAнсIз", _any),
 )
 _NEGATION: tuple[tuple[str, Condition], ...] = (("BA", _any),)
 _VOICE: tuple[tuple[str, Condition], ...] = (
     ("ш", _after_vowel), ("Iш", _after_consonant),  # reciprocal / cooperative
     ("л", _after_vowel), ("Iл", _after_consonant), ("Iн", _after_l),  # passive
 )
+# Like the other voices, only stripped under a tense or verbal-noun ending:
+# «сабат» (literacy) is not read as саба-т "have beaten".
+_CAUSATIVE: tuple[tuple[str, Condition], ...] = (
+    ("т", _after_vowel), ("DIр", _after_consonant), ("GIз", _after_consonant),
+)
+# Frequent in case files, and read by the rules as a form of a real verb:
+# «сүрөт» (photo) as сүр-өт "pushes", «атабыз» (our father) as ат-а-быз "we shoot".
+_NOUNS = frozenset({"сүрөт", "атабыз"})
 _VOICED_LETTER = {"D": "д", "G": "г", "B": "б"}
 _VOICELESS_LETTER = {"D": "т", "G": "к", "B": "п"}
 _VERBAL_NOUN_ROOT_ENDINGS = {"оо": ("а", "о"), "өө": ("е", "ө"), "уу": ("", "у"), "үү": ("", "ү")}
@@ -119,12 +154,11 @@ def _strip(word: str, slot: tuple[tuple[str, Condition], ...]) -> list[str]:
 
 
 def _inner(stem: str) -> set[str]:
-    """The stem as it is, and with a negation and/or a voice suffix stripped."""
+    """The stem as it is, and with a negation, a voice and/or a causative stripped."""
     found = {stem}
-    for negated in _strip(stem, _NEGATION):
-        found.add(negated)
-    for s in list(found):
-        found.update(_strip(s, _VOICE))
+    for slot in (_NEGATION, _VOICE, _CAUSATIVE):
+        for s in list(found):
+            found.update(_strip(s, slot))
     return found
 
 
@@ -152,9 +186,13 @@ def roots(word: str, noun_stems: frozenset[str] = frozenset()) -> frozenset[str]
     (``kyrgyz.stems``): a participle or verbal noun takes plural, possessive
     and case endings like a noun.
     """
+    if word in _NOUNS:
+        return frozenset()
     found: set[str] = set()
+    for stem in _strip(word, _FINITE):
+        found |= _inner(stem)
     for form in sorted({word, *noun_stems}):
-        for stem in _strip(form, _TENSE):
+        for stem in _strip(form, _PARTICIPLE):
             found |= _inner(stem)
         found |= _verbal_noun(form)
     ranked = sorted(found, key=lambda r: (len(r), r))[:MAX_ROOTS]
