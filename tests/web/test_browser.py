@@ -297,6 +297,13 @@ def test_browser_and_cli_read_each_other(world):
     saved = tmp / "from-browser.pdf"
     download.save_as(saved)
     assert saved.read_bytes() == src.read_bytes()
+    # The 20 MiB item is assembled in 8 MiB steps (evidence.js): same bytes as uploaded.
+    page.goto(f"{url}/items/{S['big_item']}")
+    page.wait_for_selector("#verify-state.ok")
+    with page.expect_download() as dl:
+        page.click("#download")
+    dl.value.save_as(tmp / "big.from-browser")
+    assert (tmp / "big.from-browser").read_bytes() == S["big"].read_bytes()
     assert VICTIM in page.text_content("#sealed")
 
 
@@ -920,6 +927,7 @@ def test_a_changed_recovery_key_is_refused_until_compared_with_the_paper_kit(wor
     _set_recovery_public(env, rogue_public)  # a server that swaps the key every new case key is sealed to
     try:
         page.goto(f"{url}/cases")
+        page.fill("#reference", "KG-2026-666")
         page.fill("#case-title", "Must not be sealed to the rogue key")
         page.select_option("#case-region", "osh_city")
         page.click("#case-form button[type=submit]")

@@ -31,28 +31,45 @@ export async function fetchVerified(itemId) {
   return { item, kase, manifest, sealed, itemKey };
 }
 
+const FOLD_BYTES = 8 * 1024 * 1024;
+
 /** Download the ciphertext, hash it, decrypt it; the plaintext counts only after every check passed. */
 export async function decryptContent(item, manifest, itemKey, onProgress = () => {}) {
   const resp = await api("GET", `/items/${item.id}/content`, undefined, { raw: true });
   const reader = resp.body.getReader();
   const ct = new vc.Sha256();
   const dec = new vc.StreamDecryptor(itemKey);
-  const parts = [];
+  // Plaintext goes into a Blob every FOLD_BYTES: the page then holds at most
+  // that much itself, and Chromium's blob storage (which moves large blobs
+  // out of the page's memory) holds the rest, so a long video does not crash
+  // the tab on a phone. Nobody gets a URL to it before every check passed.
+  let blob = new Blob([]);
+  let parts = [];
+  let pending = 0;
   let got = 0;
+  const fold = () => {
+    blob = new Blob([blob, ...parts]);
+    parts = [];
+    pending = 0;
+  };
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     ct.update(value);
     got += value.length;
-    parts.push(dec.feed(value));
+    const plain = dec.feed(value);
+    parts.push(plain);
+    pending += plain.length;
+    if (pending >= FOLD_BYTES) fold();
     onProgress(got, item.blob_size);
   }
   parts.push(dec.finish());
+  fold();
   if (ct.hexdigest() !== item.blob_sha256) throw new vc.IntegrityError("ciphertext hash differs from the signed receipt");
   if (dec.plaintextSha256 !== manifest.sha256 || dec.plaintextSize !== manifest.size) {
     throw new vc.IntegrityError("the decrypted file does not match the uploader's signed manifest");
   }
   dec.destroy();
-  return new Blob(parts, { type: "application/octet-stream" });
+  return blob.slice(0, blob.size, "application/octet-stream");
 }
 
