@@ -437,6 +437,32 @@ class StreamEncryptor:
         self._done = False
         self._started = False
 
+    def start_state(self) -> bytes:
+        """The stream's state before its first chunk. Secret: it holds the stream's key.
+
+        With it, `again` encrypts the same plaintext to the same bytes, which
+        is how an upload goes on after the client was stopped
+        (vault/client/resume.py). Only the state before any chunk is given
+        out, so a stream can only ever be replayed from its start.
+        """
+        if self._started:
+            raise CryptoError("the stream has started; its start state is gone")
+        return bytes(_ffi.buffer(self._state.statebuf))
+
+    @classmethod
+    def again(cls, prefix: bytes, start_state: bytes) -> StreamEncryptor:
+        """The encryptor `start_state` came from, as it was before its first chunk."""
+        size = len(_ffi.buffer(sodium.crypto_secretstream_xchacha20poly1305_state().statebuf))
+        if len(start_state) != size or len(prefix) != STREAM_PREFIX_BYTES or not prefix.startswith(STREAM_MAGIC):
+            raise CryptoError("not a saved stream state")
+        enc = cls.__new__(cls)
+        enc._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        _ffi.memmove(enc._state.statebuf, start_state, size)
+        enc.prefix = prefix
+        enc._done = False
+        enc._started = False
+        return enc
+
     def push(self, chunk: bytes, final: bool = False) -> bytes:
         if self._done:
             raise CryptoError("stream already finalised")
@@ -445,6 +471,7 @@ class StreamEncryptor:
         if len(chunk) > CHUNK_SIZE:
             raise CryptoError("chunk too large")
         self._done = final
+        self._started = True
         tag = _TAG_FINAL if final else _TAG_MESSAGE
         return sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, None, tag)
 
@@ -504,7 +531,8 @@ def encrypt_chunks(key: bytes, plaintext: BinaryIO) -> Iterator[tuple[bytes, byt
         current = nxt
 
 
-def encrypt_blocks(key: bytes, plaintext: BinaryIO, records: int = 16) -> Iterator[tuple[bytes, bytearray]]:
+def encrypt_blocks(key: bytes, plaintext: BinaryIO, records: int = 16,
+                   encryptor: StreamEncryptor | None = None) -> Iterator[tuple[bytes, bytearray]]:
     """The stream of ``encrypt_chunks`` in blocks of `records` chunks.
 
     Yields (plaintext block, its ciphertext); the first block's ciphertext
@@ -515,7 +543,7 @@ def encrypt_blocks(key: bytes, plaintext: BinaryIO, records: int = 16) -> Iterat
     """
     if records < 1:
         raise CryptoError("records must be at least 1")
-    enc = StreamEncryptor(key)
+    enc = encryptor or StreamEncryptor(key)
     block = records * CHUNK_SIZE
     current = _read_full(plaintext, block)
     while True:

@@ -239,11 +239,19 @@ def _check_structured(evidence_type: str, path: Path, as_json: bool) -> None:
 @click.option("--sealed", "sealed_json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file of sealed fields (victim, statement, description…): encrypted, never visible to the server.")
 @click.option("--attach-to", help="Item id this file belongs to (e.g. a photo of a forensic report).")
+@click.option("--restart", is_flag=True,
+              help="Start over even if an earlier, stopped upload of the same file could be continued.")
 @json_option
 @handle_errors
 def upload(url, case_id, files, title, evidence_type, region, place, date_from, date_to, violations, methods, tags,
-           language, detention_place_type, sealed_json, attach_to, as_json):
-    """Encrypt and upload files to a case (resumes by itself after a dropped connection)."""
+           language, detention_place_type, sealed_json, attach_to, restart, as_json):
+    """Encrypt and upload files to a case.
+
+    A dropped connection is resumed by itself; an upload stopped by a crash,
+    a closed laptop or Ctrl-C goes on where it stopped when the same command
+    is run again for the same, unchanged file (its title and fields stay
+    those given the first time).
+    """
     from vault.client.transfer import upload_file
 
     sealed = json.loads(sealed_json.read_text(encoding="utf-8")) if sealed_json else None
@@ -263,10 +271,16 @@ def upload(url, case_id, files, title, evidence_type, region, place, date_from, 
         with click.progressbar(length=size, label=f"Encrypting and sending {f.name}", file=sys.stderr,
                                hidden=as_json) as bar:
             out = upload_file(s, case_id, f, meta, sealed, attach_to, progress=lambda n: bar.update(n),
-                              media_type=media_type)
+                              media_type=media_type, restart=restart)
         results.append(out)
-    emit(results, as_json, lambda rs: [click.echo(f"Stored {r['item_id']} (ciphertext sha256 {r['blob_sha256']})")
-                                       for r in rs])
+
+    def show(rs):
+        for r in rs:
+            again = f"; continued an earlier upload, {r['resumed_from']} bytes were already stored" \
+                if r.get("resumed_from") else ""
+            click.echo(f"Stored {r['item_id']} (ciphertext sha256 {r['blob_sha256']}{again})")
+
+    emit(results, as_json, show)
 
 
 @click.command()

@@ -104,11 +104,14 @@ class EncryptedFile:
 
     Use as a context manager so the threads stop if the consumer fails.
     `backlog` bounds the hash tasks waiting (two per slab); `ahead` the
-    slabs waiting for the consumer.
+    slabs waiting for the consumer. `encryptor` continues a stream saved
+    with `StreamEncryptor.start_state` (an upload resumed by a new process).
     """
 
-    def __init__(self, key: bytes, f: BinaryIO, records: int = 16, ahead: int = 4, backlog: int = 8):
+    def __init__(self, key: bytes, f: BinaryIO, records: int = 16, ahead: int = 4, backlog: int = 8,
+                 encryptor: crypto.StreamEncryptor | None = None):
         self._key, self._f, self._records = key, f, records
+        self._encryptor = encryptor  # a stream replayed from its start state, else a new one
         # `ahead` slabs may wait for the consumer: enough to encrypt the next
         # request while the current one is on the wire.
         self._out_q: queue.Queue = queue.Queue(maxsize=ahead)
@@ -184,7 +187,7 @@ class EncryptedFile:
     @_worker
     def _encrypt(self) -> None:
         hashing = self._hashing
-        for plain, ct in crypto.encrypt_blocks(self._key, self._f, self._records):
+        for plain, ct in crypto.encrypt_blocks(self._key, self._f, self._records, self._encryptor):
             self.size += len(plain)
             hashing.add("plain", plain)
             hashing.add("ct", ct)

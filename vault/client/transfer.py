@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 from vault import crypto
-from vault.client import state
+from vault.client import resume, state
 from vault.client.http import ApiFailure, Unreachable
 from vault.client.pipeline import EncryptedFile, RequestBody, RequestSizer
 from vault.client.session import ClientSession, TrustError, b64d, b64e
@@ -65,32 +65,79 @@ def _exif(path: Path, media_type: str) -> tuple[str | None, dict]:
     return captured, keep
 
 
+def _resumable(sess: ClientSession, keys: crypto.UserKeys, case_id: str, path: Path,
+               st: os.stat_result, restart: bool) -> tuple[resume.Journal, dict] | None:
+    """An unfinished upload of this very file that the server still holds: (journal, its status)."""
+    journal, stale = resume.find(sess.home, sess.url, sess.username, keys, case_id, path, st)
+    if restart and journal is not None:
+        stale, journal = [*stale, journal], None
+    for old in stale:  # the file changed since, or the user starts over: cancel it on the server
+        try:
+            sess.http.call("DELETE", f"/uploads/{old.upload_id}")
+        except ApiFailure as exc:
+            if exc.status not in (404, 409, 410):
+                raise
+        resume.drop(sess.home, old.upload_id)
+    if journal is None:
+        return None
+    try:
+        status = sess.http.get(f"/uploads/{journal.upload_id}")
+    except ApiFailure as exc:
+        if exc.status not in (404, 410):
+            raise
+        resume.drop(sess.home, journal.upload_id)  # finished, cancelled or expired: start over
+        return None
+    return journal, status
+
+
 def upload_file(
     sess: ClientSession, case_id: str, path: Path, metadata: dict, sealed: dict | None = None,
     attached_to: str | None = None, progress: Callable[[int], None] | None = None,
-    media_type: str | None = None, filename: str | None = None,
+    media_type: str | None = None, filename: str | None = None, restart: bool = False,
 ) -> dict:
-    """Encrypt, sign and upload one file; returns the server's item record."""
+    """Encrypt, sign and upload one file; returns the server's item record.
+
+    An upload of the same file that an earlier process left unfinished goes
+    on from what the server holds (vault/client/resume.py), unless
+    `restart`; its searchable metadata stays what was given then. The
+    result's `resumed_from` says how many bytes were already there.
+    """
     keys = sess._require_keys()
     case = sess.case(case_id)
     case_keys = sess.case_keys(case)
-    version = case["key_version"]
+    st = path.stat()
+    size = st.st_size
+    found = _resumable(sess, keys, case_id, path, st, restart)
+    if found is not None:
+        journal, start = found
+        received = start["received"]
+        item_key, encryptor = journal.key, journal.encryptor()
+    else:
+        item_key = crypto.random_key()
+        encryptor = crypto.StreamEncryptor(item_key)
+        start = sess.http.post(f"/cases/{case_id}/uploads", {
+            "size": crypto.stream_ciphertext_size(size), "key_version": case["key_version"],
+            "metadata": metadata, "attached_to": attached_to})
+        journal, received = resume.new(start, case_id, case["key_version"], path, st, item_key, encryptor), 0
+        resume.save(sess.home, sess.url, sess.username, keys, journal)
+    upload_id, item_id, version = journal.upload_id, journal.item_id, journal.key_version
     case_key = case_keys[version]
-    size = path.stat().st_size
-    ct_size = crypto.stream_ciphertext_size(size)
-    start = sess.http.post(f"/cases/{case_id}/uploads", {
-        "size": ct_size, "key_version": version, "metadata": metadata, "attached_to": attached_to})
-    upload_id, item_id = start["upload_id"], start["item_id"]
     # A request may overshoot by one slab, so stay a slab below the server's limit.
     records = max(1, min(SLAB_RECORDS, start["chunk_max"] // (2 * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES))))
     slab = records * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES) + crypto.STREAM_PREFIX_BYTES
     sizer = RequestSizer(start["chunk_max"] - slab)
-    item_key = crypto.random_key()
     ahead = max(4, sizer.limit // slab)
-    with open(path, "rb") as f, EncryptedFile(item_key, f, records=records, ahead=ahead) as enc:
+    if progress and received:
+        progress(received)
+    with open(path, "rb") as f, EncryptedFile(item_key, f, records=records, ahead=ahead, encryptor=encryptor) as enc:
         batch: list[bytes] = []
-        pending, offset = 0, 0
+        pending, offset, produced = 0, received, 0
         for slab in enc:
+            produced += len(slab)
+            if produced <= received:
+                continue  # the server holds it: encrypted again only for the hashes
+            if produced - len(slab) < received:
+                slab = slab[received - (produced - len(slab)):]
             batch.append(slab)
             pending += len(slab)
             if pending >= sizer.size:
@@ -121,8 +168,15 @@ def upload_file(
             "receipt_signature": b64e(receipt)}
     if fields_envelope is not None:
         body["sealed_fields"] = b64e(fields_envelope)
-    return _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
-                       on_retry=lambda: _finished_already(sess, upload_id, item_id))
+    try:
+        out = _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
+                          on_retry=lambda: _finished_already(sess, upload_id, item_id))
+    except ApiFailure as exc:
+        if exc.code in ("hash_mismatch", "already_finished"):
+            resume.drop(sess.home, upload_id)  # this upload can never finish: the next attempt starts over
+        raise
+    resume.drop(sess.home, upload_id)
+    return {**out, "resumed_from": received}
 
 
 def _finished_already(sess: ClientSession, upload_id: str, item_id: str) -> dict | None:
