@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from vault.db import make_engine
 
@@ -19,18 +22,36 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, target: str = "head") -> None:
     engine = make_engine(url) if not url.startswith("sqlite") else None
     if engine is None:
         # Plain engine for sqlite: alembic manages its own transaction.
         from sqlalchemy import create_engine
 
         engine = create_engine(url)
-    cfg = alembic_config(url)
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        upgrade_on(conn, target)
     engine.dispose()
+
+
+def upgrade_on(conn: Connection, target: str = "head") -> None:
+    """Upgrade inside the caller's transaction (on PostgreSQL the DDL rolls back with it)."""
+    cfg = alembic_config("")
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, target)
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def is_known(rev: str) -> bool:
+    """A revision id this code has a script for (not a symbol such as "head")."""
+    return rev in {r.revision for r in ScriptDirectory.from_config(alembic_config("")).walk_revisions()}
+
+
+def current(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def revision(url: str, message: str) -> None:

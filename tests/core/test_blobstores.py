@@ -117,7 +117,7 @@ def test_init_refuses_a_used_prefix_and_an_unreachable_store(s3_target, tmp_path
 
 
 @both_blob_stores
-@pytest.mark.parametrize("db_url", [""], ids=["sqlite"])  # backup covers SQLite; PostgreSQL has pg_dump
+@pytest.mark.parametrize("db_url", [""], ids=["sqlite"])  # the SQLite-file form; portable: test_backup.py
 def test_backup_holds_the_blobs_and_restores_into_either_store(env, live, tmp_path, s3_endpoint, monkeypatch):
     for k, val in s3server.credentials().items():
         monkeypatch.setenv(k, val)

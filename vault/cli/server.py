@@ -200,49 +200,64 @@ def info(data_dir, as_json):
 @server.command()
 @data_option
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--portable", is_flag=True,
+              help="Dump the database in the form that restores into SQLite or PostgreSQL (always so for "
+                   "PostgreSQL); use it to move from SQLite to PostgreSQL.")
 @click.option("--no-blobs", is_flag=True,
               help="Leave the blobs out: only for a bucket that is versioned and replicated (docs/storage.md).")
 @json_option
 @handle_errors
-def backup(data_dir, out, no_blobs, as_json):
+def backup(data_dir, out, portable, no_blobs, as_json):
     """Write a consistent backup (ciphertext only) to a tar file, blobs included from whichever store."""
     from vault import server_tasks
+    from vault.models import Base
     from vault.storage import StorageError
 
+    if out.is_dir() or not out.parent.is_dir():
+        fail(f"{out} must be a file name in an existing folder", as_json)
     v = _vault(data_dir)
+    portable = server_tasks.writes_portable(v.config, portable)
     try:
         n = (0 if no_blobs else sum(1 for _ in v.blobs.blobs())) + 2
+        n += len(Base.metadata.sorted_tables) if portable else 0
         with click.progressbar(length=n, label="Backing up", file=sys.stderr) as bar:
-            count = server_tasks.backup(v, out, bar.update, blobs=not no_blobs)
+            count = server_tasks.backup(v, out, bar.update, blobs=not no_blobs, portable=portable)
     except server_tasks.InitError as exc:
         fail(str(exc), as_json)
     except StorageError as exc:
-        out.unlink(missing_ok=True)  # a backup without all its blobs must not look like one
-        fail(f"the blob store {v.blobs.describe()} cannot be read: {exc}", as_json)
-    emit({"backup": str(out), "files": count + 1}, as_json,
-         lambda d: click.echo(f"Backup written to {d['backup']} ({d['files']} files)"))
+        fail(f"the blob store {v.blobs.describe()} cannot be read: {exc}; nothing was written, try again "
+             "once it is back", as_json)
+    emit({"backup": str(out), "files": count, "database": "portable" if portable else "sqlite-file"}, as_json,
+         lambda d: click.echo(f"Backup written to {d['backup']} ({d['files']} files, database as "
+                              f"{'a portable dump' if portable else 'an SQLite file'}). It holds the server's "
+                              "keys: store it as safely as the server."))
 
 
 @server.command()
 @click.argument("archive", type=click.Path(path_type=Path, exists=True))
 @data_option
+@click.option("--database-url",
+              help="Restore a portable backup into this empty database (e.g. postgresql://vault@db/vault) instead "
+                   "of a new SQLite file in the folder (VAULT_DATABASE_URL).")
 @json_option
 @handle_errors
-def restore(archive, data_dir, as_json):
+def restore(archive, data_dir, database_url, as_json):
     """Restore a backup into a new, empty data folder (blobs into the folder, or the bucket VAULT_BLOB_URL names)."""
     from vault import server_tasks
     from vault.config import load_config
     from vault.storage import StorageError
 
+    overrides = {"database_url": database_url} if database_url else {}
     try:
-        n = server_tasks.restore(archive, data_dir, load_config(data_dir))
+        n = server_tasks.restore(archive, data_dir, load_config(data_dir, **overrides))
     except server_tasks.InitError as exc:
         fail(str(exc), as_json)
     except StorageError as exc:
         fail(f"the blob store cannot be written: {exc}; restore again into a new folder and an empty prefix",
              as_json)
     emit({"restored": n, "data_dir": str(data_dir)}, as_json,
-         lambda d: click.echo(f"Restored {d['restored']} files into {d['data_dir']}; run `vault server fsck`."))
+         lambda d: click.echo(f"Restored {d['restored']} files into {d['data_dir']}; run `vault server fsck` "
+                              "and `vault server audit-verify`."))
 
 
 @server.command()

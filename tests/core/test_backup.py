@@ -1,0 +1,360 @@
+"""Portable backups: the database as JSON Lines in the archive, restored into SQLite or PostgreSQL.
+
+A vault moves PostgreSQL → SQLite and SQLite → PostgreSQL with its audit
+chain byte-exact, its items downloadable and verified, and its sequences
+ready for new rows; altered archives and used databases are refused with
+nothing written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, inspect, select
+
+from tests.conftest import POSTGRES_URL, TEST_SETTINGS, LiveServer, make_env, make_people, person
+from vault import migrate, server_tasks
+from vault.app import create_app, open_vault
+from vault.cli import main as cli
+from vault.client.session import ClientSession
+from vault.client.transfer import download_item, upload_file
+from vault.config import load_config
+from vault.db import Database
+from vault.models import AuditEntry, Base, CaseKey, SearchOutbox, Setting
+
+needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="VAULT_TEST_POSTGRES_URL is not set "
+                                                              "(CI sets it when PostgreSQL runs)")
+
+
+@pytest.fixture
+def new_pg_database():
+    """Makes fresh, empty PostgreSQL databases (URLs) for one test; drops them afterwards."""
+    import psycopg
+
+    made = []
+
+    def make() -> str:
+        name = "vault_test_" + secrets.token_hex(6)
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+
+    yield make
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, ["server", *args, "--json"])
+
+
+def _populated(tmp_path: Path, database_url: str):
+    """A vault with people, a case, one uploaded item and signed audit checkpoints: (env, people, item, bytes)."""
+    env = make_env(tmp_path, database_url, audit_checkpoint_every=5)
+    app = create_app(env.config)
+    live = LiveServer(app)
+    try:
+        people = make_people(live.url, env, lambda n: _home(tmp_path, n))
+        src = tmp_path / "statement.bin"
+        data = os.urandom(150_000)
+        src.write_bytes(data)
+        item = upload_file(people.lawyer, people.case_id, src, {"title": "Statement", "evidence_type": "statement"})
+    finally:
+        live.stop()
+        app.extensions["vault"].db.dispose()
+    return env, people, item["item_id"], data
+
+
+def _home(tmp_path: Path, name: str) -> Path:
+    p = tmp_path / "clients" / name
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _snapshot(url: str) -> dict:
+    """Every row of every table, in a dialect-neutral order (string keys collate differently)."""
+    db = Database(url)
+    out = {}
+    with db.session() as s:
+        for t in Base.metadata.sorted_tables:
+            rows = [tuple(r) for r in s.execute(select(t)).all()]
+            out[t.name] = sorted(rows, key=repr)
+    db.dispose()
+    return out
+
+
+def _check_restored(tmp_path: Path, restored: Path, source: dict, item_id: str, data: bytes) -> None:
+    """Same rows as the source, audit chain and fsck clean, the item downloads byte-identical."""
+    cfg = load_config(restored, **TEST_SETTINGS)
+    assert _snapshot(cfg.db_url) == source
+    v = open_vault(cfg)
+    result = server_tasks.audit_verify(v)
+    assert result.ok and result.entries == len(source["audit_log"]) and result.checkpoints >= 2, result.as_dict()
+    report = server_tasks.fsck(v, repair=False, deep=True)
+    assert report.ok and report.items_checked == 1, report.as_dict()
+    v.db.dispose()
+    app = create_app(cfg)
+    live = LiveServer(app)
+    try:
+        lawyer = ClientSession.login(live.url, "aigul", "lawyer-password-1", home=_home(tmp_path, "lawyer"))
+        path, manifest = download_item(lawyer, item_id, tmp_path / "downloaded.bin")
+        assert path.read_bytes() == data and manifest["uploader"] == "aigul"
+    finally:
+        live.stop()
+        app.extensions["vault"].db.dispose()
+
+
+def _backup(env, archive: Path) -> None:
+    v = open_vault(env.config)
+    server_tasks.backup(v, archive, portable=True)
+    v.db.dispose()
+
+
+def _rewrite(src: Path, dst: Path, edit=lambda name, data: data, extra=()) -> None:
+    """Copy an archive; edit(name, bytes) may change an entry (None drops it); extra entries are appended."""
+    with tarfile.open(src) as tin, tarfile.open(dst, "w") as tout:
+        for m in tin.getmembers():
+            data = edit(m.name, tin.extractfile(m).read())
+            if data is not None:
+                _add(tout, m.name, data)
+        for name, data in extra:
+            _add(tout, name, data)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _edit_rows(table: str, change):
+    def edit(name, data):
+        if name != f"db/{table}.jsonl":
+            return data
+        rows = [json.loads(line) for line in data.splitlines()]
+        return b"".join(json.dumps(change(r)).encode() + b"\n" for r in rows)
+    return edit
+
+
+@needs_postgres
+def test_postgresql_vault_restores_into_sqlite(tmp_path, new_pg_database):
+    env, _, item_id, data = _populated(tmp_path, new_pg_database())
+    source = _snapshot(env.config.db_url)
+    archive = tmp_path / "backup.tar"
+    out = _run("backup", "--data", str(env.data_dir), str(archive))
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["database"] == "portable"
+    assert archive.stat().st_mode & 0o077 == 0  # it holds the server's keys
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+        meta = json.load(tar.extractfile("db/meta.json"))
+    assert "vault.sqlite3" not in names and {f"db/{t.name}.jsonl" for t in Base.metadata.sorted_tables} <= names
+    assert meta["source_dialect"] == "postgresql" and meta["alembic_revision"] == "0002"
+    assert meta["tables"]["audit_log"] == len(source["audit_log"]) and meta["tables"]["items"] == 1
+
+    restored = tmp_path / "restored"
+    out = _run("restore", str(archive), "--data", str(restored))
+    assert out.exit_code == 0, out.output
+    assert not (restored / "settings.toml").exists()  # the restored database is the folder's SQLite
+    _check_restored(tmp_path, restored, source, item_id, data)
+
+
+@needs_postgres
+def test_sqlite_vault_moves_to_postgresql(tmp_path, new_pg_database):
+    env, people, item_id, data = _populated(tmp_path, "")
+    source = _snapshot(env.config.db_url)
+    assert source["search_outbox"] and source["case_keys"]  # serial ids the sequences must move past
+    archive = tmp_path / "backup.tar"
+    out = _run("backup", "--data", str(env.data_dir), str(archive), "--portable")
+    assert out.exit_code == 0, out.output
+    with tarfile.open(archive) as tar:
+        assert json.load(tar.extractfile("db/meta.json"))["source_dialect"] == "sqlite"
+
+    target = new_pg_database()
+    restored = tmp_path / "restored"
+    out = _run("restore", str(archive), "--data", str(restored), "--database-url", target)
+    assert out.exit_code == 0, out.output
+    assert load_config(restored).database_url == target  # remembered by the new folder
+    assert not (restored / "vault.sqlite3").exists()
+    _check_restored(tmp_path, restored, source, item_id, data)
+
+    # New rows after the restore: a case (case_keys) and an upload (search_outbox) need fresh serial ids.
+    app = create_app(load_config(restored, **TEST_SETTINGS))
+    live = LiveServer(app)
+    try:
+        lawyer = ClientSession.login(live.url, "aigul", "lawyer-password-1", home=_home(tmp_path, "lawyer"))
+        case = lawyer.create_case("KG-2026-002", "After the move")
+        src = tmp_path / "second.bin"
+        src.write_bytes(os.urandom(5000))
+        upload_file(lawyer, case["id"], src, {"title": "Second", "evidence_type": "photo"})
+    finally:
+        live.stop()
+        app.extensions["vault"].db.dispose()
+    db = Database(target)
+    with db.session() as s:
+        assert s.execute(select(func.max(CaseKey.id))).scalar() > max(r[0] for r in source["case_keys"])
+        assert s.execute(select(func.max(SearchOutbox.id))).scalar() > max(r[0] for r in source["search_outbox"])
+    db.dispose()
+
+
+def test_dump_is_one_snapshot(env, tmp_path):
+    """Rows committed while the dump runs are not in it, and the writer is not blocked."""
+    v = open_vault(env.config)
+    wrote = []
+
+    def progress(_n):
+        if not wrote:
+            with v.db.session() as s:
+                s.add(Setting(key="written-during-backup", value="x"))
+                v.audit(s, "server-cli", "during_backup", "")
+            wrote.append(True)
+
+    archive = tmp_path / "snap.tar"
+    server_tasks.backup(v, archive, progress, portable=True)
+    with tarfile.open(archive) as tar:
+        meta = json.load(tar.extractfile("db/meta.json"))
+        settings = tar.extractfile("db/settings.jsonl").read()
+        audit = tar.extractfile("db/audit_log.jsonl").read().splitlines()
+    with v.db.session() as s:
+        total = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    v.db.dispose()
+    assert wrote and b"written-during-backup" not in settings
+    assert len(audit) == meta["tables"]["audit_log"] == total - 1
+    restored = tmp_path / "restored"
+    server_tasks.restore(archive, restored)
+    v = open_vault(load_config(restored))
+    assert server_tasks.audit_verify(v).ok
+    v.db.dispose()
+
+
+def test_older_archive_restores_and_migrates_to_head(tmp_path):
+    env = make_env(tmp_path, "")
+    archive = tmp_path / "backup.tar"
+    _backup(env, archive)
+    # An archive from revision 0001: meta says so, and uploads have no hash_state yet.
+    older = tmp_path / "older.tar"
+    uploads = _edit_rows("uploads", lambda r: {k: v for k, v in r.items() if k != "hash_state"})
+
+    def edit(name, data):
+        if name == "db/meta.json":
+            return json.dumps({**json.loads(data), "alembic_revision": "0001"}).encode()
+        return uploads(name, data)
+
+    _rewrite(archive, older, edit)
+    restored = tmp_path / "restored"
+    assert server_tasks.restore(older, restored) > 0
+    v = open_vault(load_config(restored))
+    with v.db.engine.connect() as conn:
+        assert migrate.current(conn) == migrate.head()
+    assert server_tasks.audit_verify(v).ok
+    v.db.dispose()
+
+
+def _unknown_table(name, data):
+    if name == "db/meta.json":
+        meta = json.loads(data)
+        meta["tables"]["secrets"] = 0
+        return json.dumps(meta).encode()
+    return data
+
+
+TAMPERED = {
+    "unknown table": (dict(edit=_unknown_table, extra=[("db/secrets.jsonl", b"")]), "secrets that schema"),
+    "entry not in meta": (dict(extra=[("db/extra.jsonl", b"")]), "unknown entries"),
+    "unknown column": (dict(edit=_edit_rows("users", lambda r: {**r, "is_root": True})),
+                       "unknown column(s): is_root"),
+    "missing column": (dict(edit=_edit_rows("users", lambda r: {k: v for k, v in r.items() if k != "role"})),
+                       "missing column(s): role"),
+    "undecodable bytes": (dict(edit=_edit_rows("audit_checkpoints", lambda r: {**r, "signature": "%%%"})),
+                          "does not decode"),
+    "wrong type": (dict(edit=_edit_rows("users", lambda r: {**r, "disabled": "no"})), "expected bool"),
+    "row count": (dict(edit=lambda n, d: b"".join(d.splitlines(True)[:-1]) if n == "db/audit_log.jsonl" else d),
+                  "meta.json says"),
+    "dangling reference": (dict(edit=_edit_rows("api_tokens", lambda r: {**r, "user_id": "f" * 32})),
+                           "refer to rows"),
+    "path traversal": (dict(extra=[("db/../../escaped", b"x")]), "suspicious"),
+    "absolute path": (dict(extra=[("/tmp/escaped", b"x")]), "suspicious"),
+    "newer revision": (dict(edit=lambda n, d: d.replace(b'"0002"', b'"9999"') if n == "db/meta.json" else d),
+                       "newer version"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_altered_archives_are_refused_with_nothing_restored(tmp_path, case):
+    env = make_env(tmp_path, "", audit_checkpoint_every=1)
+    # A user and a token, so the tampering of those rows has rows to work on.
+    app = create_app(env.config)
+    live = LiveServer(app)
+    try:
+        person(live.url, _home(tmp_path, "admin"), "admin", "admin-password-1", env.admin_invitation)
+    finally:
+        live.stop()
+        app.extensions["vault"].db.dispose()
+    archive = tmp_path / "backup.tar"
+    _backup(env, archive)
+    bad = tmp_path / "bad.tar"
+    changes, message = TAMPERED[case]
+    _rewrite(archive, bad, **changes)
+    restored = tmp_path / "restored"
+    out = _run("restore", str(bad), "--data", str(restored))
+    assert out.exit_code != 0 and message in json.loads(out.stdout)["error"]["message"], out.output
+    assert not restored.exists()
+    assert not (tmp_path / "escaped").exists()
+    # The untouched archive restores.
+    assert _run("restore", str(archive), "--data", str(restored)).exit_code == 0
+
+
+@needs_postgres
+def test_postgresql_target_must_be_empty_and_takes_all_or_nothing(tmp_path, new_pg_database):
+    env = make_env(tmp_path, "", audit_checkpoint_every=1)
+    archive = tmp_path / "backup.tar"
+    _backup(env, archive)
+
+    # A database that already holds a vault is refused before anything is written.
+    used = new_pg_database()
+    other = make_env(tmp_path / "other", used)
+    before = _snapshot(used)
+    restored = tmp_path / "restored"
+    out = _run("restore", str(archive), "--data", str(restored), "--database-url", used)
+    assert out.exit_code != 0 and "already holds vault data" in out.output, out.output
+    assert not restored.exists() and _snapshot(used) == before
+    assert other.data_dir.exists()
+
+    # A row that does not decode: the schema and the rows before it roll back with the transaction.
+    bad = tmp_path / "bad.tar"
+    _rewrite(archive, bad, _edit_rows("audit_checkpoints", lambda r: {**r, "signature": "%%%"}))
+    empty = new_pg_database()
+    out = _run("restore", str(bad), "--data", str(restored), "--database-url", empty)
+    assert out.exit_code != 0 and "does not decode" in out.output, out.output
+    assert not restored.exists()
+    db = Database(empty)
+    with db.engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    db.dispose()
+    # The same empty database then takes the good archive.
+    out = _run("restore", str(archive), "--data", str(restored), "--database-url", empty)
+    assert out.exit_code == 0, out.output
+    v = open_vault(load_config(restored))
+    assert server_tasks.audit_verify(v).ok
+    v.db.dispose()
+
+
+def test_an_sqlite_file_archive_is_not_restored_into_another_database(tmp_path):
+    env = make_env(tmp_path, "")
+    archive = tmp_path / "backup.tar"
+    out = _run("backup", "--data", str(env.data_dir), str(archive))
+    assert out.exit_code == 0 and json.loads(out.stdout)["database"] == "sqlite-file", out.output
+    restored = tmp_path / "restored"
+    # Refused before any connection is tried: the URL need not even work.
+    out = _run("restore", str(archive), "--data", str(restored), "--database-url", "postgresql://nobody@127.0.0.1:1/x")
+    assert out.exit_code != 0 and "--portable" in out.output, out.output
+    assert not restored.exists()
