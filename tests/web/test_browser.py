@@ -896,6 +896,51 @@ def test_a_changed_key_is_accepted_only_after_comparing_fingerprints(world):
     assert page.errors == []
 
 
+NEW_PASSWORD = "a fresh passphrase — Жаңы сырсөз"
+
+
+def _change_password_in_the_browser(page, url: str, current: str, new: str) -> None:
+    page.goto(f"{url}/account")
+    page.wait_for_selector("#password-form button[type=submit]:not([disabled])")
+    page.fill("#pw-current", current)
+    page.fill("#pw-new", new)
+    page.fill("#pw-repeat", new)
+    page.click("#password-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('changed')")
+    assert page.input_value("#pw-new") == ""
+
+
+def test_the_password_is_changed_in_the_browser_and_the_keys_stay(world):
+    url = world["url"]
+    page = S["lawyer_page"]
+    other = requests.Session()  # aigul signed in somewhere else, e.g. the CLI on a laptop
+    other_token = _token("aigul")
+    # Typing mistakes are caught before anything is derived or sent.
+    page.goto(f"{url}/account")
+    page.wait_for_selector("#password-form button[type=submit]:not([disabled])")
+    page.fill("#pw-current", PASSWORDS["aigul"])
+    page.fill("#pw-new", NEW_PASSWORD)
+    page.fill("#pw-repeat", NEW_PASSWORD + "x")
+    page.click("#password-form button[type=submit]")
+    page.wait_for_selector("#alert:not([hidden])")
+    assert "differ" in page.text_content("#alert")
+    _change_password_in_the_browser(page, url, PASSWORDS["aigul"], NEW_PASSWORD)
+    assert "other session(s) ended" in page.text_content("#status")
+    gone = other.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {other_token}"}, timeout=30)
+    assert gone.status_code == 401
+    S.pop("token_aigul", None)
+    # Signed out and in again with the new password, the same evidence opens.
+    page.click("#logout-form button[type=submit]")
+    page.wait_for_url("**/login**")
+    login(page, url, "aigul", NEW_PASSWORD)
+    page.goto(f"{url}/items/{S['photo_item']}")
+    page.wait_for_selector("#verify-state.ok")
+    assert VICTIM in page.text_content("#sealed")
+    # And back, for the tests that follow.
+    _change_password_in_the_browser(page, url, NEW_PASSWORD, PASSWORDS["aigul"])
+    assert page.errors == []
+
+
 def _set_recovery_public(env, public: bytes) -> None:
     import base64
 
@@ -973,7 +1018,7 @@ def test_the_server_holds_nothing_sealed(world):
                BIG_NAME.encode(), CLI_NAME.encode(), b"Aigerim", b"body_diagram", "Өмүрбек".encode(),
                json.dumps(VICTIM).encode(), FAMILY.encode(), FACTS_KY.encode(), APPLICANT.encode(),
                "союл менен сабашты".encode(), "Жаракаттардын сүрөтү".encode()]
-    needles += [p.encode() for p in PASSWORDS.values()]
+    needles += [p.encode() for p in [*PASSWORDS.values(), NEW_PASSWORD]]
     swept = assert_nowhere(env.data_dir, needles)
     assert swept > 5
     assert (env.data_dir / "logs" / "access.log").stat().st_size > 0

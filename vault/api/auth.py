@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from vault import crypto
 from vault.api.errors import ApiError
 from vault.api.openapi import doc
-from vault.api.schemas import LoginIn, PreloginIn, ProfileIn, RegisterIn, TotpCodeIn
+from vault.api.schemas import LoginIn, PasswordIn, PreloginIn, ProfileIn, RegisterIn, TotpCodeIn
 from vault.api.security import access, issue_token
 from vault.api.validation import b64, b64decode, json_body
 from vault.models import ApiToken, Invitation, LoginThrottle, User, new_id, utcnow
@@ -221,6 +221,52 @@ def register():
         v.audit(s, u.username, action, "user:" + u.id, {"role": u.role, "invitation": inv.id})
         out = user_public(u)
     return jsonify({"user": out}), 201
+
+
+@bp.post("/me/password")
+@access("user")
+@doc("Change the password, or move to the vault's current Argon2id parameters: proves the current password, "
+     "stores the new salt, parameters, auth-key hash and re-encrypted private keys in one step, and ends every "
+     "other session of the account (unless end_other_sessions is false: a move to stronger parameters at "
+     "sign-in). The keys themselves do not change.", body=PasswordIn)
+def change_password():
+    body = json_body(PasswordIn)
+    current = b64decode(body.current_auth_key, "current_auth_key", size=32)
+    salt = b64decode(body.kdf_salt, "kdf_salt", size=crypto.SALT_BYTES)
+    auth = b64decode(body.auth_key, "auth_key", size=32)
+    enc_priv = b64decode(body.enc_private_keys, "enc_private_keys", max_size=200)
+    cfg = current_app.config["VAULT"]
+    kdf = body.kdf_params.model_dump()
+    if kdf["ops"] < cfg.client_kdf_ops or kdf["mem"] < cfg.client_kdf_mem:
+        raise ApiError(422, "weak_kdf", "The new password must be protected with at least this vault's Argon2id "
+                       f"parameters (ops {cfg.client_kdf_ops}, mem {cfg.client_kdf_mem}); update the app.")
+    v = _vault()
+    name = g.user.username
+    with v.db.session() as s:
+        _throttle_check(s, name)
+        u = s.get(User, g.user.id)
+        before = u.auth_hash
+        ok = crypto.verify_auth_key(before, current)
+        if not ok:
+            # Counted like a failed sign-in: a stolen session must not become a way to guess the password.
+            _throttle_fail(s, name)
+            v.audit(s, name, "password_change_failed", "user:" + u.id)
+    if not ok:
+        raise ApiError(403, "wrong_password", "The current password is wrong. Type it again; after several "
+                       "failures the account has to wait before the next try.")
+    auth_hash = crypto.hash_auth_key(auth, cfg.auth_hash_ops, cfg.auth_hash_mem)
+    with v.db.session() as s:
+        u = s.get(User, g.user.id)
+        if u.auth_hash != before:
+            raise ApiError(409, "password_changed_meanwhile", "The password was changed from another session "
+                           "meanwhile. Sign in again with the new password.")
+        u.kdf_salt, u.kdf_params, u.auth_hash, u.enc_private_keys = salt, kdf, auth_hash, enc_priv
+        ended = 0
+        if body.end_other_sessions:
+            ended = s.execute(delete(ApiToken).where(ApiToken.user_id == u.id,
+                                                     ApiToken.token_hash != g.token_hash)).rowcount
+        v.audit(s, u.username, "password_changed", "user:" + u.id, {"kdf": kdf, "sessions_ended": ended})
+    return jsonify({"status": "changed", "kdf_params": kdf, "sessions_ended": ended})
 
 
 @bp.get("/me")

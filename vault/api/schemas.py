@@ -71,6 +71,17 @@ class RegisterIn(Strict):
     enc_private_keys: B64
 
 
+class PasswordIn(Strict):
+    current_auth_key: B64
+    kdf_salt: B64
+    kdf_params: KdfParams
+    auth_key: B64
+    enc_private_keys: B64
+    # False when a client only moves to stronger parameters at sign-in: the
+    # password is the same, so the user's other devices stay signed in.
+    end_other_sessions: bool = True
+
+
 class InviteIn(Strict):
     role: Role
     reset_username: Username | None = None

@@ -76,6 +76,35 @@ def login(url, username, totp, as_json):
     emit(out, as_json, lambda o: click.echo(f"Signed in as {o['username']} ({o['role']})."))
 
 
+@click.command("password")
+@url_option
+@json_option
+@handle_errors
+def change_password(url, as_json):
+    """Change your password. Your keys stay the same; your other sessions end.
+
+    Non-interactive: the current password in VAULT_PASSWORD, the new one in VAULT_NEW_PASSWORD.
+    """
+    s = _session(url)
+    current = _password()
+    new = os.environ.get("VAULT_NEW_PASSWORD")
+    if not new:
+        if not sys.stdin.isatty():
+            fail("no new password: set VAULT_NEW_PASSWORD or run in a terminal", as_json)
+        new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    if len(new) < 10:
+        fail("the new password is too short: use at least 10 characters (a few words are easiest)", as_json)
+    if new == current:
+        fail("the new password is the same as the current one", as_json)
+    if not as_json:
+        click.echo("Deriving your keys (Argon2id, takes a moment)…", err=True)
+    s.unlock(current)
+    out = s.change_password(current, new)
+    emit({"changed": True, "sessions_ended": out["sessions_ended"]}, as_json,
+         lambda o: click.echo(f"Password changed. {o['sessions_ended']} other session(s) ended; "
+                              "sign in again there with the new password."))
+
+
 @click.command()
 @url_option
 @json_option
@@ -464,4 +493,4 @@ def admin_disable(url, username, enable, as_json):
     emit(out, as_json, lambda o: click.echo(f"{username} is now {'disabled' if o['disabled'] else 'enabled'}."))
 
 
-COMMANDS = [register, login, logout, whoami, case, upload, download, verify, keys, recovery_kit, recover, admin]
+COMMANDS = [register, login, logout, change_password, whoami, case, upload, download, verify, keys, recovery_kit, recover, admin]

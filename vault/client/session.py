@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vault import crypto
 from vault.client import state
-from vault.client.http import ApiFailure, Http
+from vault.client.http import ApiFailure, Http, Unreachable
 
 
 def b64e(b: bytes) -> str:
@@ -31,6 +31,11 @@ def derive(http: Http, username: str, password: str) -> tuple[bytes, dict]:
     pre = http.post("/auth/prelogin", {"username": username})
     master = crypto.derive_master_key(password, b64d(pre["salt"]), pre["kdf"])
     return master, pre
+
+
+def _weaker(params: dict, current: dict) -> bool:
+    """Whether a password's Argon2id parameters fall short of the vault's current ones in any way."""
+    return params.get("ops", 0) < current["ops"] or params.get("mem", 0) < current["mem"]
 
 
 def register(url: str, invitation: str, username: str, password: str, home: Path | None = None) -> dict:
@@ -74,7 +79,7 @@ class ClientSession:
               home: Path | None = None) -> ClientSession:
         home_dir = state.home(home)
         http = Http(url)
-        master, _ = derive(http, username, password)
+        master, pre = derive(http, username, password)
         body = {"username": username, "auth_key": b64e(crypto.auth_key(master))}
         if totp:
             body["totp"] = totp
@@ -86,7 +91,40 @@ class ClientSession:
             raise TrustError("the server returned public keys that do not match your private keys")
         state.pin(url, me["username"], me["box_public"], me["sign_public"], accept_change=True, base=home_dir)
         state.save_session(url, me["username"], out["token"], out["expires_at"], base=home_dir)
-        return cls(http, me["username"], me, keys, home_dir)
+        sess = cls(http, me["username"], me, keys, home_dir)
+        try:
+            current = http.get("/auth/params")["kdf"]
+            if _weaker(pre["kdf"], current):
+                # The vault now asks for stronger Argon2id parameters than this
+                # password was set with: move to them while the password is at
+                # hand, so old and new accounts look alike to prelogin (and a
+                # stolen database costs a thief the new price per guess).
+                sess._set_password(crypto.auth_key(master), password, current, end_other_sessions=False)
+        except (ApiFailure, Unreachable):
+            pass  # signed in all the same; the next sign-in tries again
+        return sess
+
+    def change_password(self, current_password: str, new_password: str) -> dict:
+        """Set a new password; the keys stay, every other session of the account ends."""
+        master, _ = derive(self.http, self.username, current_password)
+        params = crypto.check_kdf_params(self.http.get("/auth/params")["kdf"])
+        return self._set_password(crypto.auth_key(master), new_password, params, end_other_sessions=True)
+
+    def _set_password(self, current_auth_key: bytes, password: str, params: dict, end_other_sessions: bool) -> dict:
+        keys = self._require_keys()
+        salt = crypto.random_bytes(crypto.SALT_BYTES)
+        master = crypto.derive_master_key(password, salt, crypto.check_kdf_params(params))
+        enc = crypto.encrypt_user_keys(crypto.key_encryption_key(master), self.username, keys)
+        # Never send a key blob that does not open to these very keys: it would lock the account.
+        again = crypto.decrypt_user_keys(crypto.key_encryption_key(master), self.username, enc)
+        if (again.box_public, again.sign_public) != (keys.box_public, keys.sign_public):
+            raise TrustError("re-encrypting the private keys failed; the password was not changed")
+        out = self.http.post("/me/password", {
+            "current_auth_key": b64e(current_auth_key), "kdf_salt": b64e(salt), "kdf_params": params,
+            "auth_key": b64e(crypto.auth_key(master)), "enc_private_keys": b64e(enc),
+            "end_other_sessions": end_other_sessions})
+        self.me["enc_private_keys"] = b64e(enc)
+        return out
 
     @classmethod
     def resume(cls, url: str, home: Path | None = None) -> ClientSession:

@@ -294,6 +294,35 @@ export function deriveKeys(password, salt, params) {
   });
 }
 
+/** Whether a password's Argon2id parameters fall short of the vault's current ones (as the CLI decides). */
+export function weakerKdf(params, current) {
+  return (params.ops || 0) < current.ops || (params.mem || 0) < current.mem;
+}
+
+/**
+ * Store the same private keys under a new password (or under stronger
+ * parameters): a new salt, a new auth key, the keys re-encrypted, checked
+ * here before anything is sent. currentAuthKey proves the old password.
+ */
+export async function setPassword(username, keys, currentAuthKey, newPassword, params, endOtherSessions) {
+  const salt = vc.randomBytes(vc.SALT_BYTES);
+  const next = await deriveKeys(newPassword, salt, params);
+  try {
+    const enc = vc.encryptUserKeys(next.kek, username, keys);
+    const again = vc.decryptUserKeys(next.kek, username, enc); // never send a blob that would lock the account out
+    const same = vc.toBase64(again.boxPublic) === vc.toBase64(keys.boxPublic) && vc.toBase64(again.signPublic) === vc.toBase64(keys.signPublic);
+    again.wipe();
+    if (!same) throw new TrustError("re-encrypting the private keys failed; the password was not changed");
+    return await api("POST", "/me/password", {
+      current_auth_key: vc.toBase64(currentAuthKey), kdf_salt: vc.toBase64(salt), kdf_params: params,
+      auth_key: vc.toBase64(next.authKey), enc_private_keys: vc.toBase64(enc), end_other_sessions: endOtherSessions,
+    });
+  } finally {
+    vc.wipe(next.kek);
+    vc.wipe(next.authKey);
+  }
+}
+
 function unlockWithPassword() {
   const panel = $("#unlock");
   const form = $("#unlock-form");

@@ -1,4 +1,4 @@
-import { $, api, boot, fingerprintOf, guard, keyChange, pin, recoveryKey, status, t, UserError, vc } from "../app.js";
+import { $, api, boot, deriveKeys, fingerprintOf, guard, keyChange, me, pin, recoveryKey, setPassword, status, t, UserError, userKeys, vc } from "../app.js";
 
 await boot();
 const show = guard(async () => {
@@ -21,6 +21,39 @@ $("#recovery-accept").addEventListener("click", guard(async () => {
   pin(await recoveryKey(), { acceptChange: true });
   status(t("The new recovery key is accepted in this browser."));
   await showRecovery();
+}));
+
+$("#password-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  const [cur, next, again] = ["#pw-current", "#pw-new", "#pw-repeat"].map((id) => $(id));
+  if (!cur.value) {
+    cur.focus();
+    throw new UserError(t("Enter your current password."));
+  }
+  if (next.value.length < 10) {
+    next.focus();
+    throw new UserError(t("The password must have at least 10 characters."));
+  }
+  if (next.value !== again.value) {
+    again.focus();
+    throw new UserError(t("The two new passwords differ. Type the new password twice, the same way."));
+  }
+  if (next.value === cur.value) {
+    next.focus();
+    throw new UserError(t("The new password is the same as the current one. Choose another."));
+  }
+  status(t("Deriving your keys from the passwords…"));
+  const pre = await api("POST", "/auth/prelogin", { username: me.username });
+  const proof = await deriveKeys(cur.value, vc.fromBase64(pre.salt), pre.kdf);
+  vc.wipe(proof.kek);
+  try {
+    const params = (await api("GET", "/auth/params")).kdf;
+    const out = await setPassword(me.username, await userKeys(), proof.authKey, next.value, params, true);
+    for (const input of [cur, next, again]) input.value = "";
+    status(t("Your password is changed. {n} other session(s) ended: sign in there with the new password.", { n: out.sessions_ended }));
+  } finally {
+    vc.wipe(proof.authKey);
+  }
 }));
 
 function code(input) {

@@ -1,4 +1,4 @@
-import { $, api, boot, clearError, deriveKeys, me, pin, showError, status, storeSessionKeys, t, TrustError, UserError, vc } from "../app.js";
+import { $, api, boot, clearError, deriveKeys, me, pin, setPassword, showError, status, storeSessionKeys, t, TrustError, UserError, vc, weakerKdf } from "../app.js";
 
 await boot();
 const form = $("#login-form");
@@ -21,7 +21,7 @@ form.addEventListener("submit", async (ev) => {
       status(t("Deriving your key from the password…"));
       const pre = await api("POST", "/auth/prelogin", { username });
       const keys = await deriveKeys(password, vc.fromBase64(pre.salt), pre.kdf);
-      derived = { username, ...keys };
+      derived = { username, kdf: pre.kdf, ...keys };
     }
     const bodyIn = { username, auth_key: vc.toBase64(derived.authKey) };
     const code = $("#totp").value.trim();
@@ -55,6 +55,17 @@ form.addEventListener("submit", async (ev) => {
     document.body.dataset.username = user.username;
     me.username = user.username;
     await storeSessionKeys(keys, user.username);
+    const current = (await api("GET", "/auth/params")).kdf;
+    if (weakerKdf(derived.kdf, current)) {
+      // The vault asks for stronger Argon2id parameters than this password was set with:
+      // move to them now, while the password is at hand (the other devices stay signed in).
+      status(t("Strengthening the protection of your password…"));
+      try {
+        await setPassword(user.username, keys, derived.authKey, password, current, false);
+      } catch {
+        // Signed in all the same; the next sign-in tries again.
+      }
+    }
     keys.wipe();
     pin(user, { acceptChange: true });
     vc.wipe(derived.kek);
