@@ -6,63 +6,13 @@ A real TCP proxy between client and server cuts connections; nothing is mocked.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 
 import pytest
 
-from tests.conftest import both_blob_stores, free_port
+from tests.conftest import both_blob_stores
+from tests.tcpproxy import CuttingProxy
 from vault.client.session import ClientSession
 from vault.client.transfer import download_item, upload_file
-
-
-class CuttingProxy:
-    """Forwards TCP to the server; cuts the first N connections that carry more than `after` bytes upstream."""
-
-    def __init__(self, target_port: int, after: int, cuts: int = 1, direction: str = "up"):
-        self.target_port, self.after, self.cuts_left, self.direction = target_port, after, cuts, direction
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.cut_count = 0
-        self.lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            s = socket.create_connection(("127.0.0.1", self.target_port))
-            state = {"up": 0, "down": 0, "cut": False}
-            threading.Thread(target=self._pump, args=(c, s, "up", state), daemon=True).start()
-            threading.Thread(target=self._pump, args=(s, c, "down", state), daemon=True).start()
-
-    def _pump(self, src, dst, direction, state):
-        try:
-            while data := src.recv(65536):
-                state[direction] += len(data)
-                if direction == self.direction and state[direction] > self.after and not state["cut"]:
-                    with self.lock:
-                        if self.cuts_left > 0:
-                            self.cuts_left -= 1
-                            self.cut_count += 1
-                            state["cut"] = True
-                    if state["cut"]:
-                        break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for x in (src, dst):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            x.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def _via(sess: ClientSession, url: str) -> ClientSession:

@@ -13,16 +13,15 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_ENV, free_port, wait_until
+from tests.conftest import TEST_ENV, wait_until
+from tests.tcpproxy import SlowLink
 from vault import crypto
 from vault.client import resume
 from vault.client.http import ApiFailure
@@ -150,45 +149,6 @@ def test_an_upload_the_server_forgot_starts_over(people, live, tmp_path):
     people.lawyer.http.call("DELETE", f"/uploads/{jf.stem}")  # e.g. expired and swept on the server
     out = upload_file(people.lawyer, people.case_id, path, META)
     assert out["resumed_from"] == 0 and _journals(people.lawyer.home) == []
-
-
-class SlowLink:
-    """A TCP proxy that carries at most `rate` bytes per second upstream, like a rural mobile link."""
-
-    def __init__(self, target_port: int, rate: int):
-        self.target_port, self.rate = target_port, rate
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.sock = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            s = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(c, s, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(s, c, False), daemon=True).start()
-
-    def _pump(self, src, dst, upstream):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-                if upstream and self.rate:
-                    time.sleep(len(data) / self.rate)
-        except OSError:
-            pass
-        for x in (src, dst):  # shutdown first: close alone leaves the other pump's recv, and the server, waiting
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-                x.close()
-            except OSError:
-                pass
-
-    def close(self):
-        self.sock.close()
 
 
 def test_a_killed_vault_upload_goes_on_when_run_again(people, live, tmp_path):

@@ -1,0 +1,92 @@
+"""Real TCP proxies between a client and a test server: a link that breaks, a link that is slow.
+
+Nothing is mocked: the client and the server talk through sockets, and the
+proxy does to the bytes what a bad mobile link does.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from tests.conftest import free_port
+
+
+class Proxy:
+    """Forwards TCP from its own port to `target_port`, one thread per direction."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sock = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            s = socket.create_connection(("127.0.0.1", self.target_port))
+            state = {"up": 0, "down": 0, "cut": False}
+            threading.Thread(target=self._pump, args=(c, s, "up", state), daemon=True).start()
+            threading.Thread(target=self._pump, args=(s, c, "down", state), daemon=True).start()
+
+    def forward(self, data: bytes, direction: str, state: dict) -> bool:
+        """Called before `data` goes on; False breaks the connection instead."""
+        return True
+
+    def _pump(self, src, dst, direction, state):
+        try:
+            while data := src.recv(65536):
+                state[direction] += len(data)
+                if not self.forward(data, direction, state):
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for x in (src, dst):  # shutdown first: close alone leaves the other pump's recv, and the server, waiting
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            x.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class CuttingProxy(Proxy):
+    """Cuts the first N connections that carry more than `after` bytes in `direction`."""
+
+    def __init__(self, target_port: int, after: int, cuts: int = 1, direction: str = "up"):
+        self.after, self.cuts_left, self.direction = after, cuts, direction
+        self.cut_count = 0
+        self.lock = threading.Lock()
+        super().__init__(target_port)
+
+    def forward(self, data, direction, state):
+        if direction == self.direction and state[direction] > self.after and not state["cut"]:
+            with self.lock:
+                if self.cuts_left > 0:
+                    self.cuts_left -= 1
+                    self.cut_count += 1
+                    state["cut"] = True
+            if state["cut"]:
+                return False
+        return True
+
+
+class SlowLink(Proxy):
+    """Carries at most `rate` bytes per second upstream (None: full speed), like a rural mobile link."""
+
+    def __init__(self, target_port: int, rate: int | None):
+        self.rate = rate
+        super().__init__(target_port)
+
+    def forward(self, data, direction, state):
+        if direction == "up" and self.rate:
+            time.sleep(len(data) / self.rate)
+        return True
