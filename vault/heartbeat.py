@@ -1,9 +1,10 @@
 """Tell gunicorn's arbiter that a long request is still making progress.
 
 A sync worker proves it is alive only between requests; one request longer
-than `timeout` (30 s) is killed. Uploading a large blob to an object store
-at finish can take longer on a slow link, so the upload's progress callback
-calls `beat()`. gunicorn's `post_worker_init` hook (config/gunicorn.conf.py)
+than `timeout` (30 s) is killed. Two requests can take longer while making
+progress: a chunk arriving over a slow mobile link (vault/api/body.py beats
+for every piece received) and, at finish, sending a large blob to an object
+store (the upload's progress callback beats). gunicorn's `post_worker_init` hook (config/gunicorn.conf.py)
 installs the worker's own notify; outside gunicorn this does nothing.
 """
 

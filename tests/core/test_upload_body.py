@@ -205,3 +205,29 @@ def test_a_body_already_read_falls_back_to_the_wsgi_stream():
             assert not isinstance(src, _SocketBody)
     finally:
         _close(ours, theirs)
+
+
+def test_a_slow_but_steady_chunk_is_not_taken_for_a_hung_worker(env, tmp_path):
+    """On a 2G link one chunk takes longer than gunicorn's timeout; the bytes arriving keep the worker alive."""
+    from tests.tcpproxy import SlowLink
+
+    srv = Gunicorn(env, workers=1, extra_env={"GUNICORN_CMD_ARGS": "--timeout 4"})
+    link = SlowLink(srv.port, rate=None)
+    try:
+        lawyer, case_id = lawyer_with_case(link.url, env, tmp_path, "KG-SLOW-1", "Slow link case")
+        data = os.urandom(1024 * 1024)
+        m = manual_upload.start(lawyer, case_id, data)
+        link.rate = 100 * 1024  # 1 MiB in about 10 s: more than twice the timeout
+        t = time.monotonic()
+        got = m.put(0, len(m.ciphertext))
+        assert time.monotonic() - t > 8  # it really was slow
+        assert got["received"] == len(m.ciphertext)
+        link.rate = None
+        m.finish()
+        path, _manifest = download_item(lawyer, m.item_id, out=tmp_path / "slow.bin")
+        assert path.read_bytes() == data
+    finally:
+        link.close()
+        srv.stop()
+    log = (env.data_dir / "logs" / "error.log").read_text(errors="replace")
+    assert "WORKER TIMEOUT" not in log

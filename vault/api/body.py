@@ -10,6 +10,8 @@ read yet, we take the bytes gunicorn read ahead with the headers and then
 Anything that does not look exactly like that (another server, the test
 client, chunked transfer encoding, a body already touched) gets werkzeug's
 stream, so this can only make a request faster, never change what it reads.
+
+While bytes arrive, the worker tells gunicorn it is alive (vault/heartbeat.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import socket
 
 from flask import request
+
+from vault import heartbeat
 
 
 class _SocketBody:
@@ -36,6 +40,10 @@ class _SocketBody:
             self._head = self._head[n:]
         else:
             n = self._sock.recv_into(view)
+            # Bytes arriving prove the request alive: on a 2G link a chunk can take
+            # longer than gunicorn's timeout, which would otherwise kill the worker
+            # mid-chunk. A link that stalls sends nothing, and is still cut off.
+            heartbeat.beat()
         self._left -= n
         self._reader.length -= n  # gunicorn's own count stays true
         return n
