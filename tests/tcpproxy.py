@@ -80,13 +80,13 @@ class CuttingProxy(Proxy):
 
 
 class SlowLink(Proxy):
-    """Carries at most `rate` bytes per second upstream (None: full speed), like a rural mobile link."""
+    """Carries at most `rate` bytes per second in `direction` (None: full speed), like a rural mobile link."""
 
-    def __init__(self, target_port: int, rate: int | None):
-        self.rate = rate
+    def __init__(self, target_port: int, rate: int | None, direction: str = "up"):
+        self.rate, self.direction = rate, direction
         super().__init__(target_port)
 
     def forward(self, data, direction, state):
-        if direction == "up" and self.rate:
+        if direction == self.direction and self.rate:
             time.sleep(len(data) / self.rate)
         return True

@@ -55,3 +55,26 @@ def test_download_resumes_with_range(people, live, tmp_path):
         proxy.close()
     assert path.read_bytes() == data
     assert not (tmp_path / "back.bin.part").exists()
+
+
+@pytest.mark.slow
+def test_a_long_download_to_a_slow_phone_is_not_taken_for_a_hung_worker(env, tmp_path):
+    """Sending a video to a slow link takes longer than gunicorn's timeout; each piece sent keeps the worker alive."""
+    from tests.conftest import Gunicorn, lawyer_with_case
+    from tests.tcpproxy import SlowLink
+
+    srv = Gunicorn(env, workers=1, extra_env={"GUNICORN_CMD_ARGS": "--timeout 4"})
+    link = SlowLink(srv.port, rate=None, direction="down")
+    try:
+        lawyer, case_id = lawyer_with_case(link.url, env, tmp_path, "KG-SLOW-2", "Slow download case")
+        src = tmp_path / "video.bin"
+        data = os.urandom(32 * 1024 * 1024)  # more than the kernel's socket buffers can swallow at once
+        src.write_bytes(data)
+        out = upload_file(lawyer, case_id, src, {"title": "Video", "evidence_type": "video"})
+        link.rate = 2 * 1024 * 1024  # ~16 s: four times the timeout
+        path, _ = download_item(lawyer, out["item_id"], tmp_path / "back.bin")
+        assert path.read_bytes() == data
+    finally:
+        link.close()
+        srv.stop()
+    assert "WORKER TIMEOUT" not in (env.data_dir / "logs" / "error.log").read_text(errors="replace")

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 from sqlalchemy import select
 
+from vault import heartbeat
 from vault.api.errors import ApiError, not_found
 from vault.api.openapi import doc
 from vault.api.security import access, member_case
@@ -104,6 +105,9 @@ def content(item_id: str):
             try:
                 while chunk := reader.read(256 * 1024):
                     yield chunk
+                    # The last piece went out: a long download to a slow phone is
+                    # progress, not a hung worker (vault/heartbeat.py).
+                    heartbeat.beat()
             except BlobStoreUnavailable as exc:
                 # Headers are gone; breaking the connection makes the client resume with a Range.
                 current_app.logger.error("blob store failed mid-download of item %s: %s", item_id, exc)
