@@ -1,6 +1,7 @@
 // Encrypt, sign and upload one file, resumably — the browser twin of
 // vault/client/transfer.py upload_file (same manifest, sealed fields, receipt).
 import { api, ApiFailure, caseKeys, me, t, UserError, userKeys, vc } from "./app.js";
+import { photoExif } from "./exif.js";
 
 const REQUEST_BYTES = 1 << 20; // 1 MiB per request: little to resend on a slow, flaky link
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -97,17 +98,20 @@ export class Upload {
         }
         this.onProgress(enc.acknowledged ?? req.offset, total);
       }
+      const mediaType = this.opts.mediaType || this.file.type || "application/octet-stream";
+      // A photo's capture time and camera, sealed like the rest (transfer.py _exif): never searchable.
+      const { captured_at: capturedAt, exif } = await photoExif(this.file, mediaType);
       const manifest = {
         v: 1, item_id: itemId, case_id: this.caseId, sha256: enc.plaintextSha256, size,
-        media_type: this.opts.mediaType || this.file.type || "application/octet-stream",
-        filename: this.opts.filename || this.file.name || "evidence", captured_at: null,
+        media_type: mediaType, filename: this.opts.filename || this.file.name || "evidence", captured_at: capturedAt,
         created_at: new Date().toISOString().replace(/\.\d{3}Z$/, "+00:00"),
         uploader: me.username, uploader_id: me.id, evidence_type: this.metadata.evidence_type,
         attached_to: this.attachedTo, sealed_sha256: null,
       };
       const finish = { ciphertext_sha256: enc.ciphertextSha256 };
-      if (this.sealed && Object.keys(this.sealed).length) {
-        const { envelope, sha256 } = vc.sealFields(itemKey, this.sealed, this.caseId, itemId);
+      const fields = { ...(this.sealed || {}), ...(Object.keys(exif).length ? { exif } : {}) };
+      if (Object.keys(fields).length) {
+        const { envelope, sha256 } = vc.sealFields(itemKey, fields, this.caseId, itemId);
         manifest.sealed_sha256 = sha256;
         finish.sealed_fields = vc.toBase64(envelope);
       }
