@@ -180,6 +180,8 @@ def test_lawyer_registers_creates_case_and_uploads_through_a_broken_connection(w
         return route.continue_()
 
     page.route("**/api/v1/uploads/*?offset=*", on_put)
+    workers: list[str] = []
+    page.on("worker", lambda w: workers.append(w.url))
     page.goto(f"{url}/cases/{S['case_id']}/upload")
     page.wait_for_selector("#upload-button:not([disabled])")  # the page script listens for the files now
     page.set_input_files("#files", [str(photo), str(big)])
@@ -192,6 +194,8 @@ def test_lawyer_registers_creates_case_and_uploads_through_a_broken_connection(w
     page.wait_for_function("() => document.querySelectorAll('#queue li.upload.done').length === 2", timeout=180_000)
     assert page.locator("#queue li.failed").count() == 0
     assert cuts["before"] == 1 and cuts["after"] == 1
+    # Encrypted off the page's thread: one worker per file, and the resends came from the page's copy.
+    assert sum(u.endswith("/encrypt-worker.js") for u in workers) == 2
     ids = page.eval_on_selector_all("#queue li.upload.done", "els => els.map(e => e.dataset.itemId)")
     S["photo_item"], S["big_item"] = ids
     page.unroute("**/api/v1/uploads/*?offset=*")

@@ -33,6 +33,83 @@ function put(uploadId, offset, bytes, onProgress, csrf) {
   });
 }
 
+/**
+ * BlobEncryptor's interface (next, ack, pending, acknowledged, complete, the
+ * two hashes), with the encryption in a Worker (encrypt-worker.js). The page
+ * keeps the unacknowledged request, so a dropped connection re-sends bytes
+ * it already has; the worker only ever moves forward.
+ */
+class WorkerEncryptor {
+  static async start(key, file) {
+    const w = new WorkerEncryptor(new Worker(new URL("./encrypt-worker.js", import.meta.url), { type: "module" }));
+    const out = await w._call({ op: "start", key: key.slice(), file });
+    w.ciphertextSize = out.ciphertextSize;
+    return w;
+  }
+
+  constructor(worker) {
+    this._worker = worker;
+    this._calls = new Map();
+    this._seq = 0;
+    this._produced = 0;
+    this.acknowledged = 0;
+    this.pending = null;
+    this.plaintextSha256 = null;
+    this.ciphertextSha256 = null;
+    worker.onmessage = (ev) => {
+      const call = this._calls.get(ev.data.id);
+      this._calls.delete(ev.data.id);
+      if (!call) return;
+      if (ev.data.error) {
+        const e = new Error(ev.data.error.message);
+        e.name = e.code = ev.data.error.name;
+        call.reject(e);
+      } else call.resolve(ev.data);
+    };
+    worker.onerror = (ev) => {
+      for (const call of this._calls.values()) call.reject(new Error(ev.message || "the encryption worker failed"));
+      this._calls.clear();
+    };
+  }
+
+  _call(msg) {
+    const id = ++this._seq;
+    return new Promise((resolve, reject) => {
+      this._calls.set(id, { resolve, reject });
+      this._worker.postMessage({ ...msg, id });
+    });
+  }
+
+  get complete() {
+    return this.acknowledged === this.ciphertextSize;
+  }
+
+  async next(maxBytes) {
+    if (this.pending) throw new vc.CryptoError("a request is still unacknowledged: re-send enc.pending or ack() it");
+    const out = await this._call({ op: "next", maxBytes });
+    if (out.plaintextSha256) [this.plaintextSha256, this.ciphertextSha256] = [out.plaintextSha256, out.ciphertextSha256];
+    if (!out.bytes) return null;
+    this.pending = { offset: this._produced, bytes: out.bytes, last: out.last };
+    this._produced += out.bytes.length;
+    return this.pending;
+  }
+
+  ack(upTo = this._produced) {
+    if (upTo === this.acknowledged) return;
+    if (!Number.isSafeInteger(upTo) || upTo < this.acknowledged || upTo > this._produced) {
+      throw new vc.CryptoError(`cannot acknowledge up to byte ${upTo}: acknowledged ${this.acknowledged}, handed out ${this._produced}` +
+        (upTo < this.acknowledged ? " (the server lost acknowledged data: restart the upload)" : ""));
+    }
+    const p = this.pending;
+    this.acknowledged = upTo;
+    this.pending = upTo === p.offset + p.bytes.length ? null : { offset: upTo, bytes: p.bytes.subarray(upTo - p.offset), last: p.last };
+  }
+
+  destroy() {
+    this._call({ op: "destroy" }).catch(() => {}).finally(() => this._worker.terminate());
+  }
+}
+
 export class Upload {
   /**
    * file: File/Blob; caseId; metadata (searchable); sealed (object or null); attachedTo (item id or null);
@@ -78,7 +155,8 @@ export class Upload {
     this.itemId = itemId;
     const reqBytes = Math.min(REQUEST_BYTES, start.chunk_max);
     const itemKey = vc.randomKey();
-    const enc = new vc.BlobEncryptor(itemKey, this.file);
+    // Module workers are needed anyway (the password's Argon2id runs in one), so no page-thread fallback.
+    const enc = await WorkerEncryptor.start(itemKey, this.file);
     const total = enc.ciphertextSize;
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
     try {
