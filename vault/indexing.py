@@ -96,7 +96,9 @@ def _start_worker_side(db: Database, path, stop: threading.Event) -> None:
                 n = search.rebuild(path, all_documents(db), lock_timeout=0)
                 log.warning("search index rebuilt with %d items", n)
             except search.IndexBusy:
-                pass  # another worker is rebuilding
+                # Another worker is rebuilding: warming before its swap would
+                # find no index (a traceback in the log, a cold worker).
+                search.wait_for_rebuild(path)
         search.warm(str(path))
     except Exception:  # the vault keeps serving; search answers 503 until fixed
         log.exception("search index could not be prepared")

@@ -114,6 +114,50 @@ def test_many_workers_one_writer_nothing_lost(env, tmp_path):
     assert "unhandled" not in logs
 
 
+def test_worker_waits_for_another_workers_rebuild_before_warming(env, monkeypatch, caplog):
+    """Found by bench/load: at start one worker rebuilt the missing index, another
+    got IndexBusy and warmed at once, found no index yet and logged a traceback."""
+    from vault import indexing, search
+    from vault.db import Database
+
+    path = env.config.index_dir
+    shutil.rmtree(path, ignore_errors=True)
+    real_rebuild, busy, let_go = search.rebuild, threading.Event(), threading.Event()
+
+    def slow_docs():  # the first worker's rebuild, held open until the second has given up on its own
+        let_go.wait(60)
+        yield from ()
+
+    def spy(*args, **kwargs):
+        try:
+            return real_rebuild(*args, **kwargs)
+        except search.IndexBusy:
+            busy.set()
+            raise
+
+    first = threading.Thread(target=real_rebuild, args=(path, slow_docs()))
+    first.start()
+    wait_until(lambda: (path.parent / "index.rebuild.lock").exists(), "the first worker's rebuild to start")
+    monkeypatch.setattr(search, "rebuild", spy)
+    db, stop = Database(env.config.db_url), threading.Event()
+    second = threading.Thread(target=indexing._start_worker_side, args=(db, path, stop))
+    try:
+        second.start()
+        wait_until(busy.is_set, "the second worker to find the rebuild running")
+        second.join(1.0)
+        assert second.is_alive()  # waiting for the rebuild, not warming an index that is not there
+        let_go.set()
+        first.join(60)
+        second.join(60)
+        assert not second.is_alive()
+    finally:
+        let_go.set()
+        stop.set()
+        db.dispose()
+    assert search.status(path) == "ok"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 @pytest.mark.slow
 def test_deleted_index_is_rebuilt_at_start(env, tmp_path):
     srv = Gunicorn(env, workers=2)

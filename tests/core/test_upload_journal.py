@@ -141,6 +141,27 @@ def test_a_journal_opens_only_with_its_owners_keys(people, live, tmp_path):
         resume.drop(people.lawyer.home, "../../sessions")
 
 
+def test_a_journal_dropped_while_the_journals_are_read_is_skipped(tmp_path, monkeypatch):
+    """Found next to bench/load: two uploads of one user at once (one client home), one
+    finished and dropped its journal while the other was reading the journals:
+    FileNotFoundError ended that other upload."""
+    keys, home, f = crypto.UserKeys.generate(), tmp_path / "home", tmp_path / "f.bin"
+    f.write_bytes(b"evidence")
+    st = f.stat()
+    other = resume.new({"upload_id": "u1", "item_id": "i1"}, "case-1", 1, f, st, crypto.random_key(),
+                       crypto.StreamEncryptor(crypto.random_key()))
+    resume.save(home, "http://vault", "aigul", keys, other)
+    read = Path.read_text
+
+    def finished_meanwhile(self, *args, **kwargs):
+        if self.parent.name == "uploads":
+            resume.drop(home, self.stem)  # the other process finishes right after the listing
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", finished_meanwhile)
+    assert resume.find(home, "http://vault", "aigul", keys, "case-1", f, st) == (None, [])
+
+
 def test_an_upload_the_server_forgot_starts_over(people, live, tmp_path):
     path = tmp_path / "scan.pdf"
     path.write_bytes(os.urandom(5 * MiB))
@@ -191,3 +212,22 @@ def test_a_killed_vault_upload_goes_on_when_run_again(people, live, tmp_path):
     assert _journals(home) == []
     written, _manifest = download_item(people.lawyer, out["item_id"], tmp_path / "out")
     assert hashlib.sha256(written.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest()
+
+
+def test_a_journal_being_sent_is_not_taken_over(tmp_path):
+    """Two `vault upload`s of one file at once: the second must start its own upload, not
+    resume (and race) the first one's, which is still being sent."""
+    keys, home, f = crypto.UserKeys.generate(), tmp_path / "home", tmp_path / "f.bin"
+    f.write_bytes(b"evidence")
+    st = f.stat()
+    running = resume.new({"upload_id": "u1", "item_id": "i1"}, "case-1", 1, f, st, crypto.random_key(),
+                         crypto.StreamEncryptor(crypto.random_key()))
+    assert resume.claim(home, "u1")
+    resume.save(home, "http://vault", "aigul", keys, running)
+    assert resume.find(home, "http://vault", "aigul", keys, "case-1", f, st) == (None, [])
+    assert not resume.claim(home, "u1")  # not even from another thread of this process
+    resume.release(home, "u1")  # the first upload stopped (or its process died): now it can be resumed
+    found, _ = resume.find(home, "http://vault", "aigul", keys, "case-1", f, st)
+    assert found == running
+    resume.drop(home, "u1")
+    assert sorted(p.name for p in (home / "uploads").iterdir()) == []

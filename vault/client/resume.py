@@ -14,6 +14,11 @@ The journal holds the item key, so it is sealed to the user's own box key
 with mode 0600. It is removed when the upload finishes, or when the server
 no longer knows the upload.
 
+A running upload holds its journal (an flock on `<id>.lock`, released when
+the upload ends or its process dies), so a second `vault upload` of the
+same file at the same time starts its own upload instead of taking over
+one that is still being sent.
+
 The file must be the one that was being sent: same size, modification
 time, inode and device. If it changed, a new upload starts: encrypting
 different content again from the same stream state would reuse keystream
@@ -23,9 +28,11 @@ for bytes the server may already have seen.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import re
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -79,6 +86,32 @@ def _file(home: Path, upload_id: str) -> Path:
     return _folder(home) / f"{upload_id}.json"
 
 
+# The journals this process holds, by (client folder, upload id): the open, flocked lock files.
+_held: dict[tuple[str, str], int] = {}
+_held_lock = threading.Lock()
+
+
+def claim(home: Path, upload_id: str) -> bool:
+    """Hold an upload's journal while this process sends it; False if a running upload holds it."""
+    path = _file(home, upload_id).with_suffix(".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # per open file: threads of one process exclude each other too
+    except OSError:
+        os.close(fd)
+        return False
+    with _held_lock:
+        _held[(str(home), upload_id)] = fd
+    return True
+
+
+def release(home: Path, upload_id: str) -> None:
+    with _held_lock:
+        fd = _held.pop((str(home), upload_id), None)
+    if fd is not None:
+        os.close(fd)
+
+
 def _folder(home: Path) -> Path:
     p = state.home(home) / "uploads"
     p.mkdir(exist_ok=True, mode=0o700)
@@ -101,7 +134,11 @@ def save(home: Path, url: str, username: str, keys: crypto.UserKeys, journal: Jo
 def find(home: Path, url: str, username: str, keys: crypto.UserKeys, case_id: str, path: Path,
          st: os.stat_result) -> tuple[Journal | None, list[Journal]]:
     """The journal of an unfinished upload of this file to this case, and the
-    journals of earlier uploads to it of a file that has changed since (stale)."""
+    journals of earlier uploads to it of a file that has changed since (stale).
+
+    Only journals that no running upload holds are returned, each now held
+    by the caller (`release` or `drop` it).
+    """
     found, stale = None, []
     for p in sorted(_folder(home).glob("*.json")):
         try:
@@ -112,14 +149,25 @@ def find(home: Path, url: str, username: str, keys: crypto.UserKeys, case_id: st
             if data.pop("format", None) != FORMAT:
                 continue
             journal = Journal(**data)
+        except FileNotFoundError:
+            continue  # another upload of this user (another process) finished and dropped it just now
         except (ValueError, KeyError, TypeError, crypto.CryptoError):
             continue  # not ours (another user of this computer), or damaged: never trusted
-        if journal.matches(case_id, path, st):
+        same_file = journal.matches(case_id, path, st)
+        if not (same_file or (journal.case_id == case_id and journal.path == str(path.resolve()))):
+            continue
+        if (same_file and found is not None) or not claim(home, journal.upload_id):
+            continue  # being sent right now by another upload
+        if same_file:
             found = journal
-        elif journal.case_id == case_id and journal.path == str(path.resolve()):
+        else:
             stale.append(journal)
     return found, stale
 
 
 def drop(home: Path, upload_id: str) -> None:
-    _file(home, upload_id).unlink(missing_ok=True)
+    """Forget a finished or abandoned upload's journal, and let go of it."""
+    journal = _file(home, upload_id)
+    journal.unlink(missing_ok=True)
+    journal.with_suffix(".lock").unlink(missing_ok=True)
+    release(home, upload_id)

@@ -67,27 +67,36 @@ def _exif(path: Path, media_type: str) -> tuple[str | None, dict]:
 
 def _resumable(sess: ClientSession, keys: crypto.UserKeys, case_id: str, path: Path,
                st: os.stat_result, restart: bool) -> tuple[resume.Journal, dict] | None:
-    """An unfinished upload of this very file that the server still holds: (journal, its status)."""
+    """An unfinished upload of this very file that the server still holds: (journal, its status).
+
+    The journal returned is held by this process (resume.claim); every other
+    one `find` handed over is dropped or let go here, whatever happens.
+    """
     journal, stale = resume.find(sess.home, sess.url, sess.username, keys, case_id, path, st)
     if restart and journal is not None:
         stale, journal = [*stale, journal], None
-    for old in stale:  # the file changed since, or the user starts over: cancel it on the server
-        try:
-            sess.http.call("DELETE", f"/uploads/{old.upload_id}")
-        except ApiFailure as exc:
-            if exc.status not in (404, 409, 410):
-                raise
-        resume.drop(sess.home, old.upload_id)
-    if journal is None:
-        return None
     try:
-        status = sess.http.get(f"/uploads/{journal.upload_id}")
-    except ApiFailure as exc:
-        if exc.status not in (404, 410):
-            raise
-        resume.drop(sess.home, journal.upload_id)  # finished, cancelled or expired: start over
-        return None
-    return journal, status
+        for old in stale:  # the file changed since, or the user starts over: cancel it on the server
+            try:
+                sess.http.call("DELETE", f"/uploads/{old.upload_id}")
+            except ApiFailure as exc:
+                if exc.status not in (404, 409, 410):
+                    raise
+            resume.drop(sess.home, old.upload_id)
+        if journal is None:
+            return None
+        try:
+            status = sess.http.get(f"/uploads/{journal.upload_id}")
+        except ApiFailure as exc:
+            if exc.status not in (404, 410):
+                raise
+            resume.drop(sess.home, journal.upload_id)  # finished, cancelled or expired: start over
+            return None
+        return journal, status
+    except BaseException:
+        for j in [*stale, *([journal] if journal else [])]:
+            resume.release(sess.home, j.upload_id)
+        raise
 
 
 def upload_file(
@@ -119,64 +128,68 @@ def upload_file(
             "size": crypto.stream_ciphertext_size(size), "key_version": case["key_version"],
             "metadata": metadata, "attached_to": attached_to})
         journal, received = resume.new(start, case_id, case["key_version"], path, st, item_key, encryptor), 0
+        resume.claim(sess.home, journal.upload_id)  # a new id: nobody else can hold it
         resume.save(sess.home, sess.url, sess.username, keys, journal)
-    upload_id, item_id, version = journal.upload_id, journal.item_id, journal.key_version
-    case_key = case_keys[version]
-    # A request may overshoot by one slab, so stay a slab below the server's limit.
-    records = max(1, min(SLAB_RECORDS, start["chunk_max"] // (2 * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES))))
-    slab = records * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES) + crypto.STREAM_PREFIX_BYTES
-    sizer = RequestSizer(start["chunk_max"] - slab)
-    ahead = max(4, sizer.limit // slab)
-    if progress and received:
-        progress(received)
-    with open(path, "rb") as f, EncryptedFile(item_key, f, records=records, ahead=ahead, encryptor=encryptor) as enc:
-        batch: list[bytes] = []
-        pending, offset, produced = 0, received, 0
-        for slab in enc:
-            produced += len(slab)
-            if produced <= received:
-                continue  # the server holds it: encrypted again only for the hashes
-            if produced - len(slab) < received:
-                slab = slab[received - (produced - len(slab)):]
-            batch.append(slab)
-            pending += len(slab)
-            if pending >= sizer.size:
-                offset = _send_timed(sess, upload_id, offset, batch, sizer, progress)
-                batch, pending = [], 0
-        if batch:
-            offset = _send_timed(sess, upload_id, offset, batch, sizer, progress)
-    if enc.size != size:
-        raise OSError(f"{path} changed size while it was read; upload it again when it is complete")
-    media_type = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    captured, exif = _exif(path, media_type)
-    manifest = {
-        "v": 1, "item_id": item_id, "case_id": case_id, "sha256": enc.plain_sha256, "size": size,
-        "media_type": media_type, "filename": filename or path.name, "captured_at": captured,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "uploader": sess.username, "uploader_id": sess.me["id"], "evidence_type": metadata["evidence_type"],
-        "attached_to": attached_to, "sealed_sha256": None,
-    }
-    fields = {**(sealed or {}), **({"exif": exif} if exif else {})}
-    fields_envelope = None
-    if fields:
-        fields_envelope, manifest["sealed_sha256"] = crypto.seal_fields(item_key, fields, case_id, item_id)
-    sealed_manifest = crypto.seal_manifest(item_key, keys, manifest, case_id, item_id)
-    ct_hash = enc.ct_sha256
-    receipt = keys.sign(crypto.receipt_message(item_id, case_id, version, ct_hash, crypto.sha256_hex(sealed_manifest)))
-    body = {"ciphertext_sha256": ct_hash, "sealed_manifest": b64e(sealed_manifest),
-            "wrapped_key": b64e(crypto.wrap_item_key(case_key, item_key, case_id, item_id, version)),
-            "receipt_signature": b64e(receipt)}
-    if fields_envelope is not None:
-        body["sealed_fields"] = b64e(fields_envelope)
     try:
-        out = _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
-                          on_retry=lambda: _finished_already(sess, upload_id, item_id))
-    except ApiFailure as exc:
-        if exc.code in ("hash_mismatch", "already_finished"):
-            resume.drop(sess.home, upload_id)  # this upload can never finish: the next attempt starts over
-        raise
-    resume.drop(sess.home, upload_id)
-    return {**out, "resumed_from": received}
+        upload_id, item_id, version = journal.upload_id, journal.item_id, journal.key_version
+        case_key = case_keys[version]
+        # A request may overshoot by one slab, so stay a slab below the server's limit.
+        records = max(1, min(SLAB_RECORDS, start["chunk_max"] // (2 * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES))))
+        slab = records * (crypto.CHUNK_SIZE + crypto.STREAM_ABYTES) + crypto.STREAM_PREFIX_BYTES
+        sizer = RequestSizer(start["chunk_max"] - slab)
+        ahead = max(4, sizer.limit // slab)
+        if progress and received:
+            progress(received)
+        with open(path, "rb") as f, EncryptedFile(item_key, f, records=records, ahead=ahead, encryptor=encryptor) as enc:
+            batch: list[bytes] = []
+            pending, offset, produced = 0, received, 0
+            for slab in enc:
+                produced += len(slab)
+                if produced <= received:
+                    continue  # the server holds it: encrypted again only for the hashes
+                if produced - len(slab) < received:
+                    slab = slab[received - (produced - len(slab)):]
+                batch.append(slab)
+                pending += len(slab)
+                if pending >= sizer.size:
+                    offset = _send_timed(sess, upload_id, offset, batch, sizer, progress)
+                    batch, pending = [], 0
+            if batch:
+                offset = _send_timed(sess, upload_id, offset, batch, sizer, progress)
+        if enc.size != size:
+            raise OSError(f"{path} changed size while it was read; upload it again when it is complete")
+        media_type = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        captured, exif = _exif(path, media_type)
+        manifest = {
+            "v": 1, "item_id": item_id, "case_id": case_id, "sha256": enc.plain_sha256, "size": size,
+            "media_type": media_type, "filename": filename or path.name, "captured_at": captured,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "uploader": sess.username, "uploader_id": sess.me["id"], "evidence_type": metadata["evidence_type"],
+            "attached_to": attached_to, "sealed_sha256": None,
+        }
+        fields = {**(sealed or {}), **({"exif": exif} if exif else {})}
+        fields_envelope = None
+        if fields:
+            fields_envelope, manifest["sealed_sha256"] = crypto.seal_fields(item_key, fields, case_id, item_id)
+        sealed_manifest = crypto.seal_manifest(item_key, keys, manifest, case_id, item_id)
+        ct_hash = enc.ct_sha256
+        receipt = keys.sign(crypto.receipt_message(item_id, case_id, version, ct_hash, crypto.sha256_hex(sealed_manifest)))
+        body = {"ciphertext_sha256": ct_hash, "sealed_manifest": b64e(sealed_manifest),
+                "wrapped_key": b64e(crypto.wrap_item_key(case_key, item_key, case_id, item_id, version)),
+                "receipt_signature": b64e(receipt)}
+        if fields_envelope is not None:
+            body["sealed_fields"] = b64e(fields_envelope)
+        try:
+            out = _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
+                              on_retry=lambda: _finished_already(sess, upload_id, item_id))
+        except ApiFailure as exc:
+            if exc.code in ("hash_mismatch", "already_finished"):
+                resume.drop(sess.home, upload_id)  # this upload can never finish: the next attempt starts over
+            raise
+        resume.drop(sess.home, upload_id)
+        return {**out, "resumed_from": received}
+    finally:
+        resume.release(sess.home, journal.upload_id)  # kept for a later run unless finished (dropped)
 
 
 def _finished_already(sess: ClientSession, upload_id: str, item_id: str) -> dict | None:

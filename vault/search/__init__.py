@@ -21,12 +21,12 @@ from vault.search.errors import (
     SearchError,
     SearchQueryError,
 )
-from vault.search.index import apply, open_index, open_or_create, rebuild, status, verify
+from vault.search.index import apply, open_index, open_or_create, rebuild, status, verify, wait_for_rebuild
 from vault.search.indexer import Indexer, OutboxSource
 from vault.search.query import search, warm
 
 __all__ = [
     "Indexer", "IndexBusy", "IndexCorrupt", "IndexMissing", "IndexUnavailable", "InvalidDocument",
     "OutboxSource", "SearchError", "SearchQueryError", "apply", "open_index", "open_or_create",
-    "rebuild", "search", "status", "verify", "warm",
+    "rebuild", "search", "status", "verify", "wait_for_rebuild", "warm",
 ]

@@ -27,7 +27,7 @@ from whoosh.index import FileIndex, LockError
 
 from vault.search.documents import SCHEMA_VERSION, make_schema, to_fields, validate
 from vault.search.errors import IndexBusy, IndexCorrupt, IndexMissing, InvalidDocument
-from vault.search.locks import exclusive_rebuild
+from vault.search.locks import FileLock, exclusive_rebuild, rebuild_intent_path
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,17 @@ def open_or_create(path: str | os.PathLike[str], *, lock_timeout: float = 60.0) 
             return open_index(path), False
         except IndexMissing:
             return _create(path), True
+
+
+def wait_for_rebuild(path: str | os.PathLike[str], timeout: float | None = 600.0) -> bool:
+    """Wait until no rebuild (another process's, after :class:`IndexBusy`) holds the index.
+
+    A rebuild holds the intent lock from before it takes the rebuild lock
+    until after the swap, so once a shared hold of it is had, the rebuild
+    that was running is over. False if it still runs after ``timeout``.
+    """
+    with FileLock(rebuild_intent_path(Path(path).absolute())) as intent:
+        return intent.acquire(shared=True, timeout=timeout)
 
 
 def rebuild(
