@@ -841,6 +841,61 @@ export class StreamEncryptor {
  * A failed read poisons the encryptor (the stream cannot be continued with a
  * new header): start a new upload with a new BlobEncryptor.
  */
+/**
+ * Which ciphertext bytes went out as requests and which the server has
+ * acknowledged; one request in flight at a time. BlobEncryptor keeps its
+ * requests here, and so does the upload page when a Worker encrypts
+ * (upload-core.js), so resends work the same either way.
+ */
+export class RequestLedger {
+  constructor(total) {
+    this.total = total;
+    this.produced = 0; // bytes handed out (acknowledged + pending)
+    this.acknowledged = 0;
+    this.pending = null;
+  }
+
+  get complete() {
+    return this.acknowledged === this.total;
+  }
+
+  requireIdle() {
+    if (this.pending) throw new CryptoError("a request is still unacknowledged: re-send enc.pending or ack() it");
+  }
+
+  /** Record `bytes` as the next request and return it: {offset, bytes, last}. */
+  hand(bytes) {
+    this.requireIdle();
+    this.pending = { offset: this.produced, bytes, last: this.produced + bytes.length === this.total };
+    this.produced += bytes.length;
+    return this.pending;
+  }
+
+  /**
+   * The server holds the ciphertext up to byte `upTo` (default: all of the
+   * pending request). `upTo` may fall inside the pending request; the rest of
+   * it stays pending. Going back before an earlier acknowledgement is
+   * impossible without re-encrypting: that throws.
+   */
+  ack(upTo = this.produced) {
+    if (!Number.isSafeInteger(upTo)) throw new TypeError("ack offset must be an integer");
+    if (upTo === this.acknowledged) return;
+    if (upTo < this.acknowledged || upTo > this.produced) {
+      throw new CryptoError(
+        `cannot acknowledge up to byte ${upTo}: acknowledged ${this.acknowledged}, handed out ${this.produced}` +
+          (upTo < this.acknowledged ? " (the server lost acknowledged data: restart the upload)" : ""),
+      );
+    }
+    const p = this.pending;
+    this.acknowledged = upTo;
+    if (upTo === p.offset + p.bytes.length) {
+      this.pending = null;
+    } else {
+      this.pending = { offset: upTo, bytes: p.bytes.subarray(upTo - p.offset), last: p.last };
+    }
+  }
+}
+
 export class BlobEncryptor {
   constructor(key, blob, { readBytes = DEFAULT_READ_BYTES } = {}) {
     need();
@@ -863,9 +918,7 @@ export class BlobEncryptor {
     this._slicePos = 0; // bytes of it already encrypted
     this._first = true;
     this._carry = new Uint8Array(0); // produced ciphertext not yet handed out
-    this._produced = 0; // ciphertext bytes handed out (acknowledged + pending)
-    this._acked = 0;
-    this._pending = null;
+    this._requests = new RequestLedger(this._ciphertextSize);
     this._done = false; // every ciphertext byte has been produced
     this._busy = false;
     this._error = null;
@@ -885,12 +938,12 @@ export class BlobEncryptor {
 
   /** Ciphertext bytes the server has acknowledged. */
   get acknowledged() {
-    return this._acked;
+    return this._requests.acknowledged;
   }
 
   /** The unacknowledged request {offset, bytes, last}, or null. Re-send it after a dropped connection. */
   get pending() {
-    return this._pending;
+    return this._requests.pending;
   }
 
   /** True once the last request has been produced (hashes are then set). */
@@ -900,7 +953,7 @@ export class BlobEncryptor {
 
   /** True once every ciphertext byte has been acknowledged. */
   get complete() {
-    return this._acked === this._ciphertextSize;
+    return this._requests.complete;
   }
 
   /**
@@ -913,8 +966,8 @@ export class BlobEncryptor {
     if (this._error) throw new CryptoError("this encryptor failed earlier; start a new upload", { cause: this._error });
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new TypeError("maxBytes must be a positive integer");
     if (this._busy) throw new CryptoError("next() is already running");
-    if (this._pending) throw new CryptoError("a request is still unacknowledged: re-send enc.pending or ack() it");
-    const remaining = this._ciphertextSize - this._produced;
+    this._requests.requireIdle();
+    const remaining = this._ciphertextSize - this._requests.produced;
     if (remaining === 0) return null;
     const n = Math.min(maxBytes, remaining);
     const out = new Uint8Array(n);
@@ -935,34 +988,12 @@ export class BlobEncryptor {
     } finally {
       this._busy = false;
     }
-    const request = { offset: this._produced, bytes: out, last: this._produced + n === this._ciphertextSize };
-    this._produced += n;
-    this._pending = request;
-    return request;
+    return this._requests.hand(out);
   }
 
-  /**
-   * The server holds the ciphertext up to byte `upTo` (default: all of the
-   * pending request). `upTo` may fall inside the pending request; the rest of
-   * it stays pending. Going back before an earlier acknowledgement is
-   * impossible without re-encrypting: that throws.
-   */
-  ack(upTo = this._produced) {
-    if (!Number.isSafeInteger(upTo)) throw new TypeError("ack offset must be an integer");
-    if (upTo === this._acked) return;
-    if (upTo < this._acked || upTo > this._produced) {
-      throw new CryptoError(
-        `cannot acknowledge up to byte ${upTo}: acknowledged ${this._acked}, handed out ${this._produced}` +
-          (upTo < this._acked ? " (the server lost acknowledged data: restart the upload)" : ""),
-      );
-    }
-    const p = this._pending;
-    this._acked = upTo;
-    if (upTo === p.offset + p.bytes.length) {
-      this._pending = null;
-    } else {
-      this._pending = { offset: upTo, bytes: p.bytes.subarray(upTo - p.offset), last: p.last };
-    }
+  /** The server holds the ciphertext up to byte `upTo`: see RequestLedger.ack. */
+  ack(upTo = this._requests.produced) {
+    this._requests.ack(upTo);
   }
 
   /**
@@ -972,10 +1003,10 @@ export class BlobEncryptor {
    */
   async *requests(requestBytes) {
     for (;;) {
-      const req = this._pending ?? (await this.next(requestBytes));
+      const req = this._requests.pending ?? (await this.next(requestBytes));
       if (req === null) return;
       yield req;
-      if (this._pending === req) this.ack();
+      if (this._requests.pending === req) this.ack();
     }
   }
 

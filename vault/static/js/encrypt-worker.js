@@ -17,7 +17,7 @@ self.onmessage = async (ev) => {
     } else if (op === "next") {
       const req = await enc.next(ev.data.maxBytes);
       if (req) enc.ack(); // the page holds the bytes until the server has them
-      const out = { id, bytes: req ? req.bytes : null, last: req ? req.last : true };
+      const out = { id, bytes: req ? req.bytes : null };
       if (enc.done) Object.assign(out, { plaintextSha256: enc.plaintextSha256, ciphertextSha256: enc.ciphertextSha256 });
       self.postMessage(out, req ? [req.bytes.buffer] : []);
     } else if (op === "destroy") {

@@ -44,6 +44,7 @@ class WorkerEncryptor {
     const w = new WorkerEncryptor(new Worker(new URL("./encrypt-worker.js", import.meta.url), { type: "module" }));
     const out = await w._call({ op: "start", key: key.slice(), file });
     w.ciphertextSize = out.ciphertextSize;
+    w._requests = new vc.RequestLedger(out.ciphertextSize);
     return w;
   }
 
@@ -51,9 +52,6 @@ class WorkerEncryptor {
     this._worker = worker;
     this._calls = new Map();
     this._seq = 0;
-    this._produced = 0;
-    this.acknowledged = 0;
-    this.pending = null;
     this.plaintextSha256 = null;
     this.ciphertextSha256 = null;
     worker.onmessage = (ev) => {
@@ -80,29 +78,27 @@ class WorkerEncryptor {
     });
   }
 
+  get acknowledged() {
+    return this._requests.acknowledged;
+  }
+
+  get pending() {
+    return this._requests.pending;
+  }
+
   get complete() {
-    return this.acknowledged === this.ciphertextSize;
+    return this._requests.complete;
   }
 
   async next(maxBytes) {
-    if (this.pending) throw new vc.CryptoError("a request is still unacknowledged: re-send enc.pending or ack() it");
+    this._requests.requireIdle();
     const out = await this._call({ op: "next", maxBytes });
     if (out.plaintextSha256) [this.plaintextSha256, this.ciphertextSha256] = [out.plaintextSha256, out.ciphertextSha256];
-    if (!out.bytes) return null;
-    this.pending = { offset: this._produced, bytes: out.bytes, last: out.last };
-    this._produced += out.bytes.length;
-    return this.pending;
+    return out.bytes ? this._requests.hand(out.bytes) : null;
   }
 
-  ack(upTo = this._produced) {
-    if (upTo === this.acknowledged) return;
-    if (!Number.isSafeInteger(upTo) || upTo < this.acknowledged || upTo > this._produced) {
-      throw new vc.CryptoError(`cannot acknowledge up to byte ${upTo}: acknowledged ${this.acknowledged}, handed out ${this._produced}` +
-        (upTo < this.acknowledged ? " (the server lost acknowledged data: restart the upload)" : ""));
-    }
-    const p = this.pending;
-    this.acknowledged = upTo;
-    this.pending = upTo === p.offset + p.bytes.length ? null : { offset: upTo, bytes: p.bytes.subarray(upTo - p.offset), last: p.last };
+  ack(upTo) {
+    this._requests.ack(upTo);
   }
 
   destroy() {
