@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import Gunicorn
+from tests.conftest import Gunicorn, wait_until
 from tests.core.cli_helpers import Cli
 from tests.export.test_exporters import docx_text
 from tests.integration.conftest import (
@@ -47,8 +47,18 @@ def exporters_from_many_workers(url: str, token: str) -> list[set[str]]:
 
 
 def answering_pids(access_log: Path, skip_lines: int) -> list[str]:
-    lines = access_log.read_text().splitlines()[skip_lines:]
-    return [line.split()[0] for line in lines if " /api/v1/exporters " in f"{line} "]
+    """The worker pids that answered /exporters after `skip_lines`, once all ROUNDS answers are logged.
+
+    gunicorn writes an access-log line after the response has gone out, so
+    the client may have its last answer before the line exists: wait for it.
+    """
+
+    def logged() -> list[str]:
+        lines = access_log.read_text().splitlines()[skip_lines:]
+        return [line.split()[0] for line in lines if " /api/v1/exporters " in f"{line} "]
+
+    wait_until(lambda: len(logged()) >= ROUNDS, f"{ROUNDS} /exporters lines in the access log", limit=30)
+    return logged()
 
 
 def test_third_party_plugin_across_four_gunicorn_workers(env, tmp_path, client_home, thirdparty_install):
