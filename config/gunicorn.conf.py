@@ -28,6 +28,6 @@ control_socket_disable = True
 def post_worker_init(worker):
     # A finish that uploads a large blob to an object store reports progress
     # through this, so the arbiter does not take it for a hung worker.
-    from vault import heartbeat
+    from vault.serving import heartbeat
 
     heartbeat.install(worker.notify)

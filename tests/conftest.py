@@ -22,8 +22,9 @@ import pytest
 
 os.environ["VAULT_INSECURE_TEST_KDF"] = "1"  # TEST-ONLY cheap Argon2 (see module docstring)
 
-from vault import crypto, recovery, server_tasks  # noqa: E402
+from vault import crypto, ops
 from vault.config import Config, load_config  # noqa: E402
+from vault.domain import recovery_kit as recovery
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_SETTINGS = {  # TEST-ONLY cheap work factors
@@ -118,8 +119,8 @@ def make_env(tmp_path: Path, database_url: str = "", **overrides) -> Env:
     data = tmp_path / "data"
     cfg = load_config(data, database_url=database_url, **{**TEST_SETTINGS, **overrides})
     pub, files = recovery.write_kit(tmp_path / "kit", "Test coalition")
-    v = server_tasks.init(cfg, pub)
-    inv = server_tasks.invite(v, "admin")["invitation"]
+    v = ops.init(cfg, pub)
+    inv = ops.invite(v, "admin")["invitation"]
     v.db.dispose()
     return Env(cfg, cfg.data_dir, files[0], recovery.load_kit(files[0]), inv)
 

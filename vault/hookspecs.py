@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pluggy import HookimplMarker, HookspecMarker
 
 if TYPE_CHECKING:
-    from vault.caserecord import CaseRecord
+    from vault.domain.caserecord import CaseRecord
     from vault.export.types import (
         EvidenceNotice,
         Exporter,

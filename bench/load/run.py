@@ -231,9 +231,9 @@ def main() -> int:
         args.clients, args.seconds, args.reference_rounds = 8, 10, 5
 
     from tests.conftest import Gunicorn, make_env
-    from vault import server_tasks
-    from vault.app import open_vault
+    from vault import ops
     from vault.client.session import ClientSession
+    from vault.services.vault import open_vault
 
     work = Path(tempfile.mkdtemp(prefix="vault-load-"))
     db_url = fresh_postgres(args.database_url) if args.database_url else ""
@@ -283,14 +283,14 @@ def main() -> int:
 
     v = open_vault(env.config)
     try:
-        fsck = server_tasks.fsck(v, repair=False, deep=True)
+        fsck = ops.fsck(v, repair=False, deep=True)
     finally:
         v.db.dispose()
     logs = scan_logs(env.data_dir / "logs", t0, t1)
     statuses, log_hits = logs["statuses"], logs["hits"]
 
     # ------------------------------------------------------------------ report
-    ops = [op for r in results for op in r["ops"]]
+    done = [op for r in results for op in r["ops"]]
     span = t1 - t0
     ref_ops = ref["ops"]
     print(f"\nLoad: {args.clients} clients × {args.seconds:g} s ({span:.1f} s until the last operation ended), "
@@ -299,7 +299,7 @@ def main() -> int:
     print(f"{'':8}{'ops':>7}{'failed':>8}{'ops/s':>8}{'median':>9}{'p95':>8}{'p99':>8}"
           f"   {'1 client idle':>13}{'slowdown':>10}   (seconds)")
     for kind in ("upload", "search"):
-        mine = [op for op in ops if op[0] == kind]
+        mine = [op for op in done if op[0] == kind]
         ok = [op[2] for op in mine if not op[4]]
         ref_ok = [op[2] for op in ref_ops if op[0] == kind and not op[4]]
         med, ref_med = pct(ok, 50), pct(ref_ok, 50)
@@ -309,7 +309,7 @@ def main() -> int:
     print(f"uploaded: {len(acked)} items acknowledged, {up_bytes / 1e6:.0f} MB, {up_bytes / 1e6 / span:.1f} MB/s "
           f"(idle reference {loadgen.MEDIAN_SIZE / 1e6 / pct([o[2] for o in ref_ops if o[0] == 'upload'], 50):.1f} "
           f"MB/s for one client)")
-    errs = Counter((op[3], op[4]) for op in ops if op[4])
+    errs = Counter((op[3], op[4]) for op in done if op[4])
     print("client-visible errors (after the client library's retries): "
           + (", ".join(f"{s or '-'} {c}: {n}" for (s, c), n in sorted(errs.items())) or "none"))
     print("server responses by status (access log, every request incl. retried ones): "

@@ -11,7 +11,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from vault.vocab import DETENTION_PLACE_TYPES, EVIDENCE_TYPES, METHODS, REGIONS, VIOLATIONS
+from vault.domain.vocab import DETENTION_PLACE_TYPES, EVIDENCE_TYPES, METHODS, REGIONS, VIOLATIONS
 
 CITIES = {
     "ky": ["Бишкекте", "Ошто", "Жалал-Абадда", "Караколдо", "Нарында", "Токмокто", "Таласта",

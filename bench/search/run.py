@@ -67,7 +67,7 @@ def make_queries(rng: random.Random, cases: list[str], n: int, users: int) -> di
     set of documents they may see (memoised per segment afterwards:
     engine.allowed_docs).
     """
-    from vault.vocab import REGIONS
+    from vault.domain.vocab import REGIONS
 
     lawyers = [rng.sample(cases, min(50, len(cases))) for _ in range(max(1, users))]
 

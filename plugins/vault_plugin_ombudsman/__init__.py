@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.context import base_context, render
 from vault.export.document import AddressBlock, Document, SignatureBlock, format_date, word
 from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr

@@ -13,7 +13,7 @@ publish the text as it stands.
 
 from __future__ import annotations
 
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.context import base_context, render
 from vault.export.document import Document, Fields
 from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr

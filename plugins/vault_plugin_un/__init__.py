@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
+from vault.domain.vocab import label
 from vault.export.context import base_context, render
 from vault.export.document import Document, Para, SignatureBlock, format_date, word
 from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr
 from vault.export.names import safe_filename
 from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered, Variant
 from vault.hookspecs import hookimpl
-from vault.vocab import label
 
 from . import cat22
 

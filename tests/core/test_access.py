@@ -23,7 +23,7 @@ from vault import crypto
 from vault.api.security import AUDIENCES, access, enforce
 from vault.client.http import ApiFailure
 from vault.client.transfer import upload_file
-from vault.models import Base
+from vault.db.models import Base
 
 ID_PARAMS = {"case_id", "item_id", "upload_id"}
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from tests.conftest import TEST_ENV, LiveServer, make_env, person
-from vault import audit, crypto, server_tasks
+from vault import crypto, ops
 from vault.app import create_app
 from vault.client.transfer import upload_file
-from vault.models import AuditCheckpoint, AuditEntry
+from vault.db.models import AuditCheckpoint, AuditEntry
+from vault.services import audit
 
 EVERY = 3
 
@@ -193,7 +194,7 @@ def test_rewritten_tail_with_deleted_checkpoints_is_caught(logged):
     rewrite_from(v, seq, json.dumps({"forged": True}))
     with v.db.session() as s:
         s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq >= seq))
-    r = server_tasks.audit_verify(v)
+    r = ops.audit_verify(v)
     assert not r.ok
     assert r.first_bad_seq is not None and r.first_bad_seq >= seq
 

@@ -18,7 +18,7 @@ from vault import crypto
 from vault.app import create_app
 from vault.client.http import ApiFailure
 from vault.client.session import ClientSession, register
-from vault.models import ApiToken, utcnow
+from vault.db.models import ApiToken, utcnow
 
 PASSWORDS = {"aigul": "lawyer-password-1", "bakyt": "medic-password-1", "admin": "admin-password-1"}
 

@@ -20,14 +20,15 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select
 
 from tests.conftest import POSTGRES_URL, TEST_SETTINGS, LiveServer, make_env, make_people, person
-from vault import migrate, server_tasks
+from vault import ops
 from vault.app import create_app, open_vault
 from vault.cli import main as cli
 from vault.client.session import ClientSession
 from vault.client.transfer import download_item, upload_file
 from vault.config import load_config
-from vault.db import Database
-from vault.models import AuditEntry, Base, CaseKey, SearchOutbox, Setting
+from vault.db import migrate
+from vault.db.engine import Database
+from vault.db.models import AuditEntry, Base, CaseKey, SearchOutbox, Setting
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="VAULT_TEST_POSTGRES_URL is not set "
                                                               "(CI sets it when PostgreSQL runs)")
@@ -97,9 +98,9 @@ def _check_restored(tmp_path: Path, restored: Path, source: dict, item_id: str, 
     cfg = load_config(restored, **TEST_SETTINGS)
     assert _snapshot(cfg.db_url) == source
     v = open_vault(cfg)
-    result = server_tasks.audit_verify(v)
+    result = ops.audit_verify(v)
     assert result.ok and result.entries == len(source["audit_log"]) and result.checkpoints >= 2, result.as_dict()
-    report = server_tasks.fsck(v, repair=False, deep=True)
+    report = ops.fsck(v, repair=False, deep=True)
     assert report.ok and report.items_checked == 1, report.as_dict()
     v.db.dispose()
     app = create_app(cfg)
@@ -115,7 +116,7 @@ def _check_restored(tmp_path: Path, restored: Path, source: dict, item_id: str, 
 
 def _backup(env, archive: Path) -> None:
     v = open_vault(env.config)
-    server_tasks.backup(v, archive, portable=True)
+    ops.backup(v, archive, portable=True)
     v.db.dispose()
 
 
@@ -219,7 +220,7 @@ def test_dump_is_one_snapshot(env, tmp_path):
             wrote.append(True)
 
     archive = tmp_path / "snap.tar"
-    server_tasks.backup(v, archive, progress, portable=True)
+    ops.backup(v, archive, progress, portable=True)
     with tarfile.open(archive) as tar:
         meta = json.load(tar.extractfile("db/meta.json"))
         settings = tar.extractfile("db/settings.jsonl").read()
@@ -230,9 +231,9 @@ def test_dump_is_one_snapshot(env, tmp_path):
     assert wrote and b"written-during-backup" not in settings
     assert len(audit) == meta["tables"]["audit_log"] == total - 1
     restored = tmp_path / "restored"
-    server_tasks.restore(archive, restored)
+    ops.restore(archive, restored)
     v = open_vault(load_config(restored))
-    assert server_tasks.audit_verify(v).ok
+    assert ops.audit_verify(v).ok
     v.db.dispose()
 
 
@@ -251,11 +252,11 @@ def test_older_archive_restores_and_migrates_to_head(tmp_path):
 
     _rewrite(archive, older, edit)
     restored = tmp_path / "restored"
-    assert server_tasks.restore(older, restored) > 0
+    assert ops.restore(older, restored) > 0
     v = open_vault(load_config(restored))
     with v.db.engine.connect() as conn:
         assert migrate.current(conn) == migrate.head()
-    assert server_tasks.audit_verify(v).ok
+    assert ops.audit_verify(v).ok
     v.db.dispose()
 
 
@@ -344,7 +345,7 @@ def test_postgresql_target_must_be_empty_and_takes_all_or_nothing(tmp_path, new_
     out = _run("restore", str(archive), "--data", str(restored), "--database-url", empty)
     assert out.exit_code == 0, out.output
     v = open_vault(load_config(restored))
-    assert server_tasks.audit_verify(v).ok
+    assert ops.audit_verify(v).ok
     v.db.dispose()
 
 

@@ -21,15 +21,11 @@ import pytest
 from tests.conftest import REPO, free_port
 from tests.core.test_storage import BAD_HASHES
 from tests.s3server import MOTO_CREDENTIALS, REGION
-from vault.blobstore_s3 import MIN_PART, S3BlobStore, check_endpoint, parse_blob_url
 from vault.config import ConfigError, load_config
-from vault.storage import (
-    BadIdentifier,
-    BlobNotStored,
-    BlobStoreUnavailable,
-    FolderBlobStore,
-    open_blob_store,
-)
+from vault.storage.blobs import BlobNotStored, BlobStoreUnavailable, FolderBlobStore
+from vault.storage.factory import open_blob_store
+from vault.storage.files import BadIdentifier
+from vault.storage.s3 import MIN_PART, S3BlobStore, check_endpoint, parse_blob_url
 
 KEY_ID, SECRET = "AKIAVAULTTESTKEYID00", "vault-test-SECRET-must-never-show"
 
@@ -109,7 +105,7 @@ def test_hashes_are_checked_before_any_request(tmp_path, monkeypatch):
 
 
 def test_large_blobs_go_up_in_parts(s3_target, tmp_path, monkeypatch):
-    from vault import heartbeat
+    from vault.serving import heartbeat
 
     beats = []
     monkeypatch.setattr(heartbeat, "_notify", lambda: beats.append(1))
@@ -130,7 +126,7 @@ def test_large_blobs_go_up_in_parts(s3_target, tmp_path, monkeypatch):
 MEASURE = r'''
 import hashlib, shutil, sys
 from pathlib import Path
-from vault.blobstore_s3 import S3BlobStore
+from vault.storage.s3 import S3BlobStore
 
 def peak_mib():  # this process image's high-water mark (ru_maxrss would include the parent's)
     line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))

@@ -18,13 +18,13 @@ from tests import s3server
 from tests.conftest import LiveServer, both_blob_stores, lawyer_with_case, make_env
 from tests.core import manual_upload
 from tests.s3server import MOTO_CREDENTIALS, MotoS3, new_target
-from vault import server_tasks
+from vault import ops
 from vault.app import create_app, open_vault
 from vault.cli import main as cli
 from vault.client.http import ApiFailure
 from vault.client.transfer import download_item, upload_file
 from vault.config import load_config
-from vault.models import Item, Upload
+from vault.db.models import Item, Upload
 
 
 def _items(v) -> int:
@@ -75,7 +75,7 @@ def test_a_store_that_is_down_gets_503_and_nothing_half_done(db_url, tmp_path, m
         with v.db.session() as s:
             assert s.get(Upload, m.upload_id) is None
         assert not (env.data_dir / "uploads" / m.upload_id).exists()
-        report = server_tasks.fsck(v, repair=False, deep=True)
+        report = ops.fsck(v, repair=False, deep=True)
         assert report.ok and report.items_checked == 2
     finally:
         live.stop()
@@ -108,9 +108,9 @@ def test_init_refuses_a_used_prefix_and_an_unreachable_store(s3_target, tmp_path
     staged.write_bytes(b"x")
     # Two vaults on one prefix would delete each other's blobs as orphans.
     open_vault(load_config(tmp_path / "first" / "data")).blobs.put_file(staged, "ab" * 32)
-    with pytest.raises(server_tasks.InitError, match="not empty"):
+    with pytest.raises(ops.InitError, match="not empty"):
         make_env(tmp_path / "second", "", **s3_target.settings)
-    with pytest.raises(server_tasks.InitError, match="cannot use"):
+    with pytest.raises(ops.InitError, match="cannot use"):
         make_env(tmp_path / "third", "", **{**s3_target.settings, "s3_endpoint_url": "http://127.0.0.1:9"})
     for name in ("second", "third"):
         assert not (tmp_path / name / "data").exists()  # refused before anything was made
@@ -149,7 +149,7 @@ def test_backup_holds_the_blobs_and_restores_into_either_store(env, live, tmp_pa
         for where in (folder, in_s3):
             v = open_vault(load_config(where))
             assert set(v.blobs.all_hashes()) == shas
-            report = server_tasks.fsck(v, repair=False, deep=True)
+            report = ops.fsck(v, repair=False, deep=True)
             assert report.ok and report.items_checked == 2, report.as_dict()
             v.db.dispose()
         # A prefix that already holds blobs is not restored into.
@@ -173,9 +173,9 @@ def test_backup_holds_the_blobs_and_restores_into_either_store(env, live, tmp_pa
     assert out.exit_code == 0, out.output
     v = open_vault(load_config(back))
     if env.config.blob_url:
-        assert server_tasks.fsck(v, repair=False, deep=True).ok
+        assert ops.fsck(v, repair=False, deep=True).ok
     else:
-        assert len(server_tasks.fsck(v, repair=False).missing_blobs) == 2
+        assert len(ops.fsck(v, repair=False).missing_blobs) == 2
     v.db.dispose()
 
 
@@ -187,9 +187,9 @@ def test_restore_into_a_bucket_takes_only_blobs(s3_target, tmp_path):
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     cfg = load_config(tmp_path / "new", **s3_target.settings)
-    with pytest.raises(server_tasks.InitError, match="not a blob"):
-        server_tasks.restore(archive, tmp_path / "new", cfg)
+    with pytest.raises(ops.InitError, match="not a blob"):
+        ops.restore(archive, tmp_path / "new", cfg)
     assert s3_target.keys() == []
     # A folder takes it as it always did (fsck then reports the stray file).
-    server_tasks.restore(archive, tmp_path / "folder")
+    ops.restore(archive, tmp_path / "folder")
     assert (tmp_path / "folder" / "blobs" / "README").read_bytes() == b"not a blob"

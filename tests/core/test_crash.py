@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import Gunicorn, both_blob_stores, lawyer_with_case, wait_until
 from tests.core import manual_upload
-from vault import server_tasks
-from vault.app import open_vault
+from vault import ops
 from vault.client.transfer import download_item, upload_file
-from vault.models import Item, Upload
+from vault.db.models import Item, Upload
+from vault.services.vault import open_vault
 
 
 @pytest.mark.slow
@@ -68,7 +68,7 @@ def test_sigkill_mid_upload(env, tmp_path):
         nxt = upload_file(lawyer, case_id, other, {"title": "after crash", "evidence_type": "document"})
         assert download_item(lawyer, nxt["item_id"], tmp_path / "next.out")[0].read_bytes() == other.read_bytes()
         assert len(lawyer.http.get(f"/cases/{case_id}/items")["items"]) == 2
-        final = server_tasks.fsck(v, repair=True, deep=True)
+        final = ops.fsck(v, repair=True, deep=True)
         assert final.ok and final.removed == 0 and final.items_checked == 2
         v.db.dispose()
     finally:
@@ -97,14 +97,14 @@ def test_fsck_removes_crash_leftovers_after_the_grace_period(env, live, tmp_path
     stray_tmp.write_bytes(b"staging file without a row")
 
     # Young leftovers may belong to a request in flight: reported nowhere, kept.
-    report = server_tasks.fsck(v, repair=True)
+    report = ops.fsck(v, repair=True)
     assert report.ok and report.orphan_blobs == [] and report.stale_uploads == [] and report.removed == 0
     assert v.blobs.exists(orphan_sha) and stray_tmp.exists()
 
-    later = time.time() + server_tasks.GRACE_S + 60
-    dry = server_tasks.fsck(v, repair=False, now=later)
+    later = time.time() + ops.GRACE_S + 60
+    dry = ops.fsck(v, repair=False, now=later)
     assert dry.orphan_blobs == [orphan_sha] and dry.removed == 0 and v.blobs.exists(orphan_sha)
-    report = server_tasks.fsck(v, repair=True, now=later)
+    report = ops.fsck(v, repair=True, now=later)
     assert report.orphan_blobs == [orphan_sha]
     assert report.stale_uploads == ["cd" * 16]  # the live upload, which has its row, is left alone
     assert report.ok and report.removed == 2
@@ -115,10 +115,10 @@ def test_fsck_removes_crash_leftovers_after_the_grace_period(env, live, tmp_path
     with v.db.session() as s:
         s.get(Upload, abandoned.upload_id).expires_at = s.get(Upload, abandoned.upload_id).created_at.replace(
             year=2000)
-    report = server_tasks.fsck(v, repair=True)
+    report = ops.fsck(v, repair=True)
     assert report.stale_uploads == [abandoned.upload_id]
     with v.db.session() as s:
         assert s.get(Upload, abandoned.upload_id) is None
-    final = server_tasks.fsck(v, repair=True, deep=True, now=later)
+    final = ops.fsck(v, repair=True, deep=True, now=later)
     assert final.ok and final.removed == 0 and final.items_checked == 1
     v.db.dispose()

@@ -96,7 +96,7 @@ def test_full_journey_leaves_no_plaintext_on_the_server(env, tmp_path):
     needles += [p.encode() for p in PASSWORDS.values()]
     needles += [VICTIM.encode("utf-16-le"), json.dumps(VICTIM).encode()]  # escaped forms too
     swept = assert_nowhere(env.data_dir, needles)
-    from vault.app import open_vault
+    from vault.services.vault import open_vault
 
     v = open_vault(env.config)
     stored = sorted(v.blobs.all_hashes())

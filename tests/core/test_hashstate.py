@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from vault.hashstate import STATE_TAG, ResumableSha256, available
+from vault.storage.hashstate import STATE_TAG, ResumableSha256, available
 
 pytestmark = pytest.mark.skipif(not available(), reason="this libcrypto has no SHA256_Init (finish re-hashes)")
 

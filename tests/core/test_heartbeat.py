@@ -1,10 +1,10 @@
-"""vault.heartbeat: a long request tells gunicorn it is alive, at a bounded rate, from any thread."""
+"""vault.serving.heartbeat: a long request tells gunicorn it is alive, at a bounded rate, from any thread."""
 
 from __future__ import annotations
 
 import threading
 
-from vault import heartbeat
+from vault.serving import heartbeat
 
 
 def test_beats_are_rate_limited_and_thread_safe(monkeypatch):

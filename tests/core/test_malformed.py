@@ -23,7 +23,7 @@ from vault import crypto
 from vault.client.http import ApiFailure
 from vault.client.session import register
 from vault.client.transfer import upload_file
-from vault.models import Base, Invitation, Item, User, utcnow
+from vault.db.models import Base, Invitation, Item, User, utcnow
 
 OCTET = "application/octet-stream"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from vault.db import make_engine
-from vault.models import Base
+from vault.db.engine import make_engine
+from vault.db.models import Base
 
 
 def test_migrations_match_models(env):

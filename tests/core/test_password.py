@@ -16,7 +16,7 @@ from vault import crypto
 from vault.app import create_app
 from vault.client.http import ApiFailure
 from vault.client.session import ClientSession
-from vault.models import AuditEntry
+from vault.db.models import AuditEntry
 
 OLD, NEW = "lawyer-password-1", "a new passphrase, quite long"
 

@@ -32,7 +32,7 @@ def test_recovery_kit_restores_access(people, env, tmp_path, live):
 
 
 def test_wrong_kit_is_refused(people, env, tmp_path, live):
-    from vault import recovery
+    from vault.domain import recovery_kit as recovery
 
     _, files = recovery.write_kit(tmp_path / "other-kit")
     env_vars = {**os.environ, **TEST_ENV, "VAULT_URL": live.url, "VAULT_CLIENT_HOME": str(people.admin.home)}

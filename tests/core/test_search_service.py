@@ -32,7 +32,7 @@ def _total(sess, q: str) -> int:
 @pytest.fixture
 def indexer(app):
     """The indexer thread, as each gunicorn worker starts it (off by default in in-process tests)."""
-    from vault import indexing
+    from vault.services import indexing
 
     v = app.extensions["vault"]
     stop = indexing.start(v.db, v.config.index_dir)
@@ -117,8 +117,9 @@ def test_many_workers_one_writer_nothing_lost(env, tmp_path):
 def test_worker_waits_for_another_workers_rebuild_before_warming(env, monkeypatch, caplog):
     """Found by bench/load: at start one worker rebuilt the missing index, another
     got IndexBusy and warmed at once, found no index yet and logged a traceback."""
-    from vault import indexing, search
-    from vault.db import Database
+    from vault import search
+    from vault.db.engine import Database
+    from vault.services import indexing
 
     path = env.config.index_dir
     shutil.rmtree(path, ignore_errors=True)

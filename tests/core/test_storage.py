@@ -12,23 +12,19 @@ import time
 
 import pytest
 
-from vault.storage import (
+from vault.storage.blobs import BlobMissing, BlobStore, FolderBlobStore, blob_name, sha_of_name
+from vault.storage.files import (
     BadIdentifier,
-    BlobMissing,
-    BlobStore,
     DiskFull,
-    FolderBlobStore,
     ShortChunk,
     StorageError,
-    UploadArea,
     UploadBusy,
-    blob_name,
     check_id,
     check_sha,
     ensure_free,
     sha256_file,
-    sha_of_name,
 )
+from vault.storage.uploads import UploadArea
 
 
 @pytest.fixture
@@ -41,7 +37,7 @@ def store(request, tmp_path) -> BlobStore:
     if request.param == "folder":
         return FolderBlobStore(tmp_path / "blobs")
     from tests.s3server import REGION
-    from vault.blobstore_s3 import S3BlobStore
+    from vault.storage.s3 import S3BlobStore
 
     t = request.getfixturevalue("s3_target")
     return S3BlobStore(t.bucket, t.prefix, endpoint_url=t.url, region=REGION, addressing_style="path")

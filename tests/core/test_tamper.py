@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from tests.conftest import both_blob_stores
 from tests.core import manual_upload
-from vault import crypto, server_tasks
-from vault.app import open_vault
+from vault import crypto, ops
 from vault.client.http import ApiFailure
 from vault.client.session import TrustError
 from vault.client.transfer import IntegrityFailure, download_item, upload_file
-from vault.models import CaseKey, Item
+from vault.db.models import CaseKey, Item
+from vault.services.vault import open_vault
 
 
 def _upload(people, tmp_path, size=200_000):
@@ -47,8 +47,8 @@ def test_flipped_byte_in_blob_is_an_integrity_error(people, env, tmp_path):
     with pytest.raises(IntegrityFailure, match="altered"):
         download_item(people.medic, out["item_id"], target)
     assert not target.exists() and not (tmp_path / "out.jpg.part").exists()
-    assert server_tasks.fsck(v, repair=False).ok  # same size: only re-hashing finds it
-    report = server_tasks.fsck(v, repair=False, deep=True)
+    assert ops.fsck(v, repair=False).ok  # same size: only re-hashing finds it
+    report = ops.fsck(v, repair=False, deep=True)
     assert report.bad_hash == [out["item_id"]] and not report.ok
     v.db.dispose()
 
@@ -60,7 +60,7 @@ def test_truncated_blob_is_detected(people, env, tmp_path):
     rewrite_blob(v, out["blob_sha256"], lambda raw: bytes(raw[:-100]), tmp_path)
     with pytest.raises(IntegrityFailure):
         download_item(people.medic, out["item_id"], tmp_path / "o")
-    assert server_tasks.fsck(v, repair=False).bad_size == [out["item_id"]]
+    assert ops.fsck(v, repair=False).bad_size == [out["item_id"]]
     v.db.dispose()
 
 
@@ -71,7 +71,7 @@ def test_missing_blob_is_reported(people, env, tmp_path):
     v.blobs.delete(out["blob_sha256"])
     with pytest.raises(IntegrityFailure, match="missing"):
         download_item(people.medic, out["item_id"], tmp_path / "o")
-    report = server_tasks.fsck(v, repair=True, deep=True)
+    report = ops.fsck(v, repair=True, deep=True)
     assert report.missing_blobs == [out["item_id"]] and not report.ok and report.removed == 0
     v.db.dispose()
 
@@ -119,7 +119,7 @@ def test_server_cannot_slip_in_a_case_key_it_knows(people, env):
 def test_changed_colleague_key_is_refused_until_accepted(people, env):
     """Keys are pinned on first use; a server handing out another key is refused."""
     v = open_vault(env.config)
-    from vault.models import User
+    from vault.db.models import User
 
     with v.db.session() as s:
         u = s.execute(select(User).where(User.username == "bakyt")).scalar_one()
@@ -132,7 +132,7 @@ def test_changed_colleague_key_is_refused_until_accepted(people, env):
 def test_changed_recovery_key_is_refused_until_accepted_on_the_command_line(people, env, live):
     """A server that swaps the organisation recovery key would get every new case key sealed to it."""
     from tests.core.cli_helpers import Cli
-    from vault.models import Setting
+    from vault.db.models import Setting
 
     _rogue_secret, rogue = crypto.generate_box_keypair()
     v = open_vault(env.config)

@@ -19,9 +19,9 @@ from sqlalchemy import update
 
 from tests.conftest import Gunicorn, lawyer_with_case
 from tests.core import manual_upload
-from vault.app import open_vault
 from vault.client.transfer import download_item
-from vault.models import Upload
+from vault.db.models import Upload
+from vault.services.vault import open_vault
 
 pytestmark = pytest.mark.slow
 
@@ -168,8 +168,8 @@ def _gunicorn_environ(raw: bytes):
 def test_the_socket_path_is_taken_under_gunicorn_and_reads_exactly_the_body(extra):
     from flask import Flask
 
-    from vault.api.body import _SocketBody, request_body
-    from vault.storage import _read_into
+    from vault.serving.body import _SocketBody, request_body
+    from vault.storage.blobs import _read_into
 
     body = os.urandom(300_000)
     raw = (b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
@@ -192,7 +192,7 @@ def test_the_socket_path_is_taken_under_gunicorn_and_reads_exactly_the_body(extr
 def test_a_body_already_read_falls_back_to_the_wsgi_stream():
     from flask import Flask
 
-    from vault.api.body import _SocketBody, request_body
+    from vault.serving.body import _SocketBody, request_body
 
     body = b"0123456789" * 100
     raw = (b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"

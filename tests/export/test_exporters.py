@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from tests.export.export_samples import ENABLED, full_case, options
 from vault import plugins
-from vault.caserecord import parse_case
+from vault.domain.caserecord import parse_case
 
 
 def docx_text(data: bytes) -> str:

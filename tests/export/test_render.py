@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 from pypdf import PdfReader
 
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.document import (
     AddressBlock,
     Document,

@@ -6,7 +6,7 @@ import pytest
 
 from tests.export.export_samples import ENABLED, full_case, make_item, options
 from vault import plugins
-from vault.caserecord import parse_case
+from vault.domain.caserecord import parse_case
 
 INCOMPLETE = {
     "facts": {"ru": "Задержан и избит в отделе милиции."},

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from vault.caserecord import CaseRecord, ForensicReport, parse_case
+from vault.domain.caserecord import CaseRecord, ForensicReport, parse_case
 
 
 def test_unknown_keys_are_refused():

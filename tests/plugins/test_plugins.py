@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vault import plugins
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.types import EvidenceNotice, Exporter, ExportOptions
 from vault.hookspecs import hookimpl
 

@@ -9,7 +9,7 @@ import docx
 from pypdf import PdfReader
 
 from vault import crypto, plugins
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.bundle import build_bundle
 from vault.export.types import ExportOptions
 from vault.export.verify import verify_bundle

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from vault import vocab
+from vault.domain import vocab
 
 KYRGYZ_ONLY = re.compile("[ңөүҢӨҮ]")
 CYRILLIC = re.compile("[А-Яа-яЁёңөүҢӨҮ]")

@@ -281,7 +281,7 @@ def test_browser_and_cli_read_each_other(world):
     assert got.get("sealed", {}).get("victim", VICTIM) == VICTIM
     report = cli.json("download", S["report_item"], "--out", str(tmp / "report.json"))
     assert report["verified"] is True
-    from vault.caserecord import ForensicReport
+    from vault.domain.caserecord import ForensicReport
 
     rep = ForensicReport.model_validate(json.loads((tmp / "report.json").read_text(encoding="utf-8")))
     assert rep.clinician_name == CLINICIAN and rep.findings[0].consistency == "highly_consistent"
@@ -493,7 +493,7 @@ def entry(page, list_path: str, n: int = 0):
 
 def latest_record(world, cli: Cli) -> dict:
     """The latest case record of the journey's case, downloaded and verified by the CLI."""
-    from vault.caserecord import parse_case
+    from vault.domain.caserecord import parse_case
 
     items = requests.get(f"{world['url']}/api/v1/cases/{S['case_id']}/items", timeout=30,
                          headers={"Authorization": f"Bearer {_token('aigul')}"}).json()["items"]
@@ -968,7 +968,7 @@ def test_passwords_are_normalised_to_nfc_before_key_derivation(world):
 
 def test_the_record_form_keeps_every_field_of_a_full_record(world):
     from tests.export.export_samples import full_case
-    from vault.caserecord import parse_case
+    from vault.domain.caserecord import parse_case
 
     url, tmp = world["url"], world["tmp"]
     cli = Cli(url, tmp / "cli-aigul", "aigul", PASSWORDS["aigul"])
@@ -1085,8 +1085,8 @@ def test_the_password_is_changed_in_the_browser_and_the_keys_stay(world):
 def _set_recovery_public(env, public: bytes) -> None:
     import base64
 
-    from vault.app import open_vault
-    from vault.models import Setting
+    from vault.db.models import Setting
+    from vault.services.vault import open_vault
 
     v = open_vault(env.config)
     try:

@@ -107,7 +107,7 @@ def test_every_page_renders_in_each_language_with_no_english_left(app, people, t
             if who is not None:
                 c.set_cookie("vault_session", who.http.token)
                 with app.extensions["vault"].db.session() as s:
-                    from vault.models import User
+                    from vault.db.models import User
 
                     s.get(User, who.me["id"]).language = lang
             paths = ["/login", "/setup", "/register"] if role == "anon" else _pages(people.case_id, item, role)

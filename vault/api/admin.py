@@ -10,15 +10,15 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import delete, select
 
-from vault import audit
 from vault.api.auth import user_public
 from vault.api.errors import ApiError
 from vault.api.openapi import doc
 from vault.api.schemas import InviteIn, RecoveryGrantsIn
 from vault.api.security import access
 from vault.api.validation import b64, b64decode, json_body
-from vault.models import ApiToken, AuditEntry, CaseKey, CaseMember, Invitation, User, new_id, utcnow
-from vault.storage import is_id
+from vault.db.models import ApiToken, AuditEntry, CaseKey, CaseMember, Invitation, User, new_id, utcnow
+from vault.services import audit
+from vault.storage.files import is_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 

@@ -20,7 +20,7 @@ from vault.api.openapi import doc
 from vault.api.schemas import LoginIn, PasswordIn, PreloginIn, ProfileIn, RegisterIn, TotpCodeIn
 from vault.api.security import access, issue_token
 from vault.api.validation import b64, b64decode, json_body
-from vault.models import ApiToken, Invitation, LoginThrottle, User, new_id, utcnow
+from vault.db.models import ApiToken, Invitation, LoginThrottle, User, new_id, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -16,9 +16,10 @@ from vault import crypto
 from vault.api.errors import ApiError, not_found
 from vault.api.openapi import doc
 from vault.api.schemas import CaseIn, KeyVersionIn, MemberIn, MemberRemoveIn
-from vault.api.security import READER_ROLES, access, member_case
+from vault.api.security import access
 from vault.api.validation import b64, b64decode, json_body
-from vault.models import Case, CaseKey, CaseKeyVersion, CaseMember, Item, User
+from vault.db.models import Case, CaseKey, CaseKeyVersion, CaseMember, Item, User
+from vault.services.access import READER_ROLES, member_case
 
 bp = Blueprint("cases", __name__, url_prefix="/api/v1")
 

@@ -6,30 +6,25 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from vault.services.errors import Refused, not_found
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-    def response(self):
-        body = {"error": {"code": self.code, "message": self.message, **self.extra}}
-        resp = jsonify(body)
-        resp.status_code = self.status
-        if self.status in (429, 503) and "retry_after" in self.extra:
-            resp.headers["Retry-After"] = str(self.extra["retry_after"])
-        return resp
+__all__ = ["ApiError", "not_found", "register", "response"]
 
 
-def not_found(what: str = "resource") -> ApiError:
-    # One answer, word for word, for "absent" and "not yours" whatever was
-    # asked for, so ids cannot be probed. `what` is for readers of the code.
-    del what
-    return ApiError(404, "not_found", "Not found, or you are not a member of its case.")
+class ApiError(Refused):
+    """A refusal raised by the HTTP layer itself (parsing, authentication)."""
+
+
+def response(e: Refused):
+    resp = jsonify(e.as_json())
+    resp.status_code = e.status
+    if e.status in (429, 503) and "retry_after" in e.extra:
+        resp.headers["Retry-After"] = str(e.extra["retry_after"])
+    return resp
 
 
 def register(app: Flask) -> None:
-    app.register_error_handler(ApiError, lambda e: e.response())
+    app.register_error_handler(Refused, response)
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
@@ -41,7 +36,7 @@ def register(app: Flask) -> None:
                 400: "The request could not be read. Send valid JSON with Content-Type application/json.",
             }
             msg = messages.get(e.code or 500, e.description or "error")
-            return ApiError(e.code or 500, (e.name or "error").lower().replace(" ", "_"), msg).response()
+            return response(ApiError(e.code or 500, (e.name or "error").lower().replace(" ", "_"), msg))
         return e
 
     @app.errorhandler(Exception)
@@ -49,5 +44,5 @@ def register(app: Flask) -> None:
         # Log the type only: exception text may quote request data.
         app.logger.error("unhandled %s on %s %s", type(e).__name__, request.method, request.path)
         if request.path.startswith("/api/"):
-            return ApiError(500, "internal", "Internal error; nothing was saved. Try again.").response()
+            return response(ApiError(500, "internal", "Internal error; nothing was saved. Try again."))
         return "Internal error; nothing was saved. Try again.", 500

@@ -44,9 +44,10 @@ from vault import crypto, plugins
 from vault.api.errors import ApiError
 from vault.api.openapi import doc
 from vault.api.plugins import enabled_exporter, max_export_bytes, plugin_manager
-from vault.api.security import access, member_case
+from vault.api.security import access
 from vault.api.validation import b64decode, json_body
-from vault.caserecord import CaseRecord, parse_case
+from vault.db.models import Case, Item, User
+from vault.domain.caserecord import CaseRecord, parse_case
 from vault.export.bundle import (
     ANNEX_JSON,
     BundleError,
@@ -59,7 +60,7 @@ from vault.export.bundle import (
 from vault.export.names import safe_filename
 from vault.export.types import ExportItem, ExportOptions
 from vault.export.verify import verify_bundle
-from vault.models import Case, Item, User
+from vault.services.access import member_case
 
 bp = Blueprint("exports", __name__, url_prefix="/api/v1")
 

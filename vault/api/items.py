@@ -7,13 +7,14 @@ import re
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 from sqlalchemy import select
 
-from vault import heartbeat
-from vault.api.errors import ApiError, not_found
+from vault.api.errors import ApiError
 from vault.api.openapi import doc
-from vault.api.security import access, member_case
+from vault.api.security import access
 from vault.api.validation import b64
-from vault.models import Item, User
-from vault.storage import BlobMissing, BlobStoreUnavailable, is_id
+from vault.db.models import Item, User
+from vault.services.access import member_case, member_item
+from vault.serving import heartbeat
+from vault.storage.blobs import BlobMissing, BlobStoreUnavailable
 
 bp = Blueprint("items", __name__, url_prefix="/api/v1")
 _RANGE = re.compile(r"^bytes=(\d+)-$")
@@ -33,14 +34,6 @@ def item_public(i: Item, uploader: User | None) -> dict:
     }
 
 
-def _member_item(s, item_id: str) -> Item:
-    item = s.get(Item, item_id) if is_id(item_id) else None
-    if item is None:
-        raise not_found("item")
-    member_case(s, item.case_id, g.user)
-    return item
-
-
 @bp.get("/cases/<case_id>/items")
 @access("member")
 @doc("The items of a case (searchable metadata and custody data; content stays sealed).")
@@ -58,7 +51,7 @@ def list_items(case_id: str):
 def get_item(item_id: str):
     v = _vault()
     with v.db.session() as s:
-        i = _member_item(s, item_id)
+        i = member_item(s, item_id, g.user)
         out = {**item_public(i, s.get(User, i.uploader_id)), "wrapped_key": b64(i.wrapped_key),
                "sealed_manifest": b64(i.sealed_manifest), "receipt_signature": b64(i.receipt_signature),
                "sealed_fields": b64(i.sealed_fields) if i.sealed_fields else None}
@@ -73,7 +66,7 @@ def get_item(item_id: str):
 def content(item_id: str):
     v = _vault()
     with v.db.session() as s:
-        i = _member_item(s, item_id)
+        i = member_item(s, item_id, g.user)
         sha, size = i.blob_sha256, i.blob_size
         start = 0
         rng = request.headers.get("Range")

@@ -36,8 +36,8 @@ from vault.api.openapi import doc
 from vault.api.schemas import Strict
 from vault.api.security import access
 from vault.api.validation import json_body
+from vault.db.models import PluginState, utcnow
 from vault.export.types import Exporter
-from vault.models import PluginState, utcnow
 
 bp = Blueprint("plugins", __name__, url_prefix="/api/v1")
 

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from vault import vocab
+from vault.domain import vocab
 
 B64 = Annotated[str, StringConstraints(max_length=4_000_000, pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]

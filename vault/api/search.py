@@ -11,8 +11,9 @@ from vault import search as vs
 from vault.api.errors import ApiError
 from vault.api.openapi import doc
 from vault.api.schemas import Strict
-from vault.api.security import access, member_case_ids
+from vault.api.security import access
 from vault.api.validation import json_body
+from vault.services.access import member_case_ids
 
 bp = Blueprint("search", __name__, url_prefix="/api/v1")
 

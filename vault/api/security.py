@@ -20,15 +20,13 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.api.errors import ApiError, not_found
-from vault.models import ApiToken, Case, CaseMember, User, utcnow
-from vault.storage import is_id
+from vault.db.models import ApiToken, User, utcnow
+from vault.services.access import READER_ROLES
 
 AUDIENCES = {"public", "user", "admin", "member", "lawyer"}
-READER_ROLES = ("lawyer", "medic")
 
 
 def access(audience: str):
@@ -118,22 +116,3 @@ def enforce(app: Flask) -> None:
             raise ApiError(403, "forbidden", "Only a lawyer can do this.")
         g.user = user
         return None
-
-
-def member_case(s: Session, case_id: str, user: User) -> Case:
-    """The case, if `user` is a member; 404 otherwise (also for admins)."""
-    if not is_id(case_id):
-        raise not_found("case")
-    row = s.execute(
-        select(Case).join(CaseMember, CaseMember.case_id == Case.id)
-        .where(Case.id == case_id, CaseMember.user_id == user.id)
-    ).scalar_one_or_none()
-    if row is None or user.role not in READER_ROLES:
-        raise not_found("case")
-    return row
-
-
-def member_case_ids(s: Session, user: User) -> list[str]:
-    if user.role not in READER_ROLES:
-        return []
-    return list(s.execute(select(CaseMember.case_id).where(CaseMember.user_id == user.id)).scalars())

@@ -16,19 +16,17 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select, update
 
 from vault import crypto
-from vault.api.body import request_body
 from vault.api.errors import ApiError, not_found
 from vault.api.openapi import doc
 from vault.api.schemas import FinishIn, UploadIn
-from vault.api.security import access, member_case
+from vault.api.security import access
 from vault.api.validation import b64decode, json_body
-from vault.hashstate import ResumableSha256
-from vault.models import CaseKeyVersion, Item, SearchOutbox, Upload, new_id, utcnow
-from vault.storage import (
+from vault.db.models import CaseKeyVersion, Item, SearchOutbox, Upload, new_id, utcnow
+from vault.services.access import member_case
+from vault.serving.body import request_body
+from vault.storage.blobs import BlobMissing, BlobNotStored, BlobStoreUnavailable
+from vault.storage.files import (
     BadIdentifier,
-    BlobMissing,
-    BlobNotStored,
-    BlobStoreUnavailable,
     DiskFull,
     ShortChunk,
     StorageError,
@@ -37,6 +35,7 @@ from vault.storage import (
     is_id,
     sha256_file,
 )
+from vault.storage.hashstate import ResumableSha256
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 MANIFEST_MAX = 2 * 1024 * 1024

@@ -236,7 +236,7 @@ STRUCTURED = {
 def _check_structured(evidence_type: str, path: Path, as_json: bool) -> None:
     from pydantic import ValidationError
 
-    from vault import caserecord
+    from vault.domain import caserecord
 
     model = getattr(caserecord, STRUCTURED[evidence_type][0])
     try:
@@ -409,7 +409,8 @@ def recovery_kit(out_dir, organisation, as_json):
     """Make the organisation's recovery key on an offline machine (print it, register the public half)."""
     import base64
 
-    from vault import crypto, recovery
+    from vault import crypto
+    from vault.domain import recovery_kit as recovery
 
     pub, files = recovery.write_kit(out_dir, organisation)
     emit({"recovery_public": base64.b64encode(pub).decode(), "fingerprint": crypto.fingerprint(pub, b""),
@@ -429,8 +430,9 @@ def recover(url, kit, username, as_json):
     """Re-grant a re-keyed user's cases with the recovery kit (run by an admin holding the kit)."""
     import base64
 
-    from vault import crypto, recovery
+    from vault import crypto
     from vault.client.session import TrustError
+    from vault.domain import recovery_kit as recovery
 
     secret = recovery.load_kit(kit)
     s = _session(url)

@@ -91,14 +91,14 @@ def plugins_list(data_dir: Path, as_json: bool):
 
 
 def _toggle(data_dir: Path, name: str, enabled: bool, as_json: bool) -> None:
-    from vault.api.errors import ApiError
     from vault.api.plugins import notify_state_changed, set_plugin_enabled
+    from vault.services.errors import Refused
 
     v = _vault(data_dir)
     try:
         with v.db.session() as s:
             out, changed = set_plugin_enabled(v, s, name, enabled, ACTOR)
-    except ApiError as exc:
+    except Refused as exc:
         fail(exc.message, as_json, 1, code=exc.code)
     if changed:
         notify_state_changed(v, name, enabled, ACTOR)

@@ -57,9 +57,9 @@ def reindex(data_dir, as_json):
     """Rebuild the search index from the database (the index is derived data)."""
     from sqlalchemy import func, select
 
-    from vault import indexing
     from vault.cli.server import _vault
-    from vault.models import Item
+    from vault.db.models import Item
+    from vault.services import indexing
 
     v = _vault(data_dir)
     with v.db.session() as s:

@@ -15,8 +15,8 @@ data_option = click.option("--data", "data_dir", envvar="VAULT_DATA", type=click
 
 
 def _vault(data_dir: Path):
-    from vault.app import open_vault
     from vault.config import load_config
+    from vault.services.vault import open_vault
 
     return open_vault(load_config(data_dir))
 
@@ -38,8 +38,9 @@ def init(data_dir, recovery_public, kit_dir, organisation, as_json):
     """Create a data folder, the server's keys and the first admin's invitation."""
     import base64
 
-    from vault import crypto, recovery, server_tasks
+    from vault import crypto, ops
     from vault.config import load_config
+    from vault.domain import recovery_kit as recovery
 
     cfg = load_config(data_dir)
     files = []
@@ -54,10 +55,10 @@ def init(data_dir, recovery_public, kit_dir, organisation, as_json):
             fail(f"{kit_dir} already holds a recovery kit; choose another --kit-dir", as_json)
         pub, files = recovery.write_kit(kit_dir, organisation)
     try:
-        v = server_tasks.init(cfg, pub)
-    except server_tasks.InitError as exc:
+        v = ops.init(cfg, pub)
+    except ops.InitError as exc:
         fail(str(exc), as_json)
-    inv = server_tasks.invite(v, "admin")
+    inv = ops.invite(v, "admin")
     out = {"data_dir": str(cfg.data_dir), "recovery_fingerprint": crypto.fingerprint(pub, b""),
            "recovery_kit": [str(f) for f in files], "admin_invitation": inv["invitation"],
            "invitation_expires_at": inv["expires_at"]}
@@ -82,7 +83,7 @@ def init(data_dir, recovery_public, kit_dir, organisation, as_json):
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: 2 per core, at most 8).")
 def run(data_dir, bind, workers):
     """Serve the vault with gunicorn (web UI and API)."""
-    from vault.app import NotInitialised
+    from vault.services.vault import NotInitialised
 
     try:
         _vault(data_dir)
@@ -106,11 +107,11 @@ def run(data_dir, bind, workers):
 @handle_errors
 def invite(data_dir, role, reset_username, as_json):
     """Make a one-time invitation (shown once)."""
-    from vault import server_tasks
+    from vault import ops
 
     try:
-        out = server_tasks.invite(_vault(data_dir), role, reset_username)
-    except server_tasks.InitError as exc:
+        out = ops.invite(_vault(data_dir), role, reset_username)
+    except ops.InitError as exc:
         fail(str(exc), as_json)
     emit(out, as_json, lambda o: click.echo(f"Invitation for a {o['role']} (valid until {o['expires_at']}):\n  "
                                             f"{o['invitation']}"))
@@ -126,16 +127,16 @@ def fsck(data_dir, dry_run, deep, as_json):
     """Check blobs against the database and receipts; remove crash leftovers."""
     from sqlalchemy import func, select
 
-    from vault import server_tasks
-    from vault.models import Item
-    from vault.storage import StorageError
+    from vault import ops
+    from vault.db.models import Item
+    from vault.storage.files import StorageError
 
     v = _vault(data_dir)
     with v.db.session() as s:
         total = s.execute(select(func.count()).select_from(Item)).scalar_one()
     try:
         with click.progressbar(length=total, label="Checking items", file=sys.stderr) as bar:
-            r = server_tasks.fsck(v, repair=not dry_run, deep=deep, progress=bar.update)
+            r = ops.fsck(v, repair=not dry_run, deep=deep, progress=bar.update)
     except StorageError as exc:
         fail(f"the blob store {v.blobs.describe()} cannot be used: {exc}", as_json)
 
@@ -165,14 +166,14 @@ def audit_verify(data_dir, as_json):
     """Verify the audit chain and its signed checkpoints; name the first broken entry."""
     from sqlalchemy import func, select
 
-    from vault import server_tasks
-    from vault.models import AuditEntry
+    from vault import ops
+    from vault.db.models import AuditEntry
 
     v = _vault(data_dir)
     with v.db.session() as s:
         total = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
     with click.progressbar(length=total, label="Verifying audit log", file=sys.stderr) as bar:
-        r = server_tasks.audit_verify(v, bar.update)
+        r = ops.audit_verify(v, bar.update)
     emit(r.as_dict(), as_json, lambda d: click.echo(
         f"OK: {d['entries']} entries, {d['checkpoints']} signed checkpoints" if d["ok"]
         else f"BROKEN at entry {d['first_bad_seq']}: {d['reason']}"))
@@ -209,20 +210,20 @@ def info(data_dir, as_json):
 @handle_errors
 def backup(data_dir, out, portable, no_blobs, as_json):
     """Write a consistent backup (ciphertext only) to a tar file, blobs included from whichever store."""
-    from vault import server_tasks
-    from vault.models import Base
-    from vault.storage import StorageError
+    from vault import ops
+    from vault.db.models import Base
+    from vault.storage.files import StorageError
 
     if out.is_dir() or not out.parent.is_dir():
         fail(f"{out} must be a file name in an existing folder", as_json)
     v = _vault(data_dir)
-    portable = server_tasks.writes_portable(v.config, portable)
+    portable = ops.writes_portable(v.config, portable)
     try:
         n = (0 if no_blobs else sum(1 for _ in v.blobs.blobs())) + 2
         n += len(Base.metadata.sorted_tables) if portable else 0
         with click.progressbar(length=n, label="Backing up", file=sys.stderr) as bar:
-            count = server_tasks.backup(v, out, bar.update, blobs=not no_blobs, portable=portable)
-    except server_tasks.InitError as exc:
+            count = ops.backup(v, out, bar.update, blobs=not no_blobs, portable=portable)
+    except ops.InitError as exc:
         fail(str(exc), as_json)
     except StorageError as exc:
         fail(f"the blob store {v.blobs.describe()} cannot be read: {exc}; nothing was written, try again "
@@ -243,14 +244,14 @@ def backup(data_dir, out, portable, no_blobs, as_json):
 @handle_errors
 def restore(archive, data_dir, database_url, as_json):
     """Restore a backup into a new, empty data folder (blobs into the folder, or the bucket VAULT_BLOB_URL names)."""
-    from vault import server_tasks
+    from vault import ops
     from vault.config import load_config
-    from vault.storage import StorageError
+    from vault.storage.files import StorageError
 
     overrides = {"database_url": database_url} if database_url else {}
     try:
-        n = server_tasks.restore(archive, data_dir, load_config(data_dir, **overrides))
-    except server_tasks.InitError as exc:
+        n = ops.restore(archive, data_dir, load_config(data_dir, **overrides))
+    except ops.InitError as exc:
         fail(str(exc), as_json)
     except StorageError as exc:
         fail(f"the blob store cannot be written: {exc}; restore again into a new folder and an empty prefix",
@@ -264,8 +265,8 @@ def restore(archive, data_dir, database_url, as_json):
 @data_option
 def migrate(data_dir):
     """Bring the database schema up to date."""
-    from vault import migrate as m
     from vault.config import load_config
+    from vault.db import migrate as m
 
     m.upgrade(load_config(data_dir).db_url)
     click.echo("Schema is up to date.")

@@ -39,10 +39,10 @@ import pluggy
 from pydantic import ValidationError
 
 from vault import plugins
-from vault.caserecord import CaseRecord, parse_case
 from vault.client import state
 from vault.client.session import ClientSession, b64d
 from vault.client.transfer import download_item, fetch_item
+from vault.domain.caserecord import CaseRecord, parse_case
 from vault.export.bundle import build_bundle_into
 from vault.export.types import Exporter, ExportItem, ExportOptions, Problem
 

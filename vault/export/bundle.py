@@ -33,7 +33,7 @@ from typing import BinaryIO
 import pluggy
 
 from vault import crypto, plugins
-from vault.caserecord import CaseRecord, parse_case
+from vault.domain.caserecord import CaseRecord, parse_case
 from vault.export.annex_html import render_annex_html
 from vault.export.names import attachment_paths, safe_filename
 from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered

@@ -6,7 +6,7 @@ are plugins like any other: it only implements ``vault_validate``.
 
 from __future__ import annotations
 
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.types import ExportItem, ExportOptions, Problem
 from vault.hookspecs import hookimpl
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vault import vocab
-from vault.caserecord import CaseRecord
+from vault.domain import vocab
+from vault.domain.caserecord import CaseRecord
 from vault.export.document import Document, format_date, format_period, word
 from vault.export.names import attachment_paths
 from vault.export.render_docx import render_docx

@@ -35,8 +35,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from vault import vocab
-from vault.caserecord import DetentionPlace, Period, Perpetrator
+from vault.domain import vocab
+from vault.domain.caserecord import DetentionPlace, Period, Perpetrator
 from vault.export.document import (
     Document,
     ItemList,

@@ -140,7 +140,7 @@ def validate(doc: object) -> dict[str, Any]:
 
     Raises :class:`InvalidDocument` for unknown keys, missing required keys
     and values of the wrong type; vocabulary codes are checked for shape
-    only, so a code the lead adds to ``vault.vocab`` is indexed at once.
+    only, so a code the lead adds to ``vault.domain.vocab`` is indexed at once.
     """
     if not isinstance(doc, dict):
         raise InvalidDocument(f"document must be a dict, not {type(doc).__name__}")

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from vault.search.analysis import analyze_word, is_stopword, words
 
-# Coded field -> vocabulary name in vault.vocab.
+# Coded field -> vocabulary name in vault.domain.vocab.
 VOCAB_OF = {
     "region": "REGIONS", "detention_place_type": "DETENTION_PLACE_TYPES",
     "violations": "VIOLATIONS", "methods": "METHODS", "evidence_type": "EVIDENCE_TYPES",
@@ -25,8 +25,8 @@ VOCAB_OF = {
 def _stem_index() -> dict[str, frozenset[tuple[str, str]]]:
     """stem -> {(field, code)} over every label of every code but "other"."""
     try:
-        from vault import vocab
-    except ImportError:  # vault.vocab is optional for this package: no label search
+        from vault.domain import vocab
+    except ImportError:  # vault.domain.vocab is optional for this package: no label search
         return {}
     index: dict[str, set[tuple[str, str]]] = {}
     for field, name in VOCAB_OF.items():

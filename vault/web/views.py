@@ -16,10 +16,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import delete
 
-from vault import vocab
+from vault.api import errors as api_errors
 from vault.api.errors import ApiError
-from vault.api.security import READER_ROLES, access, authenticate, token_hash
-from vault.models import ApiToken, User
+from vault.api.security import access, authenticate, token_hash
+from vault.db.models import ApiToken, User
+from vault.domain import vocab
+from vault.services.access import READER_ROLES, member_case, member_item
+from vault.services.errors import Refused
 from vault.web import session as ws
 from vault.web.i18n import LANGUAGE_NAMES, LANGUAGES, js_catalog
 
@@ -45,7 +48,7 @@ def _signed_in() -> User | None:
             user = authenticate(s)
             s.expunge(user)
             return user
-    except ApiError:
+    except Refused:
         return None
 
 
@@ -81,15 +84,12 @@ def member_page(kind: str):
     def wrap(view):
         @functools.wraps(view)
         def inner(**kwargs):
-            from vault.api.items import _member_item
-            from vault.api.security import member_case
-
             g.web_user = g.user
             with _vault().db.session() as s:
                 if kind == "case":
                     member_case(s, kwargs["case_id"], g.user)
                 else:
-                    _member_item(s, kwargs["item_id"])
+                    member_item(s, kwargs["item_id"], g.user)
             return view(**kwargs)
 
         return access("member")(inner)
@@ -97,12 +97,12 @@ def member_page(kind: str):
     return wrap
 
 
-@bp.errorhandler(ApiError)
-def _page_error(exc: ApiError):
+@bp.errorhandler(Refused)
+def _page_error(exc: Refused):
     """API access errors on a page: sign in again, or an HTML page that says what to do."""
     wants_html = any(mime in ("text/html", "application/xhtml+xml") for mime, _q in request.accept_mimetypes)
     if not wants_html or request.path.startswith(("/api/", "/web/", "/i18n/")):
-        return exc.response()  # scripts and API clients get the API's JSON answer (401/403/404)
+        return api_errors.response(exc)  # scripts and API clients get the API's JSON answer (401/403/404)
     if exc.status == 401:
         return redirect(url_for("web.login", next=request.path))
     if g.get("web_user") is None:

@@ -8,7 +8,7 @@ tests can see them.
 
 from __future__ import annotations
 
-from vault.caserecord import CaseRecord
+from vault.domain.caserecord import CaseRecord
 from vault.export.context import base_context, render
 from vault.export.document import Document
 from vault.export.types import EvidenceNotice, Exporter, ExportItem, ExportOptions, Problem, Rendered

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from vault.db import make_engine
+from vault.db.engine import make_engine
 
 SCRIPTS = Path(__file__).parent / "migrations"
 

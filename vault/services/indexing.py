@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from vault import search
-from vault.db import Database
-from vault.models import Case, Item, SearchOutbox
+from vault.db.engine import Database
+from vault.db.models import Case, Item, SearchOutbox
 
 log = logging.getLogger(__name__)
 BATCH = 500

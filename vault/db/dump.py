@@ -41,9 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from vault import migrate
-from vault.db import make_engine
-from vault.models import Base, utcnow
+from vault.db import migrate
+from vault.db.engine import make_engine
+from vault.db.models import Base, utcnow
 
 FORMAT = "evidence-vault-db"
 VERSION = 1

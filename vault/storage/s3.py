@@ -30,9 +30,9 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from vault import heartbeat
 from vault.config import Config, ConfigError
-from vault.storage import (
+from vault.serving import heartbeat
+from vault.storage.blobs import (
     BlobInfo,
     BlobMissing,
     BlobNotStored,
@@ -40,9 +40,9 @@ from vault.storage import (
     BlobStore,
     BlobStoreUnavailable,
     blob_name,
-    fsync_dir,
     sha_of_name,
 )
+from vault.storage.files import fsync_dir
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")

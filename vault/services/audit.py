@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vault import crypto
-from vault.models import AuditCheckpoint, AuditEntry
+from vault.db.models import AuditCheckpoint, AuditEntry
 
 GENESIS = "0" * 64
 # Keys in `details` that must never be logged (sealed content, secrets).

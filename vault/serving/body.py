@@ -20,7 +20,7 @@ import socket
 
 from flask import request
 
-from vault import heartbeat
+from vault.serving import heartbeat
 
 
 class _SocketBody:

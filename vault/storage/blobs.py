@@ -1,99 +1,21 @@
-"""Blob files: the upload staging area and the content-addressed store.
+"""The content-addressed blob store: what the rest of the vault sees.
 
-Writes follow one rule: temporary file, fsync, rename into place, fsync the
-folder; the database row is committed only after that. So a crash leaves at
-worst a blob without a row (garbage, removed by fsck), never a row without
-its blob. Every path is built from a validated identifier: a name from the
-network can never reach the file system.
-
-`BlobStore` is what the rest of the vault sees; `FolderBlobStore` (the
-default) keeps blobs in the data folder, `vault.blobstore_s3` in an
-S3-compatible bucket (docs/storage.md). Staging is always local.
+`BlobStore` is the interface; `FolderBlobStore` (the default) keeps blobs in
+the data folder, `vault.storage.s3` in an S3-compatible bucket
+(docs/storage.md). Staging is always local (`vault.storage.uploads`).
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import os
-import re
-import shutil
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_ID = re.compile(r"[0-9a-f]{32}")
-PIECE = 1024 * 1024
-
-
-class StorageError(Exception):
-    """Base class for storage failures."""
-
-
-class BadIdentifier(StorageError):
-    """An id or hash is not of the expected shape (rejected before any path is built)."""
-
-
-class UploadBusy(StorageError):
-    """Another request is writing to the same upload right now."""
-
-
-class ShortChunk(StorageError):
-    """The request body ended before its declared length."""
-
-
-class DiskFull(StorageError):
-    """Not enough free space to accept this data without risking other writes."""
-
-
-def _read_into(body, view: memoryview) -> int:
-    if hasattr(body, "readinto"):
-        return body.readinto(view) or 0
-    data = body.read(len(view))
-    view[: len(data)] = data
-    return len(data)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def check_id(value: str) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise BadIdentifier("malformed identifier")
-    return value
-
-
-def is_id(value: object) -> bool:
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
-
-
-def check_sha(value: str) -> str:
-    if not isinstance(value, str) or not _HEX64.fullmatch(value):
-        raise BadIdentifier("malformed hash")
-    return value
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(1024 * 1024):
-            h.update(b)
-    return h.hexdigest()
-
-
-def ensure_free(path: Path, incoming: int, reserve: int) -> None:
-    free = shutil.disk_usage(path).free
-    if free - incoming < reserve:
-        raise DiskFull(f"{free} bytes free, {incoming} more needed plus {reserve} kept in reserve")
+from vault.storage.files import HEX64, PIECE, StorageError, check_sha, fsync_dir
 
 
 class BlobMissing(StorageError):
@@ -143,7 +65,7 @@ def blob_name(sha: str) -> str:
 def sha_of_name(name: str) -> str | None:
     """The hash a relative name stands for, or None when it is not exactly `blob_name(hash)`."""
     parts = name.split("/")
-    if len(parts) == 3 and _HEX64.fullmatch(parts[2]) and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4]:
+    if len(parts) == 3 and HEX64.fullmatch(parts[2]) and parts[0] == parts[2][:2] and parts[1] == parts[2][2:4]:
         return parts[2]
     return None
 
@@ -288,100 +210,3 @@ class FolderBlobStore(BlobStore):
 
     def leftovers(self, before: float, remove: bool) -> list[str]:
         return []  # partial writes live in the upload area, never in the blob folder
-
-
-def open_blob_store(config) -> BlobStore:
-    """The store the settings name: the data folder's `blobs` by default, or an S3 bucket."""
-    from vault.config import ConfigError
-
-    if not config.blob_url:
-        return FolderBlobStore(config.blob_dir)
-    if not config.blob_url.startswith("s3://"):
-        raise ConfigError(f"blob_url must be empty (the data folder) or s3://bucket/prefix, got {config.blob_url!r}")
-    try:
-        from vault.blobstore_s3 import S3BlobStore
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("boto3", "botocore", "s3transfer"):
-            raise
-        raise ConfigError("blob_url is an S3 bucket but boto3 is not installed: "
-                          "pip install 'evidence-vault[s3]'") from exc
-    return S3BlobStore.from_config(config)
-
-
-class UploadArea:
-    """Staging files for uploads in progress, one per upload id."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def path(self, upload_id: str) -> Path:
-        return self.root / check_id(upload_id)
-
-    def create(self, upload_id: str) -> None:
-        fd = os.open(self.path(upload_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fsync(fd)
-        os.close(fd)
-        fsync_dir(self.root)
-
-    def write_chunk(self, upload_id: str, offset: int, body, length: int, hasher=None) -> int:
-        """Write `length` bytes at the acknowledged `offset`; return the new length.
-
-        Bytes past `offset` (an unacknowledged write of a killed request) are
-        cut off first. The data is fsynced before returning, so the caller
-        may acknowledge it. `hasher`, if given, sees every byte written.
-        """
-        path = self.path(upload_id)
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError as exc:
-            raise StorageError("staging file is missing") from exc
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EACCES):
-                    raise UploadBusy("another request is writing this upload") from exc
-                raise
-            os.ftruncate(fd, offset)
-            os.lseek(fd, offset, os.SEEK_SET)
-            buf = bytearray(min(PIECE, length))
-            remaining = length
-            while remaining:
-                n = _read_into(body, memoryview(buf)[: min(len(buf), remaining)])
-                if not n:
-                    os.ftruncate(fd, offset)
-                    raise ShortChunk(f"body ended {remaining} bytes early")
-                view = memoryview(buf)[:n]
-                if hasher is not None:
-                    hasher.update(view)
-                while view:
-                    w = os.write(fd, view)
-                    view = view[w:]
-                remaining -= n
-            if _read_into(body, memoryview(bytearray(1))):
-                os.ftruncate(fd, offset)
-                raise ShortChunk("body is longer than declared")
-            os.fsync(fd)
-            return offset + length
-        finally:
-            os.close(fd)  # also releases the flock
-
-    def lock_for_finish(self, upload_id: str) -> int:
-        """Open and lock the staging file; returns the fd (caller closes it)."""
-        fd = os.open(self.path(upload_id), os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            raise UploadBusy("another request is writing this upload") from exc
-        return fd
-
-    def discard(self, upload_id: str) -> None:
-        try:
-            self.path(upload_id).unlink()
-        except FileNotFoundError:
-            pass
-
-    def entries(self) -> Iterator[Path]:
-        yield from (p for p in self.root.iterdir() if p.is_file())
