@@ -22,6 +22,7 @@ Formats (all integers big-endian, all text UTF-8):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -100,6 +101,29 @@ def random_bytes(n: int) -> bytes:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_stream(src: BinaryIO, sink=None, chunk: int = 1024 * 1024) -> tuple[str, int]:
+    """SHA-256 (hex) and length of what `src` yields to its end; `sink`, if given, gets every piece."""
+    digest, size = hashlib.sha256(), 0
+    while piece := src.read(chunk):
+        digest.update(piece)
+        size += len(piece)
+        if sink is not None:
+            sink(piece)
+    return digest.hexdigest(), size
+
+
+def b64e(data: bytes) -> str:
+    """Standard base64 with padding, as every JSON field of the vault carries bytes."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: str) -> bytes:
+    """Strict inverse of `b64e`: anything but canonical base64 raises ValueError."""
+    if not isinstance(text, str):
+        raise ValueError("not a base64 string")
+    return base64.b64decode(text, validate=True)
 
 
 def canonical_json(obj: object) -> bytes:
