@@ -30,15 +30,13 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    create_engine,
-    event,
     func,
     inspect,
     literal_column,
     select,
     table,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from vault.db import migrate
@@ -89,28 +87,9 @@ def _decode(kind: str, value):
     return value
 
 
-def _reader(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return make_engine(url)
-    engine = create_engine(url, connect_args={"timeout": 60})
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        dbapi_conn.execute("PRAGMA query_only=ON")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        # Deferred, not IMMEDIATE: the first read fixes a WAL snapshot and the
-        # server's writers carry on while the dump runs.
-        conn.exec_driver_sql("BEGIN")
-
-    return engine
-
-
 def dump(url: str, folder: Path, progress: Callable[[int], None] | None = None) -> dict:
     """Write <table>.jsonl for every table into `folder` from one read transaction; return the meta."""
-    engine = _reader(url)
+    engine = make_engine(url, "snapshot")
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
@@ -209,7 +188,7 @@ def load(url: str, tar: tarfile.TarFile, meta: dict) -> int:
     sqlite = url.startswith("sqlite")
     # For SQLite the plain engine migrate.upgrade uses: alembic's batch
     # operations expect foreign keys unenforced; they are checked at the end.
-    engine = create_engine(url) if sqlite else make_engine(url)
+    engine = make_engine(url, "migrate")
     rev = meta["alembic_revision"]
     total = 0
     try:

@@ -23,12 +23,7 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str, target: str = "head") -> None:
-    engine = make_engine(url) if not url.startswith("sqlite") else None
-    if engine is None:
-        # Plain engine for sqlite: alembic manages its own transaction.
-        from sqlalchemy import create_engine
-
-        engine = create_engine(url)
+    engine = make_engine(url, "migrate")
     with engine.begin() as conn:
         upgrade_on(conn, target)
     engine.dispose()

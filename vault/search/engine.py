@@ -41,13 +41,20 @@ from vault.search.labels import codes_for
 from vault.search.postings import (  # noqa: F401 - re-exported for callers and the benchmark
     CACHE_BUDGET,
     Leaf,
-    clear_caches,
+    clear_postings,
     from_bits,
     leaves,
     postings_cache,
     to_bits,
 )
 from vault.search.querybuild import Clause, ParsedQuery
+
+
+def clear_caches() -> None:
+    """Forget every cached posting and column (tests, and the benchmark's "cold" row)."""
+    clear_postings()
+    columns.clear()
+
 
 FIELD_BOOST = {"text": 1.0, "skel": 0.6, "codes": 0.5}
 # (score, bitmap of the documents with that score); the bitmaps are disjoint.

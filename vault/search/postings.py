@@ -282,13 +282,10 @@ def leaves(searcher: Searcher) -> list[Leaf]:
     return out
 
 
-def clear_caches() -> None:
-    """Forget every cached posting (tests, and the benchmark's "cold" row)."""
-    from vault.search import columns
-
+def clear_postings() -> None:
+    """Forget every cached posting and case map (`engine.clear_caches` also empties the columns)."""
     postings_cache.clear()
     with _case_maps_lock:
         for cases in _case_maps.values():  # leaves cached on searchers hold these
             cases.clear()
         _case_maps.clear()
-    columns.clear()

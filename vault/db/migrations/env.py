@@ -1,8 +1,8 @@
 """Alembic environment: run by `vault server init` and `vault server migrate`."""
 
 from alembic import context
-from sqlalchemy import create_engine
 
+from vault.db.engine import make_engine
 from vault.db.models import Base
 
 config = context.config
@@ -20,6 +20,6 @@ def run(conn) -> None:
 if connection is not None:
     run(connection)
 else:
-    engine = create_engine(url)
+    engine = make_engine(url, "migrate")
     with engine.connect() as conn:
         run(conn)
