@@ -1,5 +1,5 @@
-"""Chunk bodies read straight from gunicorn's socket (vault/api/body.py), and the
-hash kept between chunks (vault/hashstate.py), through real gunicorn workers.
+"""Chunk bodies read straight from gunicorn's socket (vault/serving/body.py), and the
+hash kept between chunks (vault/storage/hashstate.py), through real gunicorn workers.
 
 The socket path must give exactly the bytes the client sent however they are
 split into packets, leave a pipelined next request alone, refuse a short body,
@@ -169,7 +169,7 @@ def test_the_socket_path_is_taken_under_gunicorn_and_reads_exactly_the_body(extr
     from flask import Flask
 
     from vault.serving.body import _SocketBody, request_body
-    from vault.storage.blobs import _read_into
+    from vault.storage.uploads import _read_into
 
     body = os.urandom(300_000)
     raw = (b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"

@@ -1,51 +1,23 @@
-"""Plugins: which are enabled (a table read on every request), and the exporters they offer.
+"""Plugin routes: the admin's list and switch, and the exporters of the enabled plugins.
 
-Whether a plugin is enabled lives in the database table ``plugin_state``,
-never in a worker's memory: ``enabled_plugins(s)`` reads it on each request
-that needs it (one small query), so a change made through one gunicorn
-worker, or by ``vault plugins enable|disable`` on the server, holds in every
-worker from its next request, without a restart.
-
-Default state, for a plugin that has no row yet (nobody ever changed it):
-
-* the bundled plugins (``omct``, ``un``, ``ombudsman``) are **enabled**: they
-  ship with the vault, are tested with it, and producing these documents is
-  what the coalition runs the vault for; an admin can still disable each;
-* any other installed plugin (third-party, found through the entry-point
-  group) is **disabled** until an admin enables it: installing code on the
-  server is not the same decision as letting it see case content;
-* ``core-checks`` is part of the vault and always on.
-
-The helpers here are used by the API and by ``vault plugins`` (vault/cli/plugins.py).
+The state itself (which plugins are enabled, audited changes, the exporter a
+request may use) is vault/services/plugins.py. Importing this module lets an
+app carry its own plugin manager (extensions["vault_plugins"]), which the
+service then uses for that app's requests.
 """
 
 from __future__ import annotations
 
-import re
-
-import pluggy
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import StrictBool
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from vault import plugins
-from vault.api.errors import ApiError
 from vault.api.openapi import doc
 from vault.api.schemas import Strict
 from vault.api.security import access
 from vault.api.validation import json_body
-from vault.db.models import PluginState, utcnow
-from vault.export.types import Exporter
+from vault.services import plugins as plugin_state
 
 bp = Blueprint("plugins", __name__, url_prefix="/api/v1")
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# Large enough for a case with its documents and photos; larger exports go
-# through the Python client (no size limit, nothing crosses the server).
-# Settable per data folder: [vault.extra] max_export_bytes = ... in the settings file.
-DEFAULT_MAX_EXPORT_BYTES = 64 * 1024 * 1024
 
 
 class PluginToggle(Strict):
@@ -54,163 +26,16 @@ class PluginToggle(Strict):
     enabled: StrictBool
 
 
-def default_enabled(name: str) -> bool:
-    """The state of a plugin nobody has changed yet (see the module docstring)."""
-    return name in plugins.BUNDLED_PLUGINS or name in plugins.ALWAYS_ON
-
-
-def plugin_manager() -> pluggy.PluginManager:
-    """The plugin manager of this app (tests may give an app its own in extensions["vault_plugins"])."""
+def _app_plugin_manager():
+    # Tests may give an app its own plugin manager in extensions["vault_plugins"];
+    # outside an app context (the server CLI) there is none.
     try:
-        pm = current_app.extensions.get("vault_plugins")
-    except RuntimeError:  # no app context: the server CLI
-        pm = None
-    return pm or plugins.get_plugin_manager()
+        return current_app.extensions.get("vault_plugins")
+    except RuntimeError:
+        return None
 
 
-def max_export_bytes(config) -> int:
-    """The largest browser export request, in bytes ([vault.extra] max_export_bytes in the settings file)."""
-    extra = config.extra if isinstance(config.extra, dict) else {}
-    return int(extra.get("max_export_bytes", DEFAULT_MAX_EXPORT_BYTES))
-
-
-def _installed(pm: pluggy.PluginManager) -> dict[str, plugins.PluginInfo]:
-    return {info.name: info for info in plugins.installed_plugins(pm)}
-
-
-def _rows(s: Session) -> dict[str, PluginState]:
-    return {row.name: row for row in s.execute(select(PluginState)).scalars()}
-
-
-def enabled_plugins(s: Session, pm: pluggy.PluginManager | None = None) -> set[str]:
-    """The names of the installed plugins that are enabled now, read from the database."""
-    pm = pm or plugin_manager()
-    rows = _rows(s)
-    out = set()
-    for name in _installed(pm):
-        row = rows.get(name)
-        if name in plugins.ALWAYS_ON or (row.enabled if row is not None else default_enabled(name)):
-            out.add(name)
-    return out
-
-
-def _translations(found) -> dict[str, dict[str, str]]:
-    return {lang: dict(texts) for lang, texts in found.items()}
-
-
-def exporter_dict(exp: Exporter) -> dict:
-    """What the export dialog shows about one exporter."""
-    return {
-        "name": exp.name, "label": exp.label, "target_body": exp.target_body, "description": exp.description,
-        "plugin": exp.plugin, "languages": list(exp.languages), "formats": list(exp.output_formats),
-        "required_fields": list(exp.required_fields), "form_version": exp.form_version,
-        "form_verified": exp.form_verified,
-        "translations": _translations(exp.translations),
-        "variants": [{"name": v.name, "label": v.label, "note": v.note, "translations": _translations(v.translations),
-                      "states": sorted(v.states) if v.states is not None else None} for v in exp.variants],
-    }
-
-
-def _plugin_dict(info: plugins.PluginInfo | None, name: str, row: PluginState | None,
-                 offered: list[Exporter]) -> dict:
-    installed = info is not None
-    always_on = name in plugins.ALWAYS_ON
-    if always_on:
-        enabled = True
-    elif row is not None:
-        enabled = bool(row.enabled) and installed
-    else:
-        enabled = installed and default_enabled(name)
-    return {
-        "name": name, "installed": installed, "enabled": enabled, "always_on": always_on,
-        "default_enabled": default_enabled(name), "bundled": name in plugins.BUNDLED_PLUGINS,
-        "version": info.version if info else None, "distribution": info.distribution if info else None,
-        "module": info.module if info else None, "hooks": list(info.hooks) if info else [],
-        "exporters": [{"name": e.name, "label": e.label, "target_body": e.target_body,
-                       "translations": _translations(e.translations)} for e in offered],
-        "changed_at": row.changed_at.isoformat() + "Z" if row is not None else None,
-        "changed_by": row.changed_by if row is not None else None,
-    }
-
-
-def _offered_by(pm: pluggy.PluginManager, name: str) -> list[Exporter]:
-    return sorted((e for e in plugins.exporters(pm, {name}).values() if e.plugin == name), key=lambda e: e.name)
-
-
-def plugin_listing(s: Session, pm: pluggy.PluginManager | None = None) -> list[dict]:
-    """Every installed plugin (and any plugin that has a state row but is no longer installed)."""
-    pm = pm or plugin_manager()
-    installed = _installed(pm)
-    rows = _rows(s)
-    names = sorted(set(installed) | set(rows))
-    return [_plugin_dict(installed.get(n), n, rows.get(n), _offered_by(pm, n) if n in installed else [])
-            for n in names]
-
-
-def set_plugin_enabled(vault, s: Session, name: str, enabled: bool, actor: str,
-                       pm: pluggy.PluginManager | None = None) -> tuple[dict, bool]:
-    """Enable or disable an installed plugin inside the caller's transaction; audited.
-
-    Returns (the plugin's listing entry, whether anything changed). Raises
-    ApiError: 404 for a plugin that is not installed (only installed plugins
-    can be enabled; nothing is ever installed through the web), 422 for
-    ``core-checks``. Call notify_state_changed after the transaction commits.
-    """
-    pm = pm or plugin_manager()
-    installed = _installed(pm)
-    row = s.get(PluginState, name) if _NAME.fullmatch(name) else None
-    if name not in installed and not (row is not None and not enabled):
-        raise ApiError(404, "plugin_not_installed",
-                       f"No plugin called {name!r} is installed on the server. Plugins are installed with pip "
-                       "on the server and the vault restarted (docs/plugins.md); only installed plugins can be "
-                       "enabled.", installed=sorted(installed))
-    if name in plugins.ALWAYS_ON:
-        if enabled:
-            return _plugin_dict(installed[name], name, row, []), False
-        raise ApiError(422, "always_on", f"{name} is part of the vault and cannot be disabled.")
-    # For a plugin no longer installed, the row is what counts: disabling it keeps it
-    # disabled should it be installed again.
-    before = row.enabled if row is not None else default_enabled(name)
-    if before == enabled:
-        return _plugin_dict(installed.get(name), name, row, _offered_by(pm, name) if name in installed else []), False
-    now = utcnow()
-    if row is None:
-        row = PluginState(name=name, enabled=enabled, changed_at=now, changed_by=actor)
-        s.add(row)
-    else:
-        row.enabled, row.changed_at, row.changed_by = enabled, now, actor
-    info = installed.get(name)
-    vault.audit(s, actor, "plugin_enabled" if enabled else "plugin_disabled", "plugin:" + name,
-                {"version": info.version if info else None, "distribution": info.distribution if info else None})
-    s.flush()
-    return _plugin_dict(info, name, row, _offered_by(pm, name) if info else []), True
-
-
-def notify_state_changed(vault, name: str, enabled: bool, actor: str, pm: pluggy.PluginManager | None = None):
-    """Fire vault_plugin_state_changed in this process, with the state as committed."""
-    pm = pm or plugin_manager()
-    with vault.db.session() as s:
-        after = enabled_plugins(s, pm)
-    plugins.notify_plugin_state_changed(pm, after, name, enabled, actor)
-
-
-def enabled_exporter(s: Session, name: str, pm: pluggy.PluginManager | None = None) -> tuple[Exporter, set[str]]:
-    """The exporter ``name`` if its plugin is enabled, with the enabled set; a clear 4xx otherwise."""
-    pm = pm or plugin_manager()
-    enabled = enabled_plugins(s, pm)
-    offered = plugins.exporters(pm, enabled)
-    if name in offered:
-        return offered[name], enabled
-    every = plugins.exporters(pm, set(_installed(pm)))
-    if name in every:
-        raise ApiError(403, "exporter_disabled",
-                       f"The exporter {name!r} ({every[name].label}) is disabled on this vault: its plugin "
-                       f"{every[name].plugin!r} is not enabled. Ask your organisation's admin.")
-    raise ApiError(404, "unknown_exporter", f"There is no exporter called {name!r}.",
-                   available=sorted(offered))
-
-
-# --------------------------------------------------------------------------- routes
+plugin_state.set_manager_lookup(_app_plugin_manager)
 
 
 def _vault():
@@ -222,7 +47,7 @@ def _vault():
 @doc("Installed plugins: name, version, exporters offered, enabled, last change (changed_at, changed_by).")
 def list_plugins():
     with _vault().db.session() as s:
-        return jsonify({"plugins": plugin_listing(s)})
+        return jsonify({"plugins": plugin_state.plugin_listing(s)})
 
 
 @bp.post("/admin/plugins/<name>")
@@ -231,15 +56,7 @@ def list_plugins():
      "in every worker at once.")
 def toggle_plugin(name: str):
     body = json_body(PluginToggle)
-    v = _vault()
-    try:
-        with v.db.session() as s:
-            out, changed = set_plugin_enabled(v, s, name, body.enabled, g.user.username)
-    except IntegrityError as exc:  # two admins created the row at the same moment
-        raise ApiError(409, "conflict", "Someone changed this plugin at the same moment; try again.") from exc
-    if changed:
-        notify_state_changed(v, name, body.enabled, g.user.username)
-    return jsonify({**out, "changed": changed})
+    return jsonify(plugin_state.change_plugin_state(_vault(), name, body.enabled, g.user.username))
 
 
 @bp.get("/exporters")
@@ -248,8 +65,5 @@ def toggle_plugin(name: str):
      "variants, required fields, form version; and the size limit of a browser export.")
 def list_exporters():
     v = _vault()
-    pm = plugin_manager()
     with v.db.session() as s:
-        offered = plugins.exporters(pm, enabled_plugins(s, pm))
-    return jsonify({"exporters": [exporter_dict(offered[n]) for n in sorted(offered)],
-                    "max_export_bytes": max_export_bytes(v.config)})
+        return jsonify(plugin_state.exporter_listing(s, v.config))

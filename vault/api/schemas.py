@@ -11,7 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -215,6 +214,3 @@ class RecoveryGrantIn(Strict):
 class RecoveryGrantsIn(Strict):
     grants: list[RecoveryGrantIn] = Field(max_length=10_000)
 
-
-class PluginToggleIn(Strict):
-    enabled: StrictBool

@@ -15,15 +15,12 @@ Audiences:
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import timedelta
-
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
 from vault.api.errors import ApiError, not_found
-from vault.db.models import ApiToken, User, utcnow
+from vault.db.models import User
+from vault.services import tokens
 from vault.services.access import READER_ROLES
 
 AUDIENCES = {"public", "user", "admin", "member", "lawyer"}
@@ -40,20 +37,6 @@ def access(audience: str):
     return mark
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(s: Session, user: User) -> tuple[str, object]:
-    cfg = current_app.config["VAULT"]
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    expires = now + timedelta(seconds=cfg.token_lifetime_s)
-    s.add(ApiToken(token_hash=token_hash(token), user_id=user.id, created_at=now,
-                   expires_at=expires, last_used_at=now))
-    return token, expires
-
-
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer ") and len(header) < 200:
@@ -62,23 +45,13 @@ def _bearer() -> str | None:
 
 
 def authenticate(s: Session) -> User:
+    """The signed-in user of this request (bearer header or the web session cookie); 401 otherwise."""
     cfg = current_app.config["VAULT"]
     token = _bearer()
     if not token:
         raise ApiError(401, "unauthenticated", "Sign in first: send 'Authorization: Bearer <token>' from /api/v1/auth/login.")
-    row = s.get(ApiToken, token_hash(token))
-    now = utcnow()
-    if row is None or row.expires_at < now or row.last_used_at + timedelta(seconds=cfg.token_idle_s) < now:
-        if row is not None:
-            s.delete(row)
-            s.commit()  # the error below rolls back; the dead token must go regardless
-        raise ApiError(401, "session_expired", "Your session has expired or was ended. Sign in again.")
-    user = s.get(User, row.user_id)
-    if user is None or user.disabled:
-        raise ApiError(401, "account_disabled", "This account is disabled. Ask your organisation's admin.")
-    if (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # sliding idle timeout, written at most once a minute
-    g.token_hash = row.token_hash
+    user, hashed = tokens.check_session(s, cfg, token)
+    g.token_hash = hashed  # sign-out ends this session; a password change spares it
     return user
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import TypeVar
 
@@ -11,6 +9,7 @@ from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
 from vault.api.errors import ApiError
+from vault.services.fields import b64_field
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,17 +47,5 @@ def json_body(model: type[M]) -> M:
                        fields=problems) from exc
 
 
-def b64decode(value: str, field: str, size: int | None = None, max_size: int = 1024 * 1024) -> bytes:
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise ApiError(422, "invalid_fields", f"{field} is not valid base64.") from exc
-    if size is not None and len(raw) != size:
-        raise ApiError(422, "invalid_fields", f"{field} must decode to {size} bytes.")
-    if len(raw) > max_size:
-        raise ApiError(413, "too_large", f"{field} is too large.")
-    return raw
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+# Base64 fields: the API's parser and the services refuse them in the same words.
+b64decode = b64_field

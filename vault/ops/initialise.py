@@ -6,11 +6,11 @@ import base64
 import os
 from pathlib import Path
 
-from sqlalchemy import select
-
 from vault import crypto
 from vault.config import Config
-from vault.db.models import Setting, User
+from vault.db.models import Setting
+from vault.services.invitations import create_invitation
+from vault.services.users import find_user
 from vault.services.vault import Vault, open_vault
 from vault.storage.blobs import BlobStore
 from vault.storage.factory import open_blob_store
@@ -89,13 +89,12 @@ def check_new_store(store: BlobStore) -> None:
 
 
 def invite(v: Vault, role: str, reset_username: str | None = None) -> dict:
-    from vault.api.admin import create_invitation
-
+    """An invitation made on the server machine (the first admin's, or a reset); the reset keeps the account's role."""
     with v.db.session() as s:
         reset = None
         if reset_username:
-            reset = s.execute(select(User).where(User.username == reset_username)).scalar_one_or_none()
+            reset = find_user(s, reset_username)
             if reset is None:
                 raise InitError(f"no user named {reset_username}")
             role = reset.role
-        return create_invitation(s, v, role, "server-cli", None, reset)
+        return create_invitation(v, s, role, "server-cli", None, reset)

@@ -28,6 +28,7 @@ from whoosh.index import FileIndex, LockError
 from vault.search.documents import SCHEMA_VERSION, make_schema, to_fields, validate
 from vault.search.errors import IndexBusy, IndexCorrupt, IndexMissing, InvalidDocument
 from vault.search.locks import FileLock, exclusive_rebuild, rebuild_intent_path
+from vault.storage.files import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -271,15 +272,9 @@ def _fsync_tree(path: Path, since: float | None = None) -> None:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-    _fsync_dir(path)
+    fsync_dir(path)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _RENAME_EXCHANGE = 2
@@ -312,4 +307,4 @@ def _swap(new: Path, path: Path) -> None:
             os.rename(old, new)  # so the caller's cleanup removes the old index
     else:
         os.rename(new, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)

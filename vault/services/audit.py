@@ -146,3 +146,11 @@ def verify(s: Session, server_sign_public: bytes, progress=None, checkpoint_ever
             return VerifyResult(False, n, len(cps), cp.seq,
                                 "entry differs from the signed checkpoint (log rewritten)")
     return VerifyResult(True, n, len(cps))
+
+
+def entries(s: Session, after: int, limit: int) -> list[dict]:
+    """The entries after `after`, oldest first, as the admin's audit page shows them."""
+    rows = s.execute(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+                     .limit(limit)).scalars().all()
+    return [{"seq": e.seq, "time": e.time, "actor": e.actor, "action": e.action, "object": e.object,
+             "details": e.details, "prev_hash": e.prev_hash, "hash": e.hash} for e in rows]

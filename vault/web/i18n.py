@@ -43,7 +43,7 @@ def js_msgids() -> tuple[str, ...]:
     found: dict[str, None] = {}
     for path in sorted(STATIC_JS.rglob("*.js")):
         if path.name == "crypto.js":
-            continue  # no user-facing strings: errors from it are mapped by name in app.js
+            continue  # no user-facing strings: errors from it are mapped by name in feedback.js
         for _line, msg, _comments, _ctx in extract_from_file("javascript", str(path), keywords={"t": None, "N_": None}):
             if isinstance(msg, str) and msg:
                 found[msg] = None

@@ -28,10 +28,9 @@ import hmac
 import re
 import secrets
 
-import nacl.encoding
-import nacl.hash
 from flask import Flask, abort, current_app, g, request
 
+from vault import crypto
 from vault.api.errors import ApiError
 
 SESSION_COOKIE = "vault_session"
@@ -45,8 +44,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
 def _keyed(person: bytes, data: str) -> bytes:
     secret = current_app.extensions["vault"].server_secret
-    return nacl.hash.blake2b(data.encode(), digest_size=32, key=secret, person=person,
-                             encoder=nacl.encoding.RawEncoder)
+    return crypto.blake2b_keyed(secret, person, data.encode(), 32)
 
 
 def csrf_for(token: str, anonymous: bool = False) -> str:

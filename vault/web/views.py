@@ -8,19 +8,19 @@ sign-in page instead of getting a JSON 401.
 
 from __future__ import annotations
 
-import base64
 import functools
 import os
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import delete
 
+from vault import crypto
 from vault.api import errors as api_errors
 from vault.api.errors import ApiError
-from vault.api.security import access, authenticate, token_hash
-from vault.db.models import ApiToken, User
+from vault.api.security import access
+from vault.db.models import User
 from vault.domain import vocab
+from vault.services import accounts, tokens
 from vault.services.access import READER_ROLES, member_case, member_item
 from vault.services.errors import Refused
 from vault.web import session as ws
@@ -41,11 +41,14 @@ def test_kdf_allowed() -> bool:
 
 
 def _signed_in() -> User | None:
-    if not request.environ.get("vault.session_token"):
+    """The user of the session cookie, if it is still a live session (checked exactly as the API checks it)."""
+    token = request.environ.get("vault.session_token")
+    if not token:
         return None
+    v = _vault()
     try:
-        with _vault().db.session() as s:
-            user = authenticate(s)
+        with v.db.session() as s:
+            user, _hashed = tokens.check_session(s, v.config, token)
             s.expunge(user)
             return user
     except Refused:
@@ -187,7 +190,7 @@ def session_key():
         raise ApiError(400, "no_cookie_session", "Only a signed-in page can ask for its session key.")
     if request.headers.get(ws.CSRF_HEADER) != ws.csrf_for(token):
         raise ApiError(403, "csrf_failed", "Reload the page and try again.")
-    return jsonify({"key": base64.b64encode(ws.wrap_key_for(token)).decode()})
+    return jsonify({"key": crypto.b64e(ws.wrap_key_for(token))})
 
 
 @bp.post("/web/logout")
@@ -195,14 +198,7 @@ def session_key():
 def logout():
     token = request.environ.get("vault.session_token")
     if token:
-        v = _vault()
-        with v.db.session() as s:
-            row = s.get(ApiToken, token_hash(token))
-            if row is not None:
-                user = s.get(User, row.user_id)
-                s.execute(delete(ApiToken).where(ApiToken.token_hash == row.token_hash))
-                if user is not None:
-                    v.audit(s, user.username, "logout", "user:" + user.id)
+        accounts.logout_token(_vault(), token)
     reason = request.form.get("reason")
     resp = redirect(url_for("web.login", ended=reason if reason in ("locked", "expired") else None))
     resp.delete_cookie(ws.SESSION_COOKIE, path="/", samesite="Strict", secure=ws.secure_cookie(), httponly=True)
@@ -225,8 +221,7 @@ def set_language():
         abort(400)
     user = _signed_in()
     if user is not None:
-        with _vault().db.session() as s:
-            s.get(User, user.id).language = lang  # the same field PATCH /api/v1/me sets
+        accounts.set_language(_vault(), user.id, lang)  # as PATCH /api/v1/me does
     resp = redirect(_local(request.form.get("next")))
     ws.set_cookie(resp, ws.LANG_COOKIE, lang, max_age=365 * 24 * 3600)
     return resp

@@ -1,0 +1,325 @@
+"""Exports of a case on the server: the browser's in-memory path, and the record of a client-side export.
+
+Exports run where the keys are. The Python client decrypts, renders and
+signs on the user's machine and only tells the server that it exported
+(`record_export`). A browser cannot run the Python exporters, so it
+decrypts locally and sends the plaintext; then, here:
+
+* every attachment is checked against the manifest its uploader signed,
+  with the uploader key recorded on the Item row (never a key the browser
+  sends);
+* the documents are rendered into memory and each attachment streams from
+  the request straight into the in-memory ZIP (`Attachments`), so a file is
+  held once, in the output;
+* the unsigned bundle and the exact annex bytes go back to the browser,
+  which signs them with the user's Ed25519 key (`sign_export`): the server
+  never holds a private key;
+* nothing of the content is logged: exceptions by type only, and refusals
+  name fields and item ids, never values.
+
+The interface parses the request (vault/api/exports.py) and hands over plain
+values; refusals are `Refused`. Plugin failures are logged to the logger the
+caller passes (the API gives its app's logger, as for uploads).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+import pluggy
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault import crypto, plugins
+from vault.db.models import Case, Item, User
+from vault.domain.caserecord import CaseRecord, parse_case
+from vault.domain.exports import ExportItem, ExportOptions, Problem
+from vault.export.bundle import (
+    ANNEX_JSON,
+    BundleError,
+    ExportRefused,
+    SignerIdentity,
+    attach_signature,
+    render_checked,
+    write_bundle,
+)
+from vault.export.names import safe_filename
+from vault.export.verify import verify_bundle
+from vault.services.access import member_case
+from vault.services.errors import Refused
+from vault.services.fields import b64_field
+from vault.services.plugins import enabled_exporter
+from vault.services.vault import Vault
+
+log = logging.getLogger(__name__)
+
+SPEC_MAX = 8 * 1024 * 1024  # the JSON description: case record, options, manifests
+MAX_ITEMS = 500
+MANIFEST_MAX = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChosenItem:
+    """An attachment the browser chose: the manifest bytes its uploader signed and that signature (base64)."""
+
+    item_id: str
+    manifest_b64: str
+    signature_b64: str
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the browser asks for, as parsed by the interface; the case record still unchecked."""
+
+    exporter: str
+    case_record: dict
+    options: ExportOptions
+    draft: bool  # build even if something the recipient needs is missing
+    items: Sequence[ChosenItem]
+
+
+class Attachments(Protocol):
+    """The attachments' plaintext as the request delivers it, read once (vault/api/multipart.py)."""
+
+    def opener(self, index: int) -> Callable[[], BinaryIO]:
+        """What ExportItem.open of the item at ``index`` in ``items`` calls."""
+
+    def stream(self) -> None:
+        """From now on the bundle is written: hand parts not read yet straight through, unkept."""
+
+    def finish(self) -> None:
+        """After the bundle is written: refuse a body with a part missing or one part too many."""
+
+
+def field_problems(exc: ValidationError, prefix: str = "") -> list[dict]:
+    """The 'fields' of a 422: locations and messages only, because the input values are sealed content."""
+    return [{"field": prefix + ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False, include_context=False)]
+
+
+def case_record(data: dict) -> CaseRecord:
+    """The case record the browser sent, or a 422 naming the bad fields (never their values)."""
+    try:
+        return parse_case(data)
+    except ValidationError as exc:
+        raise Refused(422, "invalid_case_record", "The case record has missing or invalid fields; see 'fields'.",
+                      fields=field_problems(exc, "case_record.")) from None
+
+
+def export_items(s: Session, case: Case, chosen: Sequence[ChosenItem],
+                 opener: Callable[[int], Callable[[], BinaryIO]]) -> list[ExportItem]:
+    """ExportItems for the chosen items, each manifest checked against the key stored with its Item row."""
+    ids = [c.item_id for c in chosen]
+    if len(set(ids)) != len(ids):
+        raise Refused(422, "duplicate_item", "An item is listed more than once in 'items'.")
+    rows = {}
+    if ids:
+        rows = {item.id: (item, user) for item, user in s.execute(
+            select(Item, User).join(User, User.id == Item.uploader_id)
+            .where(Item.case_id == case.id, Item.id.in_(ids))).all()}
+    out = []
+    for n, c in enumerate(chosen):
+        if c.item_id not in rows:
+            raise Refused(422, "unknown_item", f"items[{n}]: {c.item_id} is not an item of this case.")
+        item, user = rows[c.item_id]
+        body = b64_field(c.manifest_b64, f"items[{n}].manifest_b64", max_size=MANIFEST_MAX)
+        sig = b64_field(c.signature_b64, f"items[{n}].signature_b64", size=64)
+        try:
+            crypto.verify_detached(item.uploader_sign_public, body, sig)
+        except crypto.BadSignature:
+            raise Refused(422, "bad_signature", f"items[{n}]: the manifest of {item.id} is not signed by the key "
+                          "its uploader registered when uploading it.") from None
+        try:
+            manifest = json.loads(body)
+        except (ValueError, RecursionError):
+            manifest = None
+        if (not isinstance(manifest, dict) or manifest.get("item_id") != item.id
+                or manifest.get("case_id") != case.id or not isinstance(manifest.get("sha256"), str)
+                or not isinstance(manifest.get("size"), int)):
+            raise Refused(422, "bad_manifest", f"items[{n}]: the signed manifest of {item.id} is not a manifest "
+                          "of that item in this case.")
+        box = user.box_public if user.sign_public == item.uploader_sign_public else None
+        out.append(ExportItem(
+            item_id=item.id, manifest=manifest, manifest_bytes=body, manifest_signature=sig,
+            uploader_sign_public=item.uploader_sign_public, uploader=user.username,
+            uploaded_at=item.created_at.isoformat() + "Z", open=opener(n), uploader_box_public=box))
+    return out
+
+
+def _problems(problems: Sequence[Problem]) -> list[dict]:
+    return [p.to_dict() for p in problems]
+
+
+def _plugin_failed(exc: plugins.PluginFailed, exporter: str, logger: logging.Logger) -> Refused:
+    # PluginFailed carries the exception's type only (never its message).
+    logger.error("export %s: %s", exporter, exc)
+    return Refused(500, "plugin_failed", f"The exporter failed ({exc}). Nothing was kept on the server; "
+                   "tell your admin the exporter's name and this message.")
+
+
+def _not_sent(index: int) -> Callable[[], BinaryIO]:
+    def refuse() -> BinaryIO:
+        raise BundleError("attachments are not sent for validation")
+
+    return refuse
+
+
+def validate_export(v: Vault, user: User, case: Case, req: ExportRequest, pm: pluggy.PluginManager, *,
+                    logger: logging.Logger = log) -> dict:
+    """What the recipient still needs, before anything is sent: {exporter, ok, missing, problems}; audited."""
+    with v.db.session() as s:
+        exp, enabled = enabled_exporter(s, req.exporter, pm)
+        items = export_items(s, case, req.items, _not_sent)
+    record = case_record(req.case_record)
+    try:
+        problems = plugins.validate(pm, enabled, exp.name, record, items, req.options)
+    except plugins.PluginFailed as exc:
+        raise _plugin_failed(exc, exp.name, logger) from None
+    missing = [p for p in problems if p.severity == "missing"]
+    with v.db.session() as s:
+        v.audit(s, user.username, "export_validated", "case:" + case.id,
+                {"exporter": exp.name, "items": [i.item_id for i in items], "missing": len(missing),
+                 "via": "browser"})
+    return {"exporter": exp.name, "ok": not missing, "missing": len(missing), "problems": _problems(problems)}
+
+
+def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachments: Attachments,
+                  pm: pluggy.PluginManager, *, logger: logging.Logger = log) -> dict:
+    """Render in memory and bundle, unsigned: the bundle and the annex bytes to sign (base64); audited."""
+    with v.db.session() as s:
+        exp, enabled = enabled_exporter(s, req.exporter, pm)
+        items = export_items(s, case, req.items, attachments.opener)
+    record = case_record(req.case_record)
+    signer = SignerIdentity(user.username, user.sign_public, user.box_public)
+    buf = io.BytesIO()
+    try:
+        checked = render_checked(exp.name, record, items, req.options, pm=pm, enabled=enabled,
+                                 allow_missing=req.draft)
+        attachments.stream()
+        annex = write_bundle(buf, checked.rendered, checked.exporter, req.options, items, signer, None)
+        attachments.finish()
+    except ExportRefused as exc:
+        raise Refused(422, "missing_fields", f"{exp.target_body} needs what is listed in 'problems'; complete the "
+                      "case record, or build a draft.", problems=_problems(exc.problems)) from None
+    except plugins.UnknownExporter:
+        raise Refused(403, "exporter_disabled", f"The exporter {exp.name!r} was disabled meanwhile.") from None
+    except plugins.PluginFailed as exc:
+        raise _plugin_failed(exc, exp.name, logger) from None
+    except BundleError as exc:  # messages name item ids only
+        raise Refused(422, "attachment_mismatch", str(exc)) from None
+    bundle = buf.getvalue()
+    del buf
+    digest = crypto.sha256_hex(bundle)
+    with v.db.session() as s:
+        v.audit(s, user.username, "export_rendered", "case:" + case.id,
+                {"exporter": exp.name, "items": [i.item_id for i in items], "unsigned_sha256": digest,
+                 "language": req.options.language, "variant": req.options.variant, "draft": req.draft,
+                 "via": "browser"})
+    base = safe_filename(checked.rendered.basename, fallback="export")
+    return {
+        "exporter": exp.name, "filename": f"{base}.zip", "draft": req.draft,
+        "bundle_b64": crypto.b64e(bundle), "bundle_sha256": digest, "bundle_size": len(bundle),
+        "annex_b64": crypto.b64e(annex), "annex_sha256": crypto.sha256_hex(annex),
+        "signer": {"name": signer.name, "fingerprint": crypto.fingerprint(signer.box_public, signer.sign_public)},
+        "problems": _problems(checked.problems),
+    }
+
+
+def _annex(bundle: bytes, limit: int) -> dict:
+    """What sign_export needs from an unsigned bundle's annex, without unpacking more than an export holds."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
+            # Declared sizes bound what reading the members can produce (zipfile stops there):
+            # refuse a bundle that would unpack to far more than any export could.
+            if (zf.getinfo(ANNEX_JSON).file_size > SPEC_MAX
+                    or sum(i.file_size for i in zf.infolist()) > 2 * limit + SPEC_MAX):
+                raise Refused(413, "too_large", "The bundle unpacks to more than any export could hold.")
+            annex = json.loads(zf.read(ANNEX_JSON))
+        signer = crypto.b64d(annex["signer"]["sign_public"])
+        exporter = annex["exporter"]["name"]
+        ids = [entry["item_id"] for entry in annex["items"]]
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, OSError):
+        raise Refused(422, "bad_bundle", "bundle_b64 is not an unsigned bundle made by /exports.") from None
+    if not isinstance(exporter, str) or not all(isinstance(i, str) for i in ids):
+        raise Refused(422, "bad_bundle", "bundle_b64 is not an unsigned bundle made by /exports.")
+    return {"signer": signer, "exporter": exporter, "items": ids, "language": annex["exporter"].get("language"),
+            "variant": annex["exporter"].get("variant"),
+            "basename": next((f["path"].rsplit(".", 1)[0] for f in annex.get("files", [])
+                              if isinstance(f, dict) and f.get("role") == "document"), "export")}
+
+
+@dataclass(frozen=True)
+class SignedBundle:
+    """The final bundle, its SHA-256 (hex) and the file name to offer it under."""
+
+    data: bytes
+    sha256: str
+    filename: str
+
+
+def sign_export(v: Vault, user: User, case: Case, bundle_b64: str, signature_b64: str, limit: int) -> SignedBundle:
+    """Attach the user's signature over the annex to a bundle render_export made, check it, audit case_exported.
+
+    Takes the base64 text, so that the decoded unsigned bundle has one owner
+    (this function) and is let go before the final bundle is checked.
+    """
+    bundle = b64_field(bundle_b64, "bundle_b64", max_size=limit + 1024 * 1024)
+    signature = b64_field(signature_b64, "signature_b64", size=64)
+    annex = _annex(bundle, limit)
+    if annex["signer"] != user.sign_public:
+        raise Refused(422, "wrong_signer", "This bundle was prepared for another signer: sign your own export.")
+    with v.db.session() as s:
+        exp, _ = enabled_exporter(s, annex["exporter"])
+        known = set(s.execute(select(Item.id).where(Item.case_id == case.id, Item.id.in_(annex["items"])))
+                    .scalars()) if annex["items"] else set()
+    if known != set(annex["items"]):
+        raise Refused(422, "unknown_item", "The bundle names items that are not items of this case.")
+    try:
+        final = attach_signature(bundle, signature)
+    except BundleError as exc:
+        if "already signed" in str(exc):
+            raise Refused(409, "already_signed", "This bundle is already signed.") from None
+        raise Refused(422, "bad_signature", "The signature is not your signature over this bundle's annex "
+                      "(sign the exact bytes of annex_b64).") from None
+    del bundle
+    report = verify_bundle(io.BytesIO(final))
+    if not report.ok:
+        # Kinds and counts only: the paths are the attachments' original names.
+        kinds = Counter(f.kind for f in report.findings)
+        raise Refused(422, "bundle_invalid", "The bundle does not verify: it was changed after /exports made it.",
+                      findings=dict(kinds))
+    digest = crypto.sha256_hex(final)
+    with v.db.session() as s:
+        v.audit(s, user.username, "case_exported", "case:" + case.id,
+                {"exporter": exp.name, "bundle_sha256": digest, "items": annex["items"],
+                 "language": annex["language"], "variant": annex["variant"], "via": "browser"})
+    return SignedBundle(final, digest, safe_filename(annex["basename"], fallback="export") + ".zip")
+
+
+def record_export(v: Vault, user: User, case_id: str, *, exporter: str, bundle_sha256: str, items: list[str],
+                  case_record_item: str | None, language: str | None, variant: str | None,
+                  draft: bool) -> dict:
+    """Audit an export the Python client made on its own machine (case_exported, via client)."""
+    ids = list(dict.fromkeys(items + ([case_record_item] if case_record_item else [])))
+    with v.db.session() as s:
+        case = member_case(s, case_id, user)
+        exp, _ = enabled_exporter(s, exporter)
+        known = set(s.execute(select(Item.id).where(Item.case_id == case.id, Item.id.in_(ids))).scalars()) \
+            if ids else set()
+        if known != set(ids):
+            raise Refused(422, "unknown_item", "Some of 'items' are not items of this case.",
+                          unknown=sorted(set(ids) - known))
+        entry = v.audit(s, user.username, "case_exported", "case:" + case.id,
+                        {"exporter": exp.name, "bundle_sha256": bundle_sha256, "items": items,
+                         "case_record_item": case_record_item, "language": language,
+                         "variant": variant, "draft": draft, "via": "client"})
+        seq = entry.seq
+    return {"recorded": True, "audit_seq": seq, "exporter": exp.name, "bundle_sha256": bundle_sha256}

@@ -1,0 +1,61 @@
+"""Invitations: the one-time tokens that let a person register, or an account re-key.
+
+An admin (or `vault server invite` on the server machine) creates one for a
+role; a reset invitation names an existing account, whose owner registers
+again with new keys after a lost password. The token is shown once and
+stored hashed (vault.services.tokens).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.db.models import Invitation, User, new_id, utcnow
+from vault.services.errors import Refused
+from vault.services.tokens import INVITATION_TOKEN_BYTES, new_token, token_hash
+from vault.services.users import find_user, no_such_user
+from vault.services.vault import Vault
+
+
+def create_invitation(v: Vault, s: Session, role: str, actor: str, created_by: str | None,
+                      reset_user: User | None = None) -> dict:
+    """Store a new invitation inside the caller's transaction; what to hand to the invitee."""
+    token = new_token(INVITATION_TOKEN_BYTES)
+    now = utcnow()
+    inv = Invitation(id=new_id(), token_hash=token_hash(token), role=role,
+                     created_by=created_by, created_at=now,
+                     expires_at=now + timedelta(seconds=v.config.invite_lifetime_s),
+                     reset_user_id=reset_user.id if reset_user else None)
+    s.add(inv)
+    v.audit(s, actor, "invitation_created", "invitation:" + inv.id,
+            {"role": role, "reset_user": reset_user.id if reset_user else None})
+    return {"invitation": token, "role": role, "expires_at": inv.expires_at.isoformat() + "Z",
+            "reset_username": reset_user.username if reset_user else None}
+
+
+def invite(v: Vault, admin: User, role: str, reset_username: str | None = None) -> dict:
+    """An admin invites a person, or (with `reset_username`) lets an account re-key."""
+    with v.db.session() as s:
+        reset = None
+        if reset_username:
+            reset = find_user(s, reset_username)
+            if reset is None:
+                raise no_such_user()
+            if reset.role != role:
+                raise Refused(422, "invalid_fields", f"{reset.username} has the role {reset.role}.")
+        return create_invitation(v, s, role, admin.username, admin.id, reset)
+
+
+def redeemable(s: Session, hashed: str) -> Invitation:
+    """The unused, unexpired invitation with this token hash; otherwise what is wrong with it."""
+    inv = s.execute(select(Invitation).where(Invitation.token_hash == hashed)).scalar_one_or_none()
+    if inv is None:
+        raise Refused(400, "invalid_invitation", "This invitation is not valid. Ask your admin for a new one.")
+    if inv.used_at is not None:
+        raise Refused(410, "invitation_used", "This invitation was already used. Ask your admin for a new one.")
+    if inv.expires_at < utcnow():
+        raise Refused(410, "invitation_expired", "This invitation has expired. Ask your admin for a new one.")
+    return inv
