@@ -10,7 +10,8 @@ import io
 from dataclasses import dataclass
 
 from vault import crypto
-from vault.client.session import ClientSession, b64e
+from vault.client.session import ClientSession
+from vault.crypto import b64e
 
 
 @dataclass

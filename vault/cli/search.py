@@ -1,14 +1,17 @@
-"""`vault search` (client) and `vault server reindex` (server)."""
+"""`vault search` (client) and `vault server reindex` (server).
+
+Both are here, with the search index they use; `vault server reindex` is
+added to the `vault server` group by vault/cli/__init__.py.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from vault.cli import emit, handle_errors, json_option
-from vault.cli.client import _session, url_option
+from vault.cli.common import open_session, open_vault_at, row_progress, url_option
+from vault.cli.output import emit, handle_errors, json_option
 
 
 @click.command()
@@ -37,7 +40,7 @@ def search(url, query, case_id, region, evidence_type, violations, methods, dete
         "violations": list(violations), "methods": list(methods),
         "detention_place_type": list(detention_place_type), "uploader_role": uploader_role,
         "language": language, "date_from": date_from, "date_to": date_to}.items() if v}
-    out = _session(url).http.post("/search", {"q": query, "filters": filters, "sort": sort, "page": page,
+    out = open_session(url).http.post("/search", {"q": query, "filters": filters, "sort": sort, "page": page,
                                              "per_page": per_page})
 
     def human(o):
@@ -55,23 +58,12 @@ def search(url, query, case_id, region, evidence_type, violations, methods, dete
 @handle_errors
 def reindex(data_dir, as_json):
     """Rebuild the search index from the database (the index is derived data)."""
-    from sqlalchemy import func, select
-
-    from vault.cli.server import _vault
     from vault.db.models import Item
     from vault.services import indexing
 
-    v = _vault(data_dir)
-    with v.db.session() as s:
-        total = s.execute(select(func.count()).select_from(Item)).scalar_one()
-    state = {"done": 0}
-    with click.progressbar(length=total, label="Rebuilding the search index", file=sys.stderr,
-                           hidden=as_json) as bar:
-        def progress(n):
-            bar.update(n - state["done"])
-            state["done"] = n
-
-        count = indexing.reindex(v.db, v.config.index_dir, progress)
+    v = open_vault_at(data_dir)
+    with row_progress(v, Item, "Rebuilding the search index", hidden=as_json) as bar:
+        count = indexing.reindex(v.db, v.config.index_dir, bar.reached)
     emit({"indexed": count}, as_json, lambda o: click.echo(f"Indexed {o['indexed']} items."))
 
 

@@ -1,4 +1,8 @@
-"""`vault server ...`: run on the server machine, against the data folder."""
+"""`vault server ...`: run on the server machine, against the data folder.
+
+They call vault.ops (the operations) and vault.services; `vault server
+reindex` is in vault/cli/search.py, `vault plugins` in vault/cli/plugins.py.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,8 @@ from pathlib import Path
 
 import click
 
-from vault.cli import emit, fail, handle_errors, json_option
-
-data_option = click.option("--data", "data_dir", envvar="VAULT_DATA", type=click.Path(path_type=Path),
-                           required=True, help="The server's data folder (VAULT_DATA).")
-
-
-def _vault(data_dir: Path):
-    from vault.config import load_config
-    from vault.services.vault import open_vault
-
-    return open_vault(load_config(data_dir))
+from vault.cli.common import data_option, open_vault_at, row_progress
+from vault.cli.output import emit, fail, handle_errors, json_option, progress_bar
 
 
 @click.group()
@@ -86,7 +81,7 @@ def run(data_dir, bind, workers):
     from vault.services.vault import NotInitialised
 
     try:
-        _vault(data_dir)
+        open_vault_at(data_dir)
     except NotInitialised as exc:
         fail(str(exc))
     os.environ["VAULT_DATA"] = str(data_dir.resolve())
@@ -110,7 +105,7 @@ def invite(data_dir, role, reset_username, as_json):
     from vault import ops
 
     try:
-        out = ops.invite(_vault(data_dir), role, reset_username)
+        out = ops.invite(open_vault_at(data_dir), role, reset_username)
     except ops.InitError as exc:
         fail(str(exc), as_json)
     emit(out, as_json, lambda o: click.echo(f"Invitation for a {o['role']} (valid until {o['expires_at']}):\n  "
@@ -125,18 +120,14 @@ def invite(data_dir, role, reset_username, as_json):
 @handle_errors
 def fsck(data_dir, dry_run, deep, as_json):
     """Check blobs against the database and receipts; remove crash leftovers."""
-    from sqlalchemy import func, select
-
     from vault import ops
     from vault.db.models import Item
     from vault.storage.files import StorageError
 
-    v = _vault(data_dir)
-    with v.db.session() as s:
-        total = s.execute(select(func.count()).select_from(Item)).scalar_one()
+    v = open_vault_at(data_dir)
     try:
-        with click.progressbar(length=total, label="Checking items", file=sys.stderr) as bar:
-            r = ops.fsck(v, repair=not dry_run, deep=deep, progress=bar.update)
+        with row_progress(v, Item, "Checking items") as bar:
+            r = ops.fsck(v, repair=not dry_run, deep=deep, progress=bar.step)
     except StorageError as exc:
         fail(f"the blob store {v.blobs.describe()} cannot be used: {exc}", as_json)
 
@@ -164,16 +155,12 @@ def fsck(data_dir, dry_run, deep, as_json):
 @handle_errors
 def audit_verify(data_dir, as_json):
     """Verify the audit chain and its signed checkpoints; name the first broken entry."""
-    from sqlalchemy import func, select
-
     from vault import ops
     from vault.db.models import AuditEntry
 
-    v = _vault(data_dir)
-    with v.db.session() as s:
-        total = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
-    with click.progressbar(length=total, label="Verifying audit log", file=sys.stderr) as bar:
-        r = ops.audit_verify(v, bar.update)
+    v = open_vault_at(data_dir)
+    with row_progress(v, AuditEntry, "Verifying audit log") as bar:
+        r = ops.audit_verify(v, bar.step)
     emit(r.as_dict(), as_json, lambda d: click.echo(
         f"OK: {d['entries']} entries, {d['checkpoints']} signed checkpoints" if d["ok"]
         else f"BROKEN at entry {d['first_bad_seq']}: {d['reason']}"))
@@ -186,15 +173,13 @@ def audit_verify(data_dir, as_json):
 @handle_errors
 def info(data_dir, as_json):
     """Fingerprints of the recovery key and the server's signing key."""
-    import base64
-
     from vault import crypto
 
-    v = _vault(data_dir)
+    v = open_vault_at(data_dir)
     with v.db.session() as s:
         rec = v.recovery_public(s)
     emit({"recovery_fingerprint": crypto.fingerprint(rec, b""),
-          "server_sign_public": base64.b64encode(v.sign_public).decode(),
+          "server_sign_public": crypto.b64e(v.sign_public),
           "database": v.config.db_url.split("://")[0], "blob_store": v.blobs.describe()}, as_json)
 
 
@@ -216,13 +201,13 @@ def backup(data_dir, out, portable, no_blobs, as_json):
 
     if out.is_dir() or not out.parent.is_dir():
         fail(f"{out} must be a file name in an existing folder", as_json)
-    v = _vault(data_dir)
+    v = open_vault_at(data_dir)
     portable = ops.writes_portable(v.config, portable)
     try:
         n = (0 if no_blobs else sum(1 for _ in v.blobs.blobs())) + 2
         n += len(Base.metadata.sorted_tables) if portable else 0
-        with click.progressbar(length=n, label="Backing up", file=sys.stderr) as bar:
-            count = ops.backup(v, out, bar.update, blobs=not no_blobs, portable=portable)
+        with progress_bar(n, "Backing up") as bar:
+            count = ops.backup(v, out, bar.step, blobs=not no_blobs, portable=portable)
     except ops.InitError as exc:
         fail(str(exc), as_json)
     except StorageError as exc:

@@ -25,7 +25,6 @@ behind.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -40,11 +39,12 @@ from pydantic import ValidationError
 
 from vault import plugins
 from vault.client import state
-from vault.client.session import ClientSession, b64d
+from vault.client.session import ClientSession
 from vault.client.transfer import download_item, fetch_item
+from vault.crypto import b64d, sha256_stream
 from vault.domain.caserecord import CaseRecord, parse_case
+from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem
 from vault.export.bundle import build_bundle_into
-from vault.export.types import Exporter, ExportItem, ExportOptions, Problem
 
 CASE_RECORD_TYPE = "case_record"
 
@@ -141,12 +141,8 @@ class ExportPlan:
 
 
 def _sha256_file(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return sha256_stream(f)
 
 
 def _fsync_dir(path: Path) -> None:

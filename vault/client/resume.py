@@ -27,7 +27,6 @@ for bytes the server may already have seen.
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import json
 import os
@@ -62,18 +61,18 @@ class Journal:
                 and self.mtime_ns == st.st_mtime_ns and self.inode == st.st_ino and self.device == st.st_dev)
 
     def encryptor(self) -> crypto.StreamEncryptor:
-        return crypto.StreamEncryptor.again(base64.b64decode(self.prefix), base64.b64decode(self.start_state))
+        return crypto.StreamEncryptor.again(crypto.b64d(self.prefix), crypto.b64d(self.start_state))
 
     @property
     def key(self) -> bytes:
-        return base64.b64decode(self.item_key)
+        return crypto.b64d(self.item_key)
 
 
 def new(start: dict, case_id: str, key_version: int, path: Path, st: os.stat_result, item_key: bytes,
         enc: crypto.StreamEncryptor) -> Journal:
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     return Journal(start["upload_id"], start["item_id"], case_id, key_version, str(path.resolve()), st.st_size,
-                   st.st_mtime_ns, st.st_ino, st.st_dev, b64(item_key), b64(enc.prefix), b64(enc.start_state()))
+                   st.st_mtime_ns, st.st_ino, st.st_dev, crypto.b64e(item_key), crypto.b64e(enc.prefix),
+                   crypto.b64e(enc.start_state()))
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -120,7 +119,7 @@ def _folder(home: Path) -> Path:
 
 def save(home: Path, url: str, username: str, keys: crypto.UserKeys, journal: Journal) -> None:
     sealed = crypto.seal(keys.box_public, json.dumps({"format": FORMAT, **asdict(journal)}).encode())
-    entry = {"url": url.rstrip("/"), "username": username, "sealed": base64.b64encode(sealed).decode()}
+    entry = {"url": url.rstrip("/"), "username": username, "sealed": crypto.b64e(sealed)}
     dest = _file(home, journal.upload_id)
     tmp = dest.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -145,7 +144,7 @@ def find(home: Path, url: str, username: str, keys: crypto.UserKeys, case_id: st
             entry = json.loads(p.read_text())
             if entry.get("url") != url.rstrip("/") or entry.get("username") != username:
                 continue
-            data = json.loads(keys.open_sealed(base64.b64decode(entry["sealed"])))
+            data = json.loads(keys.open_sealed(crypto.b64d(entry["sealed"])))
             if data.pop("format", None) != FORMAT:
                 continue
             journal = Journal(**data)

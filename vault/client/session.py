@@ -6,21 +6,13 @@ given, the user's private keys in memory only.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault import crypto
 from vault.client import state
 from vault.client.http import ApiFailure, Http, Unreachable
-
-
-def b64e(b: bytes) -> str:
-    return base64.b64encode(b).decode()
-
-
-def b64d(s: str) -> bytes:
-    return base64.b64decode(s)
+from vault.crypto import b64d, b64e
 
 
 class TrustError(Exception):

@@ -30,7 +30,8 @@ from vault import crypto
 from vault.client import resume, state
 from vault.client.http import ApiFailure, Unreachable
 from vault.client.pipeline import EncryptedFile, RequestBody, RequestSizer
-from vault.client.session import ClientSession, TrustError, b64d, b64e
+from vault.client.session import ClientSession, TrustError
+from vault.crypto import b64d, b64e
 
 SLAB_RECORDS = 16  # EncryptedFile hands over 16 encrypted chunks (~1 MiB) at a time
 RETRIES = 8
