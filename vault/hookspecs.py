@@ -1,4 +1,4 @@
-"""Every hook a vault plugin can implement, in one place.
+"""Every hook a vault plugin can implement, and the values the hooks carry, in one place.
 
 Plugins are pluggy plugins of the project ``evidence_vault`` (the way pytest
 and datasette do it). A plugin is a module or object with functions marked
@@ -12,6 +12,9 @@ Exporters receive the case record and the evidence in plaintext: they run
 where the keys are (the Python client, or the server's in-memory export
 endpoint when a browser asked for the export) and must never write that
 plaintext to disk or to a log.
+
+The values the hooks carry (Exporter, Problem, ExportItem, ...) are in
+vault/domain/exports.py; plugins import both from vault.plugin_api.
 """
 
 from __future__ import annotations
@@ -20,22 +23,18 @@ from typing import TYPE_CHECKING
 
 from pluggy import HookimplMarker, HookspecMarker
 
+from vault.domain.exports import EvidenceNotice, Exporter, ExportItem, ExportOptions, Problem, Rendered
+
 if TYPE_CHECKING:
     from vault.domain.caserecord import CaseRecord
-    from vault.export.types import (
-        EvidenceNotice,
-        Exporter,
-        ExportItem,
-        ExportOptions,
-        Problem,
-        Rendered,
-    )
 
 PROJECT = "evidence_vault"
 
 hookspec = HookspecMarker(PROJECT)
 hookimpl = HookimplMarker(PROJECT)
 
+
+# --------------------------------------------------------------------------- the hooks
 
 @hookspec
 def vault_exporters() -> list[Exporter]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import pluggy
 
 from vault import hookspecs
-from vault.export.types import EvidenceNotice, Exporter, ExportItem, ExportOptions, Problem, Rendered
+from vault.domain.exports import EvidenceNotice, Exporter, ExportItem, ExportOptions, Problem, Rendered
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vault.domain.caserecord import CaseRecord
-from vault.export.context import base_context, render
-from vault.export.document import AddressBlock, Document, SignatureBlock, format_date, word
-from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr
-from vault.export.names import safe_filename
-from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered
-from vault.hookspecs import hookimpl
+from vault.plugin_api import (
+    AddressBlock,
+    CaseRecord,
+    Document,
+    Exporter,
+    ExportItem,
+    ExportOptions,
+    Problem,
+    Rendered,
+    SignatureBlock,
+    base_context,
+    build_sections,
+    check_requirements,
+    exporter_from_mapping,
+    format_date,
+    hookimpl,
+    load_mapping,
+    note,
+    render,
+    safe_filename,
+    tr,
+    word,
+)
 
 NAME = "ombudsman"
 MAPPING = load_mapping(__name__)
@@ -44,15 +60,12 @@ def _context(case: CaseRecord, items: list[ExportItem], options: ExportOptions) 
 
 @hookimpl
 def vault_exporters() -> list[Exporter]:
-    form = MAPPING["form"]
-    return [Exporter(
+    return [exporter_from_mapping(
+        MAPPING,
         name=NAME,
         label="Akyikatchy (Ombudsperson) — complaint",
         target_body="Akyikatchy (Ombudsperson) of the Kyrgyz Republic",
         languages=LANGUAGES,
-        form_version=form["version"],
-        form_verified=form["verified"],
-        required_fields=required_fields(MAPPING),
         description="Formal complaint letter in Russian or Kyrgyz.",
         translations={
             "ru": {"label": "Акыйкатчы (Омбудсмен) — жалоба",

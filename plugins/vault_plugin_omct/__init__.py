@@ -13,13 +13,26 @@ publish the text as it stands.
 
 from __future__ import annotations
 
-from vault.domain.caserecord import CaseRecord
-from vault.export.context import base_context, render
-from vault.export.document import Document, Fields
-from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr
-from vault.export.names import safe_filename
-from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered
-from vault.hookspecs import hookimpl
+from vault.plugin_api import (
+    CaseRecord,
+    Document,
+    Exporter,
+    ExportItem,
+    ExportOptions,
+    Fields,
+    Problem,
+    Rendered,
+    base_context,
+    build_sections,
+    check_requirements,
+    exporter_from_mapping,
+    hookimpl,
+    load_mapping,
+    note,
+    render,
+    safe_filename,
+    tr,
+)
 
 NAME = "omct"
 MAPPING = load_mapping(__name__)
@@ -57,15 +70,12 @@ def _context(case: CaseRecord, items: list[ExportItem], options: ExportOptions) 
 
 @hookimpl
 def vault_exporters() -> list[Exporter]:
-    form = MAPPING["form"]
-    return [Exporter(
+    return [exporter_from_mapping(
+        MAPPING,
         name=NAME,
         label="OMCT urgent appeal",
         target_body="OMCT (World Organisation Against Torture), SOS-Torture Network",
         languages=("en",),
-        form_version=form["version"],
-        form_verified=form["verified"],
-        required_fields=required_fields(MAPPING),
         description="Case submission in the shape of an OMCT urgent appeal, in English.",
         translations={
             "ru": {"label": "ВОПП (OMCT) — срочное обращение",

@@ -15,14 +15,31 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vault.domain.caserecord import CaseRecord
-from vault.domain.vocab import label
-from vault.export.context import base_context, render
-from vault.export.document import Document, Para, SignatureBlock, format_date, word
-from vault.export.mapping import build_sections, check_requirements, load_mapping, note, required_fields, tr
-from vault.export.names import safe_filename
-from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered, Variant
-from vault.hookspecs import hookimpl
+from vault.plugin_api import (
+    CaseRecord,
+    Document,
+    Exporter,
+    ExportItem,
+    ExportOptions,
+    Para,
+    Problem,
+    Rendered,
+    SignatureBlock,
+    Variant,
+    base_context,
+    build_sections,
+    check_requirements,
+    exporter_from_mapping,
+    format_date,
+    hookimpl,
+    label,
+    load_mapping,
+    note,
+    render,
+    safe_filename,
+    tr,
+    word,
+)
 
 from . import cat22
 
@@ -72,13 +89,12 @@ def _context(exporter: str, case: CaseRecord, items: list[ExportItem], options: 
 
 @hookimpl
 def vault_exporters() -> list[Exporter]:
-    srt, hrc = MAPPINGS[SRT]["form"], MAPPINGS[HRC]["form"]
     return [
-        Exporter(
+        exporter_from_mapping(
+            MAPPINGS[SRT],
             name=SRT, label="UN Special Rapporteur on torture — individual communication",
             target_body="UN Special Rapporteur on torture (OHCHR Special Procedures)",
-            languages=LANGUAGES, form_version=srt["version"], form_verified=srt["verified"],
-            required_fields=required_fields(MAPPINGS[SRT]),
+            languages=LANGUAGES,
             description="Communication following the OHCHR model questionnaire, in English or Russian.",
             translations={
                 "ru": {"label": "Специальный докладчик ООН по вопросу о пытках — индивидуальное сообщение",
@@ -89,11 +105,11 @@ def vault_exporters() -> list[Exporter]:
                        "description": "АУКЖБнын үлгү суроолорунун негизиндеги билдирүү, англис же орус тилинде."},
             },
         ),
-        Exporter(
+        exporter_from_mapping(
+            MAPPINGS[HRC],
             name=HRC, label="UN Human Rights Committee — individual complaint",
             target_body="UN Human Rights Committee (Optional Protocol to the ICCPR)",
-            languages=LANGUAGES, form_version=hrc["version"], form_verified=hrc["verified"],
-            required_fields=required_fields(MAPPINGS[HRC]),
+            languages=LANGUAGES,
             variants=(Variant(
                 name="cat22", label="Committee against Torture (article 22 CAT) instead",
                 states=cat22.offered_states(),

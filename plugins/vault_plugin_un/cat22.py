@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from vault.export.types import Problem
+from vault.plugin_api import Problem
 
 DATA = json.loads(resources.files(__package__).joinpath("cat22_declarations.json").read_text("utf-8"))
 

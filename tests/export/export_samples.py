@@ -14,7 +14,7 @@ import io
 import json
 
 from vault import crypto
-from vault.export.types import ExportItem, ExportOptions
+from vault.domain.exports import ExportItem, ExportOptions
 
 ENABLED = frozenset({"omct", "un", "ombudsman"})  # every bundled plugin enabled
 KY_NAME = "Өмүрбеков"

@@ -12,7 +12,8 @@ import pytest
 
 from tests.export.export_samples import ENABLED, full_case, make_item, options
 from vault import crypto
-from vault.export.bundle import ANNEX_JSON, READ_CHUNK, BundleError, ExportRefused, build_bundle
+from vault.export.bundle import BundleError, ExportRefused, build_bundle
+from vault.export.layout import ANNEX_JSON, READ_CHUNK
 from vault.export.verify import verify_bundle, verify_command
 
 PHOTO = "attachments/стопы_Өмүрбеков.jpg"

@@ -10,7 +10,7 @@ import pytest
 
 from vault import plugins
 from vault.domain.caserecord import CaseRecord
-from vault.export.types import EvidenceNotice, Exporter, ExportOptions
+from vault.domain.exports import EvidenceNotice, Exporter, ExportOptions
 from vault.hookspecs import hookimpl
 
 ROOT = Path(__file__).resolve().parents[2]

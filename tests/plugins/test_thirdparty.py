@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from vault import crypto, plugins
 from vault.domain.caserecord import CaseRecord
+from vault.domain.exports import ExportOptions
 from vault.export.bundle import build_bundle
-from vault.export.types import ExportOptions
 from vault.export.verify import verify_bundle
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import io
 import json
 import zipfile
@@ -34,16 +33,19 @@ import pluggy
 
 from vault import crypto, plugins
 from vault.domain.caserecord import CaseRecord, parse_case
+from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem, Rendered
 from vault.export.annex_html import render_annex_html
+from vault.export.layout import (
+    ANNEX_FORMAT,
+    ANNEX_HTML,
+    ANNEX_JSON,
+    ANNEX_SIG,
+    ANNEX_VERSION,
+    READ_CHUNK,
+    key_id,
+)
 from vault.export.names import attachment_paths, safe_filename
-from vault.export.types import Exporter, ExportItem, ExportOptions, Problem, Rendered
 
-ANNEX_JSON = "custody/annex.json"
-ANNEX_HTML = "custody/annex.html"
-ANNEX_SIG = "custody/annex.sig"
-ANNEX_FORMAT = "evidence-vault-custody-annex"
-ANNEX_VERSION = 1
-READ_CHUNK = 1024 * 1024
 # Media that is already compressed gains nothing from deflate and costs time.
 _STORED_PREFIXES = ("image/", "video/", "audio/")
 _STORED_TYPES = {"application/pdf", "application/zip", "application/x-7z-compressed"}
@@ -59,15 +61,6 @@ class ExportRefused(BundleError):
     def __init__(self, problems: list[Problem]):
         super().__init__(f"{len(problems)} required item(s) missing for this recipient")
         self.problems = problems
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def key_id(sign_public: bytes) -> str:
-    """A short identifier of an Ed25519 public key (not the fingerprint people compare)."""
-    return hashlib.sha256(sign_public).hexdigest()[:16]
 
 
 def _fingerprint(box_public: bytes | None, sign_public: bytes) -> str | None:
@@ -104,16 +97,12 @@ def _write_bytes(zf: zipfile.ZipFile, path: str, data: bytes, when: dt.datetime,
 
 def _write_item(zf: zipfile.ZipFile, path: str, item: ExportItem, when: dt.datetime) -> dict:
     """Stream one attachment into the zip in chunks, checking it against its manifest."""
-    digest, size = hashlib.sha256(), 0
     media_type = str(item.manifest.get("media_type") or "")
     with item.open() as src, zf.open(_zipinfo(path, when, media_type), "w", force_zip64=True) as dst:
-        while chunk := src.read(READ_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            dst.write(chunk)
-    if digest.hexdigest() != item.manifest.get("sha256") or size != item.manifest.get("size"):
+        digest, size = crypto.sha256_stream(src, dst.write, READ_CHUNK)
+    if digest != item.manifest.get("sha256") or size != item.manifest.get("size"):
         raise BundleError(f"item {item.item_id}: the decrypted file does not match its signed manifest")
-    return {"path": path, "sha256": digest.hexdigest(), "size": size}
+    return {"path": path, "sha256": digest, "size": size}
 
 
 def _item_entry(path: str, item: ExportItem) -> dict:
@@ -124,9 +113,9 @@ def _item_entry(path: str, item: ExportItem) -> dict:
         "evidence_type": m.get("evidence_type"), "sha256": m.get("sha256"), "size": m.get("size"),
         "uploader": item.uploader, "uploaded_at": item.uploaded_at,
         "captured_at": m.get("captured_at"), "created_at": m.get("created_at"),
-        "manifest": b64(item.manifest_bytes), "signature": b64(item.manifest_signature),
-        "uploader_sign_public": b64(item.uploader_sign_public),
-        "uploader_box_public": b64(item.uploader_box_public) if item.uploader_box_public else None,
+        "manifest": crypto.b64e(item.manifest_bytes), "signature": crypto.b64e(item.manifest_signature),
+        "uploader_sign_public": crypto.b64e(item.uploader_sign_public),
+        "uploader_box_public": crypto.b64e(item.uploader_box_public) if item.uploader_box_public else None,
         "uploader_fingerprint": _fingerprint(item.uploader_box_public, item.uploader_sign_public),
         "uploader_key_id": key_id(item.uploader_sign_public),
     }
@@ -176,8 +165,8 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
                          "target_body": exporter.target_body, "form_version": exporter.form_version,
                          "form_verified": exporter.form_verified, "language": rendered.language,
                          "variant": options.variant},
-            "signer": {"name": signer.name, "sign_public": b64(signer.sign_public),
-                       "box_public": b64(signer.box_public),
+            "signer": {"name": signer.name, "sign_public": crypto.b64e(signer.sign_public),
+                       "box_public": crypto.b64e(signer.box_public),
                        "fingerprint": crypto.fingerprint(signer.box_public, signer.sign_public),
                        "key_id": key_id(signer.sign_public)},
             "files": files,
@@ -188,7 +177,7 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
         annex_bytes = json.dumps(annex, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
         zf.writestr(_zipinfo(ANNEX_JSON, when), annex_bytes)
         if sign is not None:
-            zf.writestr(_zipinfo(ANNEX_SIG, when), (b64(sign(annex_bytes)) + "\n").encode("ascii"))
+            zf.writestr(_zipinfo(ANNEX_SIG, when), (crypto.b64e(sign(annex_bytes)) + "\n").encode("ascii"))
     return annex_bytes
 
 
@@ -294,15 +283,6 @@ def attach_signature(bundle: bytes, signature: bytes) -> bytes:
     with zipfile.ZipFile(buf, "a") as zf:
         sig_info = zipfile.ZipInfo(ANNEX_SIG, date_time=info.date_time)
         sig_info.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(sig_info, (b64(signature) + "\n").encode("ascii"))
+        zf.writestr(sig_info, (crypto.b64e(signature) + "\n").encode("ascii"))
     return buf.getvalue()
 
-
-def __getattr__(name: str):
-    # `vault verify BUNDLE` imports verify_command from here (vault/cli/client.py);
-    # it lives in vault.export.verify, which imports this module, hence lazily.
-    if name == "verify_command":
-        from vault.export.verify import verify_command
-
-        return verify_command
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ are plugins like any other: it only implements ``vault_validate``.
 from __future__ import annotations
 
 from vault.domain.caserecord import CaseRecord
-from vault.export.types import ExportItem, ExportOptions, Problem
+from vault.domain.exports import ExportItem, ExportOptions, Problem
 from vault.hookspecs import hookimpl
 
 LANG_NAMES = {"en": "English", "ru": "Russian", "ky": "Kyrgyz", "fr": "French"}

@@ -11,11 +11,11 @@ from typing import Any
 
 from vault.domain import vocab
 from vault.domain.caserecord import CaseRecord
+from vault.domain.exports import ExportItem, ExportOptions, Rendered
 from vault.export.document import Document, format_date, format_period, word
 from vault.export.names import attachment_paths
 from vault.export.render_docx import render_docx
 from vault.export.render_pdf import render_pdf
-from vault.export.types import ExportItem, ExportOptions, Rendered
 
 STATE_NAMES: dict[str, dict[str, str]] = {
     "KGZ": {"en": "Kyrgyzstan", "ru": "Кыргызская Республика", "ky": "Кыргыз Республикасы"},

@@ -37,6 +37,7 @@ from pydantic import BaseModel
 
 from vault.domain import vocab
 from vault.domain.caserecord import DetentionPlace, Period, Perpetrator
+from vault.domain.exports import Exporter, Problem
 from vault.export.document import (
     Document,
     ItemList,
@@ -46,7 +47,6 @@ from vault.export.document import (
     word,
     yes_no,
 )
-from vault.export.types import Problem
 
 
 def load_mapping(package: str, name: str = "mapping.json") -> dict:
@@ -242,3 +242,17 @@ def required_fields(mapping: Mapping) -> tuple[str, ...]:
             if not path.startswith("@") and path not in paths:
                 paths.append(path)
     return tuple(paths)
+
+
+def exporter_from_mapping(mapping: Mapping, **fields: Any) -> Exporter:
+    """The Exporter a plugin offers for a form described by ``mapping``.
+
+    The form's version and whether it could be checked (``mapping["form"]``)
+    and the required fields (from its "missing" rules) come from the mapping,
+    so what the export dialog shows cannot drift from what ``validate``
+    checks; ``fields`` are the rest of the Exporter (name, label,
+    target_body, languages, description, variants, translations...).
+    """
+    form = mapping["form"]
+    return Exporter(form_version=form["version"], form_verified=form["verified"],
+                    required_fields=required_fields(mapping), **fields)

@@ -15,9 +15,7 @@ every signer's fingerprint so the recipient can compare it with the person.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
 import json
 import os
 import sys
@@ -26,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Literal
 
 from vault import crypto
-from vault.export.bundle import ANNEX_FORMAT, ANNEX_JSON, ANNEX_SIG, READ_CHUNK
+from vault.export.layout import ANNEX_FORMAT, ANNEX_JSON, ANNEX_SIG, READ_CHUNK, key_id
 
 Kind = Literal["changed", "missing", "added", "bad_signature", "mismatch", "unsafe_name", "malformed"]
 
@@ -95,29 +93,19 @@ def _unsafe(name: str) -> bool:
 
 
 def _hash_member(zf: zipfile.ZipFile, name: str) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
     with zf.open(name) as src:
-        while chunk := src.read(READ_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _b64(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError("not a base64 string")
-    return base64.b64decode(value, validate=True)
+        return crypto.sha256_stream(src, chunk=READ_CHUNK)
 
 
 def _check_signature(zf: zipfile.ZipFile, names: set[str], annex_bytes: bytes, annex: dict,
                      report: VerifyReport) -> None:
     signer = annex.get("signer") or {}
     try:
-        public = _b64(signer.get("sign_public"))
+        public = crypto.b64d(signer.get("sign_public"))
         if ANNEX_SIG not in names:
             report.add(ANNEX_SIG, "missing", "the exporter's signature over annex.json is missing")
         else:
-            crypto.verify_detached(public, annex_bytes, _b64(zf.read(ANNEX_SIG).decode("ascii").strip()))
+            crypto.verify_detached(public, annex_bytes, crypto.b64d(zf.read(ANNEX_SIG).decode("ascii").strip()))
     except crypto.BadSignature:
         report.add(ANNEX_JSON, "bad_signature",
                    "annex.json was changed after it was signed (or annex.sig is not its signature)")
@@ -126,13 +114,13 @@ def _check_signature(zf: zipfile.ZipFile, names: set[str], annex_bytes: bytes, a
         public = b""
     fpr = signer.get("fingerprint")
     try:
-        box = _b64(signer.get("box_public")) if signer.get("box_public") else None
+        box = crypto.b64d(signer.get("box_public")) if signer.get("box_public") else None
     except (ValueError, binascii.Error):
         box = None
     if box and public and fpr != crypto.fingerprint(box, public):
         report.add(ANNEX_JSON, "mismatch", "the exporter's fingerprint does not match the exporter's keys")
     report.signers.append(Signer("exporter", str(signer.get("name")), fpr,
-                                 hashlib.sha256(public).hexdigest()[:16] if public else "?"))
+                                 key_id(public) if public else "?"))
 
 
 def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: VerifyReport) -> None:
@@ -140,11 +128,11 @@ def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: Verify
     for entry in annex.get("items", []):
         path = str(entry.get("path"))
         try:
-            public = _b64(entry["uploader_sign_public"])
-            manifest_bytes = _b64(entry["manifest"])
-            crypto.verify_detached(public, manifest_bytes, _b64(entry["signature"]))
+            public = crypto.b64d(entry["uploader_sign_public"])
+            manifest_bytes = crypto.b64d(entry["manifest"])
+            crypto.verify_detached(public, manifest_bytes, crypto.b64d(entry["signature"]))
             manifest = json.loads(manifest_bytes)
-            box = _b64(entry["uploader_box_public"]) if entry.get("uploader_box_public") else None
+            box = crypto.b64d(entry["uploader_box_public"]) if entry.get("uploader_box_public") else None
         except crypto.BadSignature:
             report.add(path, "bad_signature", "the uploader's signature over the manifest does not verify")
             continue
@@ -158,7 +146,7 @@ def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: Verify
         fpr = entry.get("uploader_fingerprint")
         if box and fpr != crypto.fingerprint(box, public):
             report.add(path, "mismatch", "the uploader's fingerprint does not match the uploader's keys")
-        kid = hashlib.sha256(public).hexdigest()[:16]
+        kid = key_id(public)
         signer = uploaders.setdefault((str(entry.get("uploader")), kid),
                                       Signer("uploader", str(entry.get("uploader")), fpr, kid))
         signer.items.append(str(entry.get("item_id")))

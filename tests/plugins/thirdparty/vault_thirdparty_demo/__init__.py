@@ -8,11 +8,19 @@ tests can see them.
 
 from __future__ import annotations
 
-from vault.domain.caserecord import CaseRecord
-from vault.export.context import base_context, render
-from vault.export.document import Document
-from vault.export.types import EvidenceNotice, Exporter, ExportItem, ExportOptions, Problem, Rendered
-from vault.hookspecs import hookimpl
+from vault.plugin_api import (
+    CaseRecord,
+    Document,
+    EvidenceNotice,
+    Exporter,
+    ExportItem,
+    ExportOptions,
+    Problem,
+    Rendered,
+    base_context,
+    hookimpl,
+    render,
+)
 
 NAME = "demo-letter"
 EVENTS: list[tuple] = []

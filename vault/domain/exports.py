@@ -1,8 +1,10 @@
-"""The typed values that cross the plugin hooks.
+"""The values that cross the plugin hooks: what an exporter is, what it is given, what it returns.
 
-These are the contract between the vault and its export and notification
-plugins (see vault/hookspecs.py and docs/plugins.md). They are plain frozen
-dataclasses so that plugins need nothing from the web app or the ORM.
+Plain frozen dataclasses, so that a plugin needs nothing from the web app or
+the ORM. They sit in the domain layer because every layer above uses them:
+the hooks (vault.hookspecs), the plugin manager (vault.plugins), the export
+code, the services and the Python client. Plugins import them from
+vault.plugin_api.
 """
 
 from __future__ import annotations
@@ -162,3 +164,6 @@ class EvidenceNotice:
     uploaded_at: str
     evidence_type: str
     size: int
+
+
+# --------------------------------------------------------------------------- the hooks
