@@ -1,7 +1,8 @@
 // The case's structured record: the latest item of evidence type "case_record", sealed like any
 // evidence (as vault/client/export.py _case_record and `vault upload --type case_record`).
-import { t, UserError } from "./app.js";
+import { UserError } from "./errors.js";
 import { decryptContent, fetchVerified } from "./evidence.js";
+import { t } from "./i18n.js";
 
 export const RECORD_TYPE = "case_record";
 export const RECORD_MEDIA_TYPE = "application/vnd.vault.case-record+json";

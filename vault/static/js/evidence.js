@@ -1,5 +1,10 @@
 // Fetch, verify and decrypt one evidence item in the browser (as vault/client/transfer.py).
-import { api, caseKeys, pin, pinnedSignKeys, t, TrustError, vc } from "./app.js";
+import { api } from "./api.js";
+import { caseKeys } from "./casekeys.js";
+import * as vc from "./crypto.js";
+import { TrustError } from "./errors.js";
+import { t } from "./i18n.js";
+import { pin, pinnedSignKeys } from "./pinning.js";
 
 /** As vault/client/transfer.py fetch_item: every check before anything is shown. */
 export async function fetchVerified(itemId) {

@@ -2,10 +2,12 @@
 // decrypted here, the server renders them in memory and returns the unsigned bundle with the exact
 // annex.json bytes, and this page signs those bytes with the user's Ed25519 key — the same
 // signature vault/client/export.py puts in custody/annex.sig — before the server attaches it.
-import { api, ApiFailure, t, TrustError, userKeys, vc } from "./app.js";
+import { api, postForm } from "./api.js";
+import * as vc from "./crypto.js";
+import { TrustError } from "./errors.js";
 import { decryptContent, fetchVerified } from "./evidence.js";
-
-const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+import { t } from "./i18n.js";
+import { userKeys } from "./keys.js";
 
 /** One chosen item, verified: what fetchVerified gives, plus its signed manifest bytes for the server. */
 export async function prepareItem(itemId) {
@@ -39,31 +41,14 @@ export async function decryptAll(prepared, onProgress) {
 
 /**
  * POST the description and the plaintexts as multipart, parts in the order the server reads them.
- * XHR rather than fetch: a lawyer on a slow link needs to see the upload move.
+ * With upload progress (postForm is XHR, not fetch): a lawyer on a slow link needs to see the upload move.
  */
 export function render(caseId, desc, blobs, onSent) {
   const fd = new FormData();
   fd.append("export", new Blob([JSON.stringify(desc)], { type: "application/json" }));
   // FormData names each file "blob": the original names never travel in a part header.
   desc.items.forEach((it, i) => fd.append(`item:${it.item_id}`, blobs[i]));
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/api/v1/cases/${caseId}/exports`);
-    xhr.setRequestHeader("X-CSRF-Token", csrf());
-    xhr.responseType = "json";
-    xhr.upload.onprogress = (ev) => onSent(ev.loaded, ev.total, false);
-    xhr.upload.onload = () => onSent(1, 1, true);
-    xhr.onload = () => {
-      const out = xhr.response;
-      if (xhr.status >= 200 && xhr.status < 300 && out) resolve(out);
-      else {
-        const e = (out && out.error) || {};
-        reject(new ApiFailure(xhr.status, e.code || `http_${xhr.status}`, e.message || "", e));
-      }
-    };
-    xhr.onerror = () => reject(new ApiFailure(0, "network", "connection lost"));
-    xhr.send(fd);
-  });
+  return postForm(`/cases/${caseId}/exports`, fd, onSent);
 }
 
 /** Refuse to sign an annex that is not about exactly what was chosen, for this signer. */

@@ -2,7 +2,7 @@
 // data-path, relative to the list entry ([data-item]) or form ([data-scope]) it sits in; lists
 // ([data-list]) repeat a <template>. Empty fields are left out, so the model's defaults apply and
 // "not answered" stays distinct from "no".
-import { t } from "./app.js";
+import { t } from "./i18n.js";
 
 const SCOPE = "[data-item], [data-scope]";
 let serial = 0;

@@ -1,37 +1,16 @@
 // Encrypt, sign and upload one file, resumably — the browser twin of
 // vault/client/transfer.py upload_file (same manifest, sealed fields, receipt).
-import { api, ApiFailure, caseKeys, me, t, UserError, userKeys, vc } from "./app.js";
+import { api, putBytes } from "./api.js";
+import { caseKeys } from "./casekeys.js";
+import { csrfToken, me } from "./context.js";
+import * as vc from "./crypto.js";
+import { UserError } from "./errors.js";
 import { photoExif } from "./exif.js";
+import { t } from "./i18n.js";
+import { userKeys } from "./keys.js";
 
 const REQUEST_BYTES = 1 << 20; // 1 MiB per request: little to resend on a slow, flaky link
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** One PUT of ciphertext with upload progress (XHR: fetch has no upload progress). */
-function put(uploadId, offset, bytes, onProgress, csrf) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("PUT", `/api/v1/uploads/${uploadId}?offset=${offset}`);
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.setRequestHeader("X-CSRF-Token", csrf);
-    xhr.upload.onprogress = (ev) => onProgress(ev.loaded);
-    xhr.onload = () => {
-      let out = null;
-      try {
-        out = JSON.parse(xhr.responseText);
-      } catch {
-        out = null;
-      }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(out);
-      else {
-        const e = (out && out.error) || {};
-        reject(new ApiFailure(xhr.status, e.code || `http_${xhr.status}`, e.message || "", e));
-      }
-    };
-    xhr.onerror = () => reject(new ApiFailure(0, "network", "connection lost"));
-    xhr.ontimeout = xhr.onerror;
-    xhr.send(bytes);
-  });
-}
 
 /**
  * BlobEncryptor's interface (next, ack, pending, acknowledged, complete, the
@@ -154,14 +133,15 @@ export class Upload {
     // Module workers are needed anyway (the password's Argon2id runs in one), so no page-thread fallback.
     const enc = await WorkerEncryptor.start(itemKey, this.file);
     const total = enc.ciphertextSize;
-    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const csrf = csrfToken();
     try {
       while (!enc.complete) {
         await this._waitIfPaused();
         const req = enc.pending ?? (await enc.next(reqBytes));
         this.onState(t("Encrypting and sending…"));
         try {
-          const out = await put(uploadId, req.offset, req.bytes, (n) => this.onProgress(req.offset + n, total), csrf);
+          const out = await putBytes(`/uploads/${uploadId}?offset=${req.offset}`, req.bytes,
+            (n) => this.onProgress(req.offset + n, total), csrf);
           enc.ack(out.received);
           this.retries = 0;
         } catch (err) {

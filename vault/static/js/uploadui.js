@@ -1,5 +1,7 @@
 // The per-file progress row: bar, state, pause/resume.
-import { el, errorText, fmtBytes, t } from "./app.js";
+import { el } from "./dom.js";
+import { errorText } from "./feedback.js";
+import { fmtBytes, t } from "./i18n.js";
 
 export function uploadRow(upload, name) {
   const bar = el("progress", { max: "100", value: "0", "aria-label": t("Progress of {name}", { name }) });

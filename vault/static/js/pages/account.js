@@ -1,4 +1,13 @@
-import { $, api, boot, deriveKeys, fingerprintOf, guard, keyChange, me, pin, recoveryKey, setPassword, status, t, UserError, userKeys, vc } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import { me } from "../context.js";
+import * as vc from "../crypto.js";
+import { $ } from "../dom.js";
+import { UserError } from "../errors.js";
+import { guard, status } from "../feedback.js";
+import { t } from "../i18n.js";
+import { deriveKeys, setPassword, userKeys } from "../keys.js";
+import { fingerprintOf, keyChange, pin, recoveryKey } from "../pinning.js";
 
 await boot();
 const show = guard(async () => {

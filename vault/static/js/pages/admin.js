@@ -1,10 +1,11 @@
-import { $, api, boot, el, fmtDate, fmtNumber, guard, localized, me, status, t } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import { me } from "../context.js";
+import { $, el } from "../dom.js";
+import { guard, status } from "../feedback.js";
+import { fmtDate, fmtNumber, localized, roleName, t } from "../i18n.js";
 
 await boot();
-
-function roleName(role) {
-  return { lawyer: t("lawyer"), medic: t("medic"), admin: t("admin") }[role] || role;
-}
 
 /** At phone width the tables show as cards; each cell names its column (CSS shows data-label). */
 function labelCells(table) {

@@ -1,4 +1,13 @@
-import { $, api, boot, caseKeys, el, fingerprintOf, fmtBytes, fmtDate, guard, keyChange, me, newKeyVersion, pin, status, t, UserError, vc } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import { caseKeys, newKeyVersion } from "../casekeys.js";
+import { me } from "../context.js";
+import * as vc from "../crypto.js";
+import { $, el } from "../dom.js";
+import { UserError } from "../errors.js";
+import { guard, status } from "../feedback.js";
+import { fmtBytes, fmtDate, t } from "../i18n.js";
+import { fingerprintOf, keyChange, pin } from "../pinning.js";
 
 await boot();
 const caseId = document.body.dataset.caseId;

@@ -1,4 +1,13 @@
-import { $, api, boot, el, fmtDate, fmtNumber, guard, me, recoveryPublic, status, t, UserError, userKeys, vc } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import { me } from "../context.js";
+import * as vc from "../crypto.js";
+import { $, el } from "../dom.js";
+import { UserError } from "../errors.js";
+import { guard, status } from "../feedback.js";
+import { fmtDate, fmtNumber, t } from "../i18n.js";
+import { userKeys } from "../keys.js";
+import { recoveryPublic } from "../pinning.js";
 
 await boot();
 

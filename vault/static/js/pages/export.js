@@ -1,6 +1,12 @@
-import { $, api, boot, clearError, el, errorText, fmtBytes, fmtNumber, guard, lang, localized, showError, t, UserError, vocabLabel } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
 import { loadRecord, RECORD_TYPE } from "../caserecord.js";
+import { lang } from "../context.js";
+import { $, el } from "../dom.js";
+import { UserError } from "../errors.js";
 import { decryptAll, description, prepareItem, render, sign, validate } from "../exportflow.js";
+import { clearError, errorText, guard, showError } from "../feedback.js";
+import { fmtBytes, fmtNumber, localized, t, vocabLabel } from "../i18n.js";
 
 await boot();
 const caseId = document.body.dataset.caseId;

@@ -1,5 +1,9 @@
-import { $, api, boot, el, fmtBytes, fmtDate, guard, roleName, t, vocabLabel } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import { $, el } from "../dom.js";
 import { decryptContent, fetchVerified } from "../evidence.js";
+import { guard } from "../feedback.js";
+import { fmtBytes, fmtDate, roleName, t, vocabLabel } from "../i18n.js";
 
 await boot();
 const itemId = document.body.dataset.itemId;

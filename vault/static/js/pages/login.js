@@ -1,4 +1,13 @@
-import { $, api, boot, clearError, deriveKeys, me, pin, setPassword, showError, status, storeSessionKeys, t, TrustError, UserError, vc, weakerKdf } from "../app.js";
+import { api, startWebSession } from "../api.js";
+import { boot } from "../app.js";
+import { me } from "../context.js";
+import * as vc from "../crypto.js";
+import { $ } from "../dom.js";
+import { TrustError, UserError } from "../errors.js";
+import { clearError, showError, status } from "../feedback.js";
+import { t } from "../i18n.js";
+import { deriveKeys, setPassword, storeSessionKeys, weakerKdf } from "../keys.js";
+import { pin } from "../pinning.js";
 
 await boot();
 const form = $("#login-form");
@@ -46,8 +55,7 @@ form.addEventListener("submit", async (ev) => {
       throw new TrustError("the server returned public keys that do not match your private keys");
     }
     // The bearer token becomes the HttpOnly session cookie; the page never stores it.
-    const resp = await fetch("/web/session", { method: "POST", credentials: "same-origin",
-      headers: { Authorization: `Bearer ${out.token}` } });
+    const resp = await startWebSession(out.token);
     if (!resp.ok) throw new UserError(t("Could not start the session. Reload the page and try again."));
     const session = await resp.json();
     const meta = document.querySelector('meta[name="csrf-token"]');

@@ -1,5 +1,10 @@
-import { $, api, boot, clearError, el, fmtBytes, fmtDate, guard, status, t, UserError, vocabLabel } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
 import { loadRecord, RECORD_MEDIA_TYPE, RECORD_TYPE } from "../caserecord.js";
+import { $, el } from "../dom.js";
+import { UserError } from "../errors.js";
+import { clearError, guard, status } from "../feedback.js";
+import { fmtBytes, fmtDate, t, vocabLabel } from "../i18n.js";
 import { fieldAt, fill, firstProblem, read, wire } from "../recordform.js";
 import { Upload } from "../upload-core.js";
 import { uploadRow } from "../uploadui.js";

@@ -1,4 +1,12 @@
-import { $, api, boot, clearError, deriveKeys, showError, status, t, UserError, vc } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import * as vc from "../crypto.js";
+import { $ } from "../dom.js";
+import { UserError } from "../errors.js";
+import { clearError, showError, status } from "../feedback.js";
+import { t } from "../i18n.js";
+import { deriveKeys } from "../keys.js";
+import { pinFirstKeys } from "../pinning.js";
 
 await boot();
 const form = $("#register-form");
@@ -40,9 +48,7 @@ form.addEventListener("submit", async (ev) => {
       box_public: vc.toBase64(keys.boxPublic), sign_public: vc.toBase64(keys.signPublic),
       enc_private_keys: vc.toBase64(vc.encryptUserKeys(kek, username, keys)),
     });
-    const pins = { [username]: { box: out.user.box_public, sign: out.user.sign_public },
-      "@recovery": { box: params.recovery_public, sign: "" } };
-    localStorage.setItem(`vault.pins.${username}`, JSON.stringify(pins));
+    pinFirstKeys(username, out.user, params.recovery_public);
     $("#my-fingerprint").textContent = vc.fingerprint(keys.boxPublic, keys.signPublic);
     $("#recovery-fingerprint").textContent = params.recovery_fingerprint;
     keys.wipe();

@@ -1,4 +1,8 @@
-import { $, api, boot, el, fmtNumber, guard, roleName, t, vocabLabel } from "../app.js";
+import { api } from "../api.js";
+import { boot } from "../app.js";
+import { $, el } from "../dom.js";
+import { guard } from "../feedback.js";
+import { fmtNumber, roleName, t, vocabLabel } from "../i18n.js";
 
 const VOCAB = { region: "REGIONS", evidence_type: "EVIDENCE_TYPES", violations: "VIOLATIONS", methods: "METHODS",
   detention_place_type: "DETENTION_PLACE_TYPES" };

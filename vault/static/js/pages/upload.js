@@ -1,4 +1,8 @@
-import { $, boot, clearError, el, fmtBytes, guard, showError, t, UserError } from "../app.js";
+import { boot } from "../app.js";
+import { $, el } from "../dom.js";
+import { UserError } from "../errors.js";
+import { clearError, guard, showError } from "../feedback.js";
+import { fmtBytes, t } from "../i18n.js";
 import { metadataFrom, Upload } from "../upload-core.js";
 import { uploadRow } from "../uploadui.js";
 
