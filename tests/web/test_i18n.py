@@ -1,7 +1,7 @@
 """Every string of the web UI is translated into Russian and Kyrgyz, and every page renders in each language.
 
 No browser: the Flask app renders the pages (signed in through the session
-cookie); the browser journey (test_browser.py) covers the JavaScript side.
+cookie); the browser journey (test_journey.py) covers the JavaScript side.
 """
 
 from __future__ import annotations
