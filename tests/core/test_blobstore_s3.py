@@ -114,7 +114,7 @@ def test_large_blobs_go_up_in_parts(s3_target, tmp_path, monkeypatch):
     data = os.urandom(2 * MIN_PART + 1)
     staged, sha = stage(tmp_path, data)
     store.put_file(staged, sha)
-    assert beats  # the upload told gunicorn's arbiter it is alive (vault/heartbeat.py)
+    assert beats  # the upload told gunicorn's arbiter it is alive (vault/serving/heartbeat.py)
     head = s3_target.s3.head_object(Bucket=s3_target.bucket, Key=store.key(sha))
     assert head["ETag"].strip('"').endswith("-3")  # three parts: two full, one of a byte
     assert s3_target.keys() == [f"{s3_target.prefix}/{sha[:2]}/{sha[2:4]}/{sha}"]
