@@ -7,7 +7,6 @@ the data folder, `vault.storage.s3` in an S3-compatible bucket
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from abc import ABC, abstractmethod
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault import crypto
 from vault.storage.files import HEX64, PIECE, StorageError, check_sha, fsync_dir
 
 
@@ -124,11 +124,8 @@ class BlobStore(ABC):
 
     def sha256(self, sha: str) -> str:
         """Hash the stored bytes again (what `fsck --deep` and a retried finish rely on)."""
-        h = hashlib.sha256()
         with self.open(sha) as r:
-            while b := r.read(PIECE):
-                h.update(b)
-        return h.hexdigest()
+            return crypto.sha256_stream(r, chunk=PIECE)[0]
 
     def all_hashes(self) -> Iterator[str]:
         return (b.sha for b in self.blobs())

@@ -9,11 +9,12 @@ network can never reach the file system.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
 from pathlib import Path
+
+from vault import crypto
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -65,11 +66,8 @@ def check_sha(value: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while b := f.read(1024 * 1024):
-            h.update(b)
-    return h.hexdigest()
+        return crypto.sha256_stream(f)[0]
 
 
 def ensure_free(path: Path, incoming: int, reserve: int) -> None:
