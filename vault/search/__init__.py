@@ -20,6 +20,7 @@ from vault.search.errors import (
     InvalidDocument,
     SearchError,
     SearchQueryError,
+    SourceUnavailable,
 )
 from vault.search.index import apply, open_index, open_or_create, rebuild, status, verify, wait_for_rebuild
 from vault.search.indexer import Indexer, OutboxSource
@@ -27,6 +28,6 @@ from vault.search.query import search, warm
 
 __all__ = [
     "Indexer", "IndexBusy", "IndexCorrupt", "IndexMissing", "IndexUnavailable", "InvalidDocument",
-    "OutboxSource", "SearchError", "SearchQueryError", "apply", "open_index", "open_or_create",
+    "OutboxSource", "SearchError", "SearchQueryError", "SourceUnavailable", "apply", "open_index", "open_or_create",
     "rebuild", "search", "status", "verify", "wait_for_rebuild", "warm",
 ]

@@ -16,7 +16,9 @@ count allowed documents — the same guarantee as whoosh's ``filter=``.
 
 Scoring is BM25-style without length normalisation (metadata fields are
 short): for every query word, per field, the best idf of its alternative
-terms times the field boost; summed over words. Scores are computed on
+terms times the field boost; summed over words. The idf is taken over the
+user's visible documents only (``Scorer``), so no score, and no rank, says
+anything about other cases. Scores are computed on
 bitmaps too: the matched set is split into groups of equal score (a word
 has a handful of alternatives, so a query has a few dozen groups at most),
 and only the groups that reach the requested page are turned into
@@ -61,21 +63,35 @@ FIELD_BOOST = {"text": 1.0, "skel": 0.6, "codes": 0.5}
 Partition = list[tuple[float, int]]
 
 
-def allowed_docs(leaf: Leaf, allowed: list[str], codes: dict[str, list[str]],
-                 dates: tuple[int | None, int | None]) -> int:
-    """Bitmap of the live documents of the allowed cases that pass every filter."""
+def visible_docs(leaf: Leaf, allowed: list[str]) -> int:
+    """Bitmap of the live documents of the allowed cases: what the user may see.
+
+    The set every statistic of a search is taken over (``Scorer``), so that
+    nothing in a response depends on documents of other cases.
+    """
     # A user's allowed set is the same on every search until their cases or
     # the segment change, and building it is a Python-level loop over
     # thousands of docnums: memoised per segment, keyed by the case list.
     docs = leaf.memo(("allowed", *allowed),
                      lambda: to_bits(list(chain.from_iterable(map(leaf.case_docs, allowed)))))
+    deleted = leaf.deleted()
+    if deleted and docs:
+        docs &= ~deleted
+    return docs
+
+
+def allowed_docs(leaf: Leaf, allowed: list[str], codes: dict[str, list[str]],
+                 dates: tuple[int | None, int | None], visible: int | None = None) -> int:
+    """Bitmap of the live documents of the allowed cases that pass every filter.
+
+    ``visible`` is :func:`visible_docs` of the same segment and cases, if the
+    caller already has it.
+    """
+    docs = visible_docs(leaf, allowed) if visible is None else visible
     for field, values in codes.items():
         if not docs:
             return 0
         docs &= leaf.union(field, values)
-    deleted = leaf.deleted()
-    if deleted and docs:
-        docs &= ~deleted
     start, end = dates
     if docs and (start is not None or end is not None):
         docs = columns.date_window(leaf, docs, start, end)
@@ -83,23 +99,30 @@ def allowed_docs(leaf: Leaf, allowed: list[str], codes: dict[str, list[str]],
 
 
 class Scorer:
-    """Per-search idf cache: document frequencies summed over segments.
+    """Per-search idf cache over the documents the user may see.
 
-    ``key`` names the index state the weights depend on (its segments and
-    document count), for caches of scored partitions.
+    Document frequencies and the document count are taken over ``visible``
+    (per segment, the bitmap of :func:`visible_docs`), never over the whole
+    index: with index-wide figures a score told a lawyer how many items the
+    vault holds (the idf of a word only her own item contains) and how many
+    items of other cases mention a name (its idf). Each frequency is one
+    ``&`` and ``bit_count`` per segment.
     """
 
-    def __init__(self, all_leaves: list[Leaf], doc_count: int) -> None:
-        self.leaves = all_leaves
-        self.n = max(doc_count, 1)
-        self.key = (tuple(leaf.key for leaf in all_leaves), doc_count)
+    def __init__(self, visible: list[tuple[Leaf, int]]) -> None:
+        self.visible = [(leaf, bits) for leaf, bits in visible if bits]
+        self.n = sum(bits.bit_count() for _leaf, bits in self.visible)
         self._idf: dict[tuple[str, str], float] = {}
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        """How many visible documents hold the term."""
+        return sum((leaf.bits(field, text) & bits).bit_count() for leaf, bits in self.visible)
 
     def weight(self, field: str, text: str, boost_class: str) -> float:
         key = (field, text)
         w = self._idf.get(key)
         if w is None:
-            df = sum(leaf.count(field, text) for leaf in self.leaves)
+            df = self.doc_frequency(field, text)
             w = math.log(1 + (self.n - df + 0.5) / (df + 0.5)) * FIELD_BOOST[boost_class]
             self._idf[key] = w
         return w
@@ -185,19 +208,27 @@ def _alternative_layers(leaf: Leaf, scorer: Scorer, alts: list[Alternative], wit
     a document has (0 for none), summed over classes."""
     part: Partition = [(0.0, within)]
     for boost_class, terms in alts:
-        ranked = sorted(((scorer.weight(f, t, boost_class), leaf.bits(f, t)) for f, t in terms),
-                        key=lambda h: -h[0])
+        # Weights only for the alternatives some document of ``within`` has
+        # (a word's label codes are many, and mostly absent).
+        present = []
+        for f, t in terms:
+            bits = leaf.bits(f, t) & within
+            if bits:
+                present.append((scorer.weight(f, t, boost_class), bits))
+        present.sort(key=lambda h: -h[0])
         taken = 0
-        layers: Partition = []
-        for w, bits in ranked:  # best alternative first
-            new = within & bits
-            if new and taken:
+        by_weight: dict[float, int] = {}
+        for w, new in present:  # best alternative first
+            if taken:
                 new &= ~taken
             if new:
                 taken |= new
-                layers.append((w, new))
-        if not layers:
+                # Two alternatives of equal weight (equal frequency among the
+                # visible documents) make one group: ties stay in docnum order.
+                by_weight[w] = by_weight.get(w, 0) | new
+        if not by_weight:
             continue
+        layers = list(by_weight.items())
         rest = within & ~taken
         if rest:
             layers.append((0.0, rest))
@@ -227,19 +258,13 @@ def _score_word(leaf: Leaf, scorer: Scorer, forms: WordForms, within: int) -> Pa
 
 
 def word_partition(leaf: Leaf, scorer: Scorer, forms: WordForms, within: int) -> Partition:
-    """:func:`_score_word` for ``within``, from the word's partition of the whole
-    segment, which is cached: it depends only on the word and the index state."""
-    key = (leaf.key, "scored", forms, scorer.key)
-    full: Partition | None = postings_cache.get(key)
-    if full is None:
-        full = _score_word(leaf, scorer, forms, word_bits(leaf, forms))
-        postings_cache.put(key, full, sum(b.bit_length() // 8 + 64 for _s, b in full))
-    out = []
-    for s, b in full:
-        b &= within
-        if b:
-            out.append((s, b))
-    return out
+    """:func:`_score_word` for ``within`` (documents known to hold the word).
+
+    Computed per search on the matches, not cached for the whole segment:
+    the weights are the user's own (``Scorer``), so a segment-wide partition
+    would be one per user and word, crowding out the posting bitmaps.
+    """
+    return _score_word(leaf, scorer, forms, within)
 
 
 def evaluate(leaf: Leaf, scorer: Scorer, parsed: ParsedQuery, candidates: int) -> Partition:

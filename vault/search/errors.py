@@ -33,3 +33,7 @@ class IndexCorrupt(IndexUnavailable):
 
 class IndexBusy(SearchError):
     """The index writer lock could not be had in time (another writer holds it)."""
+
+
+class SourceUnavailable(SearchError):
+    """The outbox's database cannot be used right now (restarting, failing over, locked); try again later."""

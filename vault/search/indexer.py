@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from vault.search import index as search_index
 from vault.search.documents import validate
-from vault.search.errors import IndexBusy, IndexUnavailable, InvalidDocument
+from vault.search.errors import IndexBusy, IndexUnavailable, InvalidDocument, SourceUnavailable
 from vault.search.locks import FileLock, rebuild_intent_path, rebuild_lock_path, writer_lock_path
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,11 @@ class Indexer:
         except IndexUnavailable as exc:
             self.stats["errors"] += 1
             log.error("search indexer: index unusable (%s); run `vault server reindex`", exc)
+        except SourceUnavailable as exc:
+            # The database is restarting or locked: one line, no traceback
+            # (a driver's message can name the server); the rows wait.
+            self.stats["busy"] += 1
+            log.warning("search indexer: the database is unavailable (%s); will retry", exc)
         except Exception:
             self.stats["errors"] += 1
             log.exception("search indexer: batch failed; will retry")

@@ -33,6 +33,7 @@ from vault.search.errors import SearchQueryError
 from vault.search.highlight import Highlighter
 from vault.search.querybuild import Or, ParsedQuery, parse
 from vault.search.searchers import get_searcher
+from vault.search.weighting import VisibleBM25F, VisibleStats
 
 CODE_FILTERS = (*SINGLE_CODE_FIELDS, *MULTI_CODE_FIELDS, "case_id")
 FILTER_KEYS = frozenset((*CODE_FILTERS, "date_from", "date_to"))
@@ -41,6 +42,7 @@ MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper paging is a scraper, not a lawyer
 MAX_ALLOWED_CASES = 10_000
 MAX_FILTER_VALUES = 100
+SCORE_DIGITS = 6  # decimals of a hit's score; ranking compares the same rounded figure
 
 
 def _codes(key: str, value: object) -> list[str]:
@@ -183,7 +185,7 @@ def search(
     hits = []
     for stored, score in page_hits:
         doc = json.loads(stored)
-        doc["score"] = 0.0 if by_date else round(float(score), 6)
+        doc["score"] = 0.0 if by_date else round(float(score), SCORE_DIGITS)
         doc["highlights"] = marker.highlights(doc) if marker else None
         hits.append(doc)
     return {
@@ -220,8 +222,15 @@ def _page(per_leaf: list[tuple[engine.Leaf, engine.Partition]], matched: list[tu
         return [(matched[n][0], d, 0.0) for *_k, n, d in heapq.nsmallest(limit, keyed)]
     # Best score first; equal scores in docnum order (segments in order), so
     # pages are stable. Only the groups that reach the page become docnums.
-    groups = sorted(((-s, leaf_no, b) for leaf_no, (_leaf, part) in enumerate(per_leaf) for s, b in part),
-                    key=lambda g: (g[0], g[1]))
+    # One group per shown score and segment: scores that differ only in the
+    # last bits of a float (the same weights added in another order) are the
+    # same score to the reader, and ties must stay in docnum order.
+    merged: dict[tuple[float, int], int] = {}
+    for leaf_no, (_leaf, part) in enumerate(per_leaf):
+        for s, b in part:
+            key = (-round(s, SCORE_DIGITS), leaf_no)
+            merged[key] = merged.get(key, 0) | b
+    groups = sorted(((neg, leaf_no, b) for (neg, leaf_no), b in merged.items()), key=lambda g: (g[0], g[1]))
     out: list[tuple[engine.Leaf, int, float]] = []
     for neg_score, leaf_no, bits in groups:
         leaf = per_leaf[leaf_no][0]
@@ -238,11 +247,13 @@ def _run_candidates(searcher: Searcher, parsed: ParsedQuery, allowed: list[str],
     Returns the total, the stored documents and scores of ranks
     ``skip..limit``, and per segment the bitmap of every match.
     """
-    all_leaves = engine.leaves(searcher)
-    scorer = engine.Scorer(all_leaves, searcher.doc_count())
+    visible = [(leaf, engine.visible_docs(leaf, allowed)) for leaf in engine.leaves(searcher)]
+    scorer = engine.Scorer(visible)  # statistics of the user's own documents only
     per_leaf: list[tuple[engine.Leaf, engine.Partition]] = []
-    for leaf in all_leaves:
-        candidates = engine.allowed_docs(leaf, allowed, flt.codes, (flt.start, flt.end))
+    for leaf, mine in visible:
+        if not mine:
+            continue
+        candidates = engine.allowed_docs(leaf, allowed, flt.codes, (flt.start, flt.end), mine)
         if candidates:
             part = engine.evaluate(leaf, scorer, parsed, candidates)
             if part:
@@ -270,8 +281,13 @@ def _run_whoosh(searcher: Searcher, parsed: ParsedQuery, allowed: list[str], flt
     if by_date:
         sortedby = sorting.MultiFacet([sorting.FieldFacet("sort_date", reverse=True),
                                        sorting.FieldFacet("uploaded", reverse=True)])
-    results = searcher.search(q, filter=combined, mask=parsed.exclude, limit=limit,
-                              sortedby=sortedby, terms=False)
+    # Scored with the statistics of the user's own documents, not whoosh's
+    # index-wide ones (see weighting.py).
+    stats = VisibleStats([(leaf, engine.visible_docs(leaf, allowed)) for leaf in engine.leaves(searcher)])
+    collector = searcher.collector(filter=combined, mask=parsed.exclude, limit=limit, sortedby=sortedby,
+                                   terms=False)
+    searcher.search_with_collector(q, collector, context=searcher.context(weighting=VisibleBM25F(stats)))
+    results = collector.results()
     hits = results[skip:limit]
     docs = searcher.reader().column_reader("doc") if hits else None  # an empty index has no column
     page = [(docs[hit.docnum], hit.score or 0.0) for hit in hits]
