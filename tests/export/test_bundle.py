@@ -213,3 +213,51 @@ def test_browser_path_signs_in_the_client(tmp_path, pm, keys, items):
     assert verify_bundle(path).ok
     with pytest.raises(BundleError, match="already signed"):
         attach_signature(signed, keys.sign(annex_bytes))
+
+
+def test_no_hidden_character_reaches_a_bundle(tmp_path, pm, keys):
+    """report<U+202E>fdp.exe must not show as "reportexe.pdf" in the bundle, its annex or its documents."""
+    from tests.export.export_samples import full_case as sample_case
+    from tests.export.test_exporters import docx_text, pdf_text
+    from tests.export.test_names import RLO_NAME, assert_clean
+
+    hostile = [RLO_NAME, "zero\u200bwidth\u2066.pdf", "\u202e", "soft\u00adhyphen\U000e0041.jpg", "c1\x85.txt"]
+    items = [make_item(keys, f"i{n}", name, f"data {n}".encode(), "document") for n, name in enumerate(hostile)]
+    case = sample_case()
+    case["reference"] = "BISH\u202e-2025-017"  # the exporters put it in the documents' file names
+    case["attachments"] = [{"item_id": item.item_id, "title": "Evidence", "category": "other"} for item in items]
+    data = build_bundle("un-hrc", case, items, options("ru"), keys, "x", pm=pm, enabled=ENABLED,
+                        allow_missing=True)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    for name in members:
+        assert_clean(name, "ZIP entry")
+    assert "attachments/reportfdp.exe" in members and "attachments/i2" in members
+    assert "UN-HRC-BISH-2025-017-ru.docx" in members
+    annex = json.loads(members[ANNEX_JSON])
+    for path, value in flat_strings(annex):
+        assert_clean(value, f"annex.json {path}")
+    assert annex["items"][0]["original_filename"] == "report[U+202E]fdp.exe"  # seen, not obeyed
+    assert_clean(members["custody/annex.html"].decode().replace("\n", ""), "annex.html")  # (the CSS's lines)
+    assert "report[U+202E]fdp.exe" in members["custody/annex.html"].decode()
+    doc = next(n for n in members if n.endswith(".docx"))
+    texts = {"docx": docx_text(members[doc]), "pdf": pdf_text(members[doc[:-5] + ".pdf"])}
+    for kind, text in texts.items():
+        lines = [line for line in text.splitlines() if "attachments/" in line]
+        assert len(lines) >= len(hostile), f"{kind}: the attachment list is missing"
+        for line in lines:
+            assert_clean(line.replace("\t", " "), kind)  # (the list's own tab after "1.")
+    path = tmp_path / "hostile.zip"
+    path.write_bytes(data)
+    assert verify_bundle(path).ok  # the signed manifests still carry the exact original names
+
+
+def flat_strings(value, path="") -> list[tuple[str, str]]:
+    """Every string in a JSON value, with where it is."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in flat_strings(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for n, v in enumerate(value) for p in flat_strings(v, f"{path}[{n}]")]
+    return []

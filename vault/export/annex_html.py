@@ -3,12 +3,17 @@
 One self-contained page (no scripts, no external resources: it is opened
 offline, perhaps years later, by a court clerk or a UN officer), in English
 with Russian headings. Every value is HTML-escaped: file names and uploader
-names are untrusted text.
+names are untrusted text. Nor is any value allowed to hide something: a
+right-to-left override or a zero-width character is shown as ``[U+202E]``
+(vault.export.names.visible_text), so ``report<U+202E>fdp.exe`` cannot pass
+for "reportexe.pdf".
 """
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
+
+from vault.export.names import visible_text
 
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;margin:2em auto;max-width:60em;color:#111}
@@ -18,6 +23,11 @@ th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f2f2f2;width:14em}code{font-size:12px;word-break:break-all}
 .fp{font-size:16px;letter-spacing:.05em;font-weight:bold}.note{color:#555}
 """
+
+
+def escape(value: str) -> str:
+    """HTML-escaped, with every hidden or control character made visible."""
+    return _escape(visible_text(value))
 
 
 def _rows(pairs: list[tuple[str, object]]) -> str:

@@ -44,7 +44,7 @@ from vault.export.layout import (
     READ_CHUNK,
     key_id,
 )
-from vault.export.names import attachment_paths, safe_filename
+from vault.export.names import attachment_paths, safe_filename, visible_text
 
 # Media that is already compressed gains nothing from deflate and costs time.
 _STORED_PREFIXES = ("image/", "video/", "audio/")
@@ -105,14 +105,23 @@ def _write_item(zf: zipfile.ZipFile, path: str, item: ExportItem, when: dt.datet
     return {"path": path, "sha256": digest, "size": size}
 
 
+def _shown(value: object) -> object:
+    """A text of the uploader's manifest as the annex shows it: nothing hidden (names.visible_text).
+
+    The exact signed text stays in "manifest"; these fields are for reading,
+    and a right-to-left override must be seen there, not obeyed.
+    """
+    return visible_text(value) if isinstance(value, str) else value
+
+
 def _item_entry(path: str, item: ExportItem) -> dict:
     m = item.manifest
     return {
-        "path": path, "item_id": item.item_id, "case_id": m.get("case_id"),
-        "original_filename": m.get("filename"), "media_type": m.get("media_type"),
-        "evidence_type": m.get("evidence_type"), "sha256": m.get("sha256"), "size": m.get("size"),
+        "path": path, "item_id": item.item_id, "case_id": _shown(m.get("case_id")),
+        "original_filename": _shown(m.get("filename")), "media_type": _shown(m.get("media_type")),
+        "evidence_type": _shown(m.get("evidence_type")), "sha256": m.get("sha256"), "size": m.get("size"),
         "uploader": item.uploader, "uploaded_at": item.uploaded_at,
-        "captured_at": m.get("captured_at"), "created_at": m.get("created_at"),
+        "captured_at": _shown(m.get("captured_at")), "created_at": _shown(m.get("created_at")),
         "manifest": crypto.b64e(item.manifest_bytes), "signature": crypto.b64e(item.manifest_signature),
         "uploader_sign_public": crypto.b64e(item.uploader_sign_public),
         "uploader_box_public": crypto.b64e(item.uploader_box_public) if item.uploader_box_public else None,

@@ -4,6 +4,7 @@ import { $, el } from "../dom.js";
 import { decryptContent, fetchVerified } from "../evidence.js";
 import { guard } from "../feedback.js";
 import { fmtBytes, fmtDate, roleName, t, vocabLabel } from "../i18n.js";
+import { safeFilename, visibleText } from "../names.js";
 
 await boot();
 const itemId = document.body.dataset.itemId;
@@ -16,13 +17,6 @@ function kv(dl, pairs) {
     if (v === undefined || v === null || v === "" || (Array.isArray(v) && !v.length)) continue;
     dl.append(el("dt", { text: k }), el("dd", { text: Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v, null, 1) : String(v) }));
   }
-}
-
-/** A file name safe to offer for saving (as transfer.safe_name). */
-function safeName(name) {
-  const base = String(name || "evidence").normalize("NFC").replace(/\\/g, "/").split("/").pop();
-  const clean = base.replace(/[^\p{L}\p{N}_.\- ()[\]]+/gu, "_").replace(/^[ .]+|[ .]+$/g, "");
-  return (clean || "evidence").slice(0, 200);
 }
 
 const show = guard(async () => {
@@ -43,7 +37,9 @@ const show = guard(async () => {
     [t("Incident date from"), meta.incident_date_from], [t("Incident date to"), meta.incident_date_to],
     [t("Violations"), (meta.violations || []).map((c) => vocabLabel("VIOLATIONS", c))], [t("Methods"), (meta.methods || []).map((c) => vocabLabel("METHODS", c))], [t("Tags"), meta.tags]]);
   kv($("#custody"), [
-    [t("Original file name"), manifest.filename], [t("Media type"), manifest.media_type],
+    // As the custody annex shows it: a right-to-left override appears as [U+202E] instead of
+    // turning "report\u202efdp.exe" into what looks like "reportexe.pdf".
+    [t("Original file name"), manifest.filename && visibleText(manifest.filename)], [t("Media type"), manifest.media_type],
     [t("Size"), fmtBytes(manifest.size)], [t("SHA-256 of the original"), manifest.sha256],
     [t("SHA-256 of the stored ciphertext"), item.blob_sha256], [t("Uploaded by"), `${manifest.uploader} (${roleName(item.uploader.role)})`],
     [t("Uploader's key fingerprint"), await fingerprintOf(item.uploader.username)],
@@ -82,7 +78,7 @@ const show = guard(async () => {
   const button = $("#download");
   button.disabled = false;
   button.addEventListener("click", () => {
-    const a = el("a", { href: URL.createObjectURL(blob), download: safeName(manifest.filename) });
+    const a = el("a", { href: URL.createObjectURL(blob), download: safeFilename(manifest.filename, item.id) });
     document.body.append(a);
     a.click();
     a.remove();
