@@ -159,7 +159,7 @@ def test_postgresql_vault_restores_into_sqlite(tmp_path, new_pg_database):
         names = set(tar.getnames())
         meta = json.load(tar.extractfile("db/meta.json"))
     assert "vault.sqlite3" not in names and {f"db/{t.name}.jsonl" for t in Base.metadata.sorted_tables} <= names
-    assert meta["source_dialect"] == "postgresql" and meta["alembic_revision"] == "0002"
+    assert meta["source_dialect"] == "postgresql" and meta["alembic_revision"] == migrate.head()
     assert meta["tables"]["audit_log"] == len(source["audit_log"]) and meta["tables"]["items"] == 1
 
     restored = tmp_path / "restored"
@@ -284,7 +284,8 @@ TAMPERED = {
                            "refer to rows"),
     "path traversal": (dict(extra=[("db/../../escaped", b"x")]), "suspicious"),
     "absolute path": (dict(extra=[("/tmp/escaped", b"x")]), "suspicious"),
-    "newer revision": (dict(edit=lambda n, d: d.replace(b'"0002"', b'"9999"') if n == "db/meta.json" else d),
+    "newer revision": (dict(edit=lambda n, d: d.replace(f'"{migrate.head()}"'.encode(), b'"9999"')
+                             if n == "db/meta.json" else d),
                        "newer version"),
 }
 
@@ -359,3 +360,99 @@ def test_an_sqlite_file_archive_is_not_restored_into_another_database(tmp_path):
     out = _run("restore", str(archive), "--data", str(restored), "--database-url", "postgresql://nobody@127.0.0.1:1/x")
     assert out.exit_code != 0 and "--portable" in out.output, out.output
     assert not restored.exists()
+
+
+class _Filler(io.RawIOBase):
+    """``size`` bytes of ``fill`` then ``tail``, produced as read: a huge tar entry that is never held whole."""
+
+    def __init__(self, size: int, fill: bytes = b" ", tail: bytes = b""):
+        self.left, self.fill, self.tail = size, fill, tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.left <= 0:
+            n = min(len(b), len(self.tail))
+            b[:n], self.tail = self.tail[:n], self.tail[n:]
+            return n
+        n = min(len(b), self.left)
+        b[:n] = self.fill * n
+        self.left -= n
+        return n
+
+
+def _huge(tar: tarfile.TarFile, name: str, size: int, tail: bytes = b"") -> None:
+    info = tarfile.TarInfo(name)
+    info.size = size + len(tail)
+    tar.addfile(info, io.BufferedReader(_Filler(size, tail=tail), 1024 * 1024))
+
+
+RESTORE_IN_A_CHILD = """\
+import json, sys, tempfile, tracemalloc
+from pathlib import Path
+from vault import ops
+from vault.db import dump
+from vault.ops import archive
+# Smaller bounds than shipped, so that the archives stay cheap to make: the code paths are the same.
+dump.LINE_MAX = 1024 * 1024
+archive.MAX_MEMBERS = 1000
+
+out = []
+for n, path in enumerate(sys.argv[1:]):  # first a sound archive: it warms up imports, schema and caches
+    if n:
+        tracemalloc.start()
+    try:
+        ops.restore(Path(path), Path(tempfile.mkdtemp(dir=Path(path).parent)) / "restored")
+        message = None
+    except ops.InitError as exc:
+        message = str(exc)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    out.append({"message": message, "peak_mb": peak})
+print(json.dumps(out))
+"""
+
+
+def _restore_in_a_child(sound: Path, hostile: Path) -> dict:
+    """Restore ``sound`` then ``hostile`` in a new process: the second's peak allocations (MB) and error."""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", RESTORE_IN_A_CHILD, str(sound), str(hostile)],
+                           capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr[-3000:]
+    good, bad = json.loads(child.stdout)
+    assert good["message"] is None, good
+    return bad
+
+
+def test_hostile_archive_is_refused_within_bounded_memory(tmp_path):
+    """A gzip of a few MB can hold a 100 MB meta.json, an endless table line or 100,000 entries: each is
+    refused after reading at most its bound, not the whole of it (each in its own process: peaks add up)."""
+    env = make_env(tmp_path, "")
+    sound = tmp_path / "backup.tar"
+    _backup(env, sound)
+    meta = tmp_path / "meta.tar.gz"
+    with tarfile.open(meta, "w:gz", compresslevel=1) as tar:
+        _huge(tar, "db/meta.json", 100 * 1024 * 1024, tail=b'{"format": "evidence-vault-db"}')
+    line = tmp_path / "line.tar.gz"
+    with tarfile.open(sound) as tin, tarfile.open(line, "w:gz", compresslevel=1) as tout:
+        for m in tin.getmembers():
+            if m.name == "db/users.jsonl":  # one row with no end: valid JSON after 100 MB of blanks
+                _huge(tout, m.name, 100 * 1024 * 1024, tail=b"{}")
+            else:
+                tout.addfile(m, tin.extractfile(m))
+    many = tmp_path / "many.tar.gz"
+    with tarfile.open(many, "w:gz", compresslevel=1) as tar:
+        for n in range(100_000):
+            _add(tar, "junk" if n == 0 else f"keys/{n:08d}", b"")
+    assert max(p.stat().st_size for p in (meta, line, many)) < 5 * 1024 * 1024
+    expected = {meta: "db/meta.json is larger than 1048576 bytes",
+                line: "db/users.jsonl line 1 is longer than 1048576 bytes",
+                many: "more than 1000 entries"}
+    for hostile, message in expected.items():
+        out = _restore_in_a_child(sound, hostile)
+        # Before: meta.json and the line were read whole (and decoded), every entry's header kept (~50 MB).
+        assert out["peak_mb"] < 25, (hostile.name, out)
+        assert message in out["message"], (hostile.name, out)

@@ -601,3 +601,71 @@ def test_audit_bad_parameters(people, client):
     for q in ({"after": "x"}, {"limit": "1.5"}):
         error(client.get("/api/v1/admin/audit", query_string=q, headers=auth(people.admin)), 400, "bad_parameter")
     still_serving(client)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+HOSTILE_BUNDLES = {
+    # json.loads raised RecursionError here: a 500, and the worker's traceback in the log.
+    "annex nested 100,000 deep": ({"custody/annex.json": NESTED}, 422, "bad_bundle"),
+    # One entry per attachment and four more: a directory of thousands is not an export.
+    "thousands of entries": ({"custody/annex.json": NESTED, **{f"f{n}": b"" for n in range(2000)}},
+                             413, "too_large"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_BUNDLES))
+def test_sign_refuses_a_hostile_bundle_with_a_4xx(people, app, client, case):
+    entries, status, code = HOSTILE_BUNDLES[case]
+    before = snapshot(app)
+    resp = client.post(f"/api/v1/cases/{people.case_id}/exports/sign", headers=auth(people.lawyer),
+                       json={"bundle_b64": b64(_zip(entries)), "signature_b64": b64(bytes(64))})
+    err = error(resp, status, code)
+    assert "send back the bundle_b64" in err["message"]
+    unchanged(app, before)
+    still_serving(client)
+
+
+def test_export_too_complex_to_lay_out_is_422_before_the_work(people, app, client):
+    """Facts of hair spaces and zero-width joiners (2,000 characters to a line): ~13 s of fpdf2, enough for a
+    worker to be killed. The PDF renderer's work budget refuses them first: a 422 that says what to do."""
+    import uuid
+
+    facts = ("\u200a" + "\u200d" * 4) * 20_000
+    spec = {"exporter": "ombudsman", "case_record": {"facts": {"ky": facts}},
+            "options": {"language": "ky", "draft": True}, "items": []}
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"export\"; filename=\"blob\"\r\n"
+            f"Content-Type: application/json\r\n\r\n{json.dumps(spec)}\r\n--{boundary}--\r\n").encode()
+    before = snapshot(app)
+    resp = client.post(f"/api/v1/cases/{people.case_id}/exports", headers=auth(people.lawyer), data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+    err = error(resp, 422, "document_too_complex")
+    assert "Shorten the longest texts" in err["message"]
+    unchanged(app, before)
+    still_serving(client)
+
+
+@pytest.mark.parametrize("name", ["КГ-2026-777-ombudsman-ky.zip", "UN-HRC-ЖА-ң-ө-ү.zip", "plain-export.zip", "\"quoted\".zip"])
+def test_a_download_name_in_any_script_makes_a_header_gunicorn_can_send(name):
+    from urllib.parse import unquote
+
+    from vault.api.exports import attachment_header
+
+    header = attachment_header(name)
+    header.encode("latin-1")  # gunicorn encodes header values as Latin-1; Cyrillic in filename= used to break it
+    assert unquote(header.split("filename*=UTF-8''", 1)[1]) == name
+    fallback = header.split('filename="', 1)[1].split('"', 1)[0]
+    assert fallback and fallback.isascii() and '"' not in fallback

@@ -145,3 +145,46 @@ def test_fonts_and_licence_ship_with_the_package():
     assert {p.name for p in fonts.iterdir()} >= {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
                                                  "DejaVuSerif-Bold.ttf", "LICENSE.txt"}
     assert "Bitstream" in (fonts / "LICENSE.txt").read_text()
+
+
+def _longest_mark_run(text: str) -> int:
+    """The most combining marks on one base character, counted in NFD (as Unicode's stream-safe rule counts)."""
+    import unicodedata
+
+    longest = run = 0
+    for ch in unicodedata.normalize("NFD", text):
+        run = run + 1 if unicodedata.combining(ch) else 0
+        longest = max(longest, run)
+    return longest
+
+
+def test_combining_marks_are_bounded_before_rendering(pm):
+    """'e' and 32,000 U+0301 in the facts took 58 s in the PDF renderer: at most 30 marks reach either document."""
+    from tests.export.export_samples import ENABLED, full_case, options
+    from vault import plugins
+    from vault.domain.caserecord import parse_case
+
+    case = full_case()
+    case["facts"]["en"] = "e" + "\u0301" * 32_000
+    rendered = plugins.export(pm, ENABLED, "omct", parse_case(case), [], options("en"))
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(rendered.docx)).paragraphs]
+    assert any(p.startswith("é\u0301") for p in paragraphs)  # the marks are there, cut, not dropped
+    assert max(map(_longest_mark_run, paragraphs)) == 30
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered.pdf)).pages)
+    assert 0 < _longest_mark_run(pdf_text) <= 30
+
+
+def test_layout_work_is_budgeted_not_timed():
+    """Each text is charged its estimated line-breaking work before fpdf2 does it: over the budget, a clean
+    DocumentTooComplex, the same on any machine."""
+    from vault.export.document import DocumentTooComplex
+
+    assert render_pdf(sample_document()).startswith(b"%PDF")  # well within the default budget
+    with pytest.raises(DocumentTooComplex, match="more than 1000 steps"):
+        render_pdf(sample_document(), budget=1000)
+    # Hair spaces with zero-width joiners: 2,000 characters to a line, each measuring the line so far
+    # (~13 s in fpdf2). Refused by the default budget before any of that work is done.
+    doc = Document(title="t", language="en")
+    doc.add(Para(("\u200a" + "\u200d" * 4) * 20_000))
+    with pytest.raises(DocumentTooComplex):
+        render_pdf(doc)

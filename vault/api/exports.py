@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from typing import Annotated, TypeVar
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from vault import jsonlimits
 from vault.api.errors import ApiError
 from vault.api.multipart import EXPORT_PART, READ, AttachmentFeed, FormParts, Malformed
 from vault.api.openapi import doc
@@ -96,15 +99,19 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _parse_json(raw: bytes | bytearray, model: type[M], what: str) -> M:
+    """``raw`` (already within its size limit) as ``model``; nesting is bounded before parsing."""
     try:
-        data = json.loads(bytes(raw).decode("utf-8"))
+        data = jsonlimits.loads(bytes(raw).decode("utf-8"), max_bytes=len(raw))
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_utf8", f"The {what} is not valid UTF-8.") from None
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json",
                        f"The {what} is not valid JSON: {exc.msg} at position {exc.pos}.") from None
-    except (ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", f"The {what} is not valid JSON (or nested too deeply).") from None
+    except jsonlimits.TooDeep as exc:
+        raise ApiError(400, "invalid_json", f"The {what} is {exc}, deeper than any export description: send "
+                       "the fields documented in docs/exports.md.") from None
+    except ValueError:
+        raise ApiError(400, "invalid_json", f"The {what} is not valid JSON.") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -156,7 +163,7 @@ def _member(case_id: str) -> Case:
 @access("member")
 @doc("Check an export before producing it: what the recipient still needs. Body (JSON): {exporter, case_record, "
      "options: {language, variant, document_date, draft}, items: [{item_id, manifest_b64, signature_b64}]}; "
-     "answers {ok, missing, problems: [{path, severity, message, messages}]}. See docs/exports.md.")
+     "answers {ok, missing, problems: [{path, severity, message, messages}]}. See docs/exports.md.", body=ExportIn)
 def validate_export(case_id: str):
     case = _member(case_id)
     spec = _large_json(ExportIn, SPEC_MAX)
@@ -200,7 +207,7 @@ def render_export(case_id: str):
 @access("member")
 @doc("Finish a browser export: attach your Ed25519 signature over the annex to the unsigned bundle. Body (JSON): "
      "{bundle_b64, signature_b64}. Answers the final bundle (application/zip) and audits case_exported.",
-     responses={"200": {"description": "The signed bundle", "content": {"application/zip": {}}}})
+     body=SignIn, responses={"200": {"description": "The signed bundle", "content": {"application/zip": {}}}})
 def sign_export(case_id: str):
     v = _vault()
     case = _member(case_id)
@@ -208,7 +215,7 @@ def sign_export(case_id: str):
     body = _large_json(SignIn, limit * 4 // 3 + 1024 * 1024)
     signed = exports.sign_export(v, g.user, case, body.bundle_b64, body.signature_b64, limit)
     resp = Response(signed.data, mimetype="application/zip")
-    resp.headers.set("Content-Disposition", "attachment", filename=signed.filename)
+    resp.headers["Content-Disposition"] = attachment_header(signed.filename)
     resp.headers["X-Bundle-Sha256"] = signed.sha256
     return resp
 
@@ -217,7 +224,7 @@ def sign_export(case_id: str):
 @access("member")
 @doc("Record in the audit log an export the Python client made on its own machine. Body (JSON): {exporter, "
      "bundle_sha256, items: [item ids], case_record_item, language, variant, draft}. Audited as case_exported.",
-     status=201)
+     body=RecordIn, status=201)
 def record_export(case_id: str):
     _member(case_id)
     body = json_body(RecordIn)
@@ -226,3 +233,15 @@ def record_export(case_id: str):
                                 case_record_item=body.case_record_item, language=body.language,
                                 variant=body.variant, draft=body.draft)
     return jsonify(out), 201
+
+
+def attachment_header(name: str) -> str:
+    """Content-Disposition for a download named `name`, in any script (RFC 6266).
+
+    gunicorn sends header values as Latin-1 only: a Cyrillic case reference
+    in the plain `filename=` breaks the response. So `filename=` carries an
+    ASCII fallback and `filename*` the real name, percent-encoded UTF-8.
+    """
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join(c if c.isalnum() or c in "-_." else "_" for c in fallback).strip("._") or "export.zip"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

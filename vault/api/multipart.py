@@ -70,6 +70,9 @@ class FormParts:
             if isinstance(event, Preamble):
                 continue
             if isinstance(event, FieldEvent | File):
+                if not event.name:
+                    # None means "the body ended": a part without a name must not pass for that.
+                    raise Malformed("A part of the multipart body has no name.")
                 self._in_part = True
                 return event.name
             if isinstance(event, Epilogue):

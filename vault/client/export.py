@@ -25,7 +25,6 @@ behind.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -37,12 +36,12 @@ from pathlib import Path
 import pluggy
 from pydantic import ValidationError
 
-from vault import plugins
+from vault import jsonlimits, plugins
 from vault.client import state
 from vault.client.session import ClientSession
 from vault.client.transfer import download_item, fetch_item
 from vault.crypto import b64d, sha256_stream
-from vault.domain.caserecord import CaseRecord, parse_case
+from vault.domain.caserecord import RECORD_MAX, CaseRecord, parse_case_json
 from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem
 from vault.export.bundle import build_bundle_into
 
@@ -241,18 +240,22 @@ def _case_record(sess: ClientSession, items: list[dict], workdir: Path) -> tuple
     path = workdir / "case-record.json"
     try:
         download_item(sess, latest["id"], out=path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise ExportFailed("bad_case_record", f"the case record {latest['id']} is not JSON") from None
+        with open(path, "rb") as f:
+            raw = f.read(RECORD_MAX + 1)  # parse_case_json refuses more than RECORD_MAX
     finally:
         path.unlink(missing_ok=True)
     try:
-        return latest["id"], parse_case(data)
+        return latest["id"], parse_case_json(raw)
     except ValidationError as exc:
         # Field paths only: the values are sealed content.
         where = "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in exc.errors(include_input=False))
         raise ExportFailed("bad_case_record", f"the case record {latest['id']} is not valid: {where}") from None
+    except jsonlimits.JSONLimitError as exc:
+        raise ExportFailed("bad_case_record", f"the case record {latest['id']} is {exc}, more than any case "
+                           "record: upload a corrected one with `vault upload CASE record.json --type "
+                           "case_record`") from None
+    except ValueError:  # not JSON, or not UTF-8
+        raise ExportFailed("bad_case_record", f"the case record {latest['id']} is not JSON") from None
 
 
 def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, *, language: str | None = None,

@@ -7,6 +7,11 @@ rebuilt from an off-site archive whatever database it ran on, and an
 organisation can move from SQLite to PostgreSQL. Restore creates the schema
 at the archive's own revision, loads the rows, then migrates to head, so an
 older archive restores into newer code.
+
+An archive may come from anywhere (a copy kept off-site for years), so it
+is read within bounds: meta.json to META_MAX bytes, each line of a table to
+LINE_MAX bytes, every JSON value to a bounded depth (vault.jsonlimits) —
+never what the tar headers declare.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from vault import jsonlimits
 from vault.db import migrate
 from vault.db.engine import make_engine
 from vault.db.models import Base, utcnow
@@ -46,6 +52,11 @@ from vault.db.models import Base, utcnow
 FORMAT = "evidence-vault-db"
 VERSION = 1
 BATCH = 500
+META_MAX = 1024 * 1024  # a real meta.json is a few hundred bytes: one count per table
+MAX_TABLES = 200  # the schema has 15
+# One row: the largest is an item's ciphertexts in base64, bounded by the API's
+# JSON body limit (1 MiB by default); this leaves room for a raised limit.
+LINE_MAX = 64 * 1024 * 1024
 _TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -137,20 +148,23 @@ def read_meta(tar: tarfile.TarFile, members: list[tarfile.TarInfo]) -> dict:
     if "db/meta.json" not in names:
         raise DumpError("the archive's db/ folder has no meta.json: it is damaged or not a vault backup")
     try:
-        meta = json.load(tar.extractfile("db/meta.json"))
+        meta = jsonlimits.load(tar.extractfile("db/meta.json"), max_bytes=META_MAX)
+    except jsonlimits.JSONLimitError as exc:
+        raise DumpError(f"db/meta.json is {exc}, unlike any vault backup's: the archive is damaged or was "
+                        "altered; restore from another copy") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise DumpError(f"db/meta.json is not valid JSON ({exc}): the archive is damaged") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise DumpError("db/meta.json is not an evidence vault database dump")
     if meta.get("version") != VERSION:
-        raise DumpError(f"the dump is format version {meta.get('version')!r}; this vault reads version {VERSION}: "
+        raise DumpError(f"the dump is format version {_short(meta.get('version'))}; this vault reads version {VERSION}: "
                         "restore it with the vault version that made it, or a newer one")
     rev = meta.get("alembic_revision")
     if not isinstance(rev, str) or not migrate.is_known(rev):
-        raise DumpError(f"the archive's schema revision {rev!r} is unknown to this vault: it was made by a newer "
+        raise DumpError(f"the archive's schema revision {_short(rev)} is unknown to this vault: it was made by a newer "
                         "version; upgrade the vault software, then restore")
     tables = meta.get("tables")
-    if not isinstance(tables, dict) or not all(
+    if not isinstance(tables, dict) or len(tables) > MAX_TABLES or not all(
             isinstance(k, str) and _TABLE_NAME.fullmatch(k) and type(v) is int and v >= 0 for k, v in tables.items()):
         raise DumpError("db/meta.json lists its tables wrongly: the archive is damaged")
     expected = {"db/meta.json"} | {f"db/{t}.jsonl" for t in tables}
@@ -220,6 +234,9 @@ def load(url: str, tar: tarfile.TarFile, meta: dict) -> int:
     except DBAPIError as exc:
         raise DumpError(f"the target database refused the archive: {_first_line(exc)}; nothing was restored") \
             from exc
+    except OverflowError as exc:  # an integer the driver cannot bind (SQLite: past 64 bits)
+        raise DumpError("a number in the archive is too large for the target database: it is damaged; "
+                        "nothing was restored") from exc
     finally:
         engine.dispose()
     return total
@@ -228,11 +245,18 @@ def load(url: str, tar: tarfile.TarFile, meta: dict) -> int:
 def _load_table(conn: Connection, t, f, expected: int) -> int:
     kinds = {c.name: _kind(c.type) for c in t.columns}
     n, batch = 0, []
-    for raw in f:  # bytes split on b"\n" only; JSON escapes every newline inside a value
+    # Lines split on b"\n" only (JSON escapes every newline inside a value), each
+    # read to at most LINE_MAX + 1 bytes: a line without an end is not held whole.
+    while raw := f.readline(LINE_MAX + 1):
         n += 1
         where = f"db/{t.name}.jsonl line {n}"
+        if len(raw) > LINE_MAX and not raw.endswith(b"\n"):
+            raise DumpError(f"{where} is longer than {LINE_MAX} bytes, longer than any row: the archive is "
+                            "damaged or was altered; restore from another copy")
         try:
-            row = json.loads(raw)
+            row = jsonlimits.loads(raw, max_bytes=LINE_MAX + 1)
+        except jsonlimits.TooDeep:
+            raise DumpError(f"{where} nests deeper than any row: the archive is damaged or was altered") from None
         except ValueError as exc:
             raise DumpError(f"{where} is not valid JSON: the archive is damaged") from exc
         if not isinstance(row, dict):
@@ -269,6 +293,12 @@ def _reset_sequences(conn: Connection, md: MetaData) -> None:
             if seq:
                 top = conn.execute(select(func.max(col))).scalar() or 0
                 conn.execute(select(func.setval(seq, top + 1, False)))
+
+
+def _short(value) -> str:
+    # A value from the archive, quoted in a message: an altered meta.json may hold a megabyte there.
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _first_line(exc: DBAPIError) -> str:

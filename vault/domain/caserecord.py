@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from vault import jsonlimits
 from vault.domain import vocab
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -41,6 +42,8 @@ AttachmentCategory = Literal[vocab.ATTACHMENT_CATEGORIES]  # type: ignore[valid-
 
 FEW = 20
 MANY = 200
+# The JSON of one record, in bytes: as much as the browser may send with a whole export description.
+RECORD_MAX = 8 * 1024 * 1024
 
 
 class _Model(BaseModel):
@@ -346,3 +349,13 @@ def parse_case(data: dict | CaseRecord) -> CaseRecord:
     if isinstance(data, CaseRecord):
         return data
     return CaseRecord.model_validate(data)
+
+
+def parse_case_json(raw: bytes) -> CaseRecord:
+    """A CaseRecord from the JSON bytes of a record file, bounded in size and depth before parsing.
+
+    Raises vault.jsonlimits.TooLarge or TooDeep, pydantic.ValidationError,
+    or ValueError for bytes that are not JSON — catch ValidationError first
+    (it is a ValueError too). The same caution about logging applies.
+    """
+    return parse_case(jsonlimits.loads(raw, max_bytes=RECORD_MAX))

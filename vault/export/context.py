@@ -87,5 +87,10 @@ def base_context(case: CaseRecord, items: list[ExportItem], options: ExportOptio
 
 
 def render(doc: Document, basename: str) -> Rendered:
-    """Both renderings of ``doc``, in memory."""
-    return Rendered(docx=render_docx(doc), pdf=render_pdf(doc), basename=basename, language=doc.language)
+    """Both renderings of ``doc``, in memory.
+
+    The PDF first: it is the one with a work budget, so a document too
+    complex to lay out (DocumentTooComplex) is refused before any other work.
+    """
+    pdf = render_pdf(doc)
+    return Rendered(docx=render_docx(doc), pdf=pdf, basename=basename, language=doc.language)

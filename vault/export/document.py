@@ -9,6 +9,7 @@ the fixed version never disagree and no exporter repeats layout code.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -76,11 +77,88 @@ def yes_no(value: bool, lang: str) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Unicode's stream-safe text format (UAX #15, section 13): no more than 30
+# non-starters (combining marks) in a row. Real writing needs a few; a long
+# run only makes line breaking quadratic (one "character" as wide as a line).
+MAX_NON_STARTERS = 30
+
+
+@functools.cache
+def _non_starters() -> re.Pattern[str]:
+    """Runs of characters whose decomposition begins with a non-starter; built on first use (~30 ms).
+
+    Only planes 0 and 1 hold combining marks. The astral ones get their own
+    class behind a cheap look-ahead: a class mixing both planes is matched
+    range by range, several times slower on every ordinary character.
+    """
+    points = [cp for cp in range(0x20000) if _leads_with_non_starter(chr(cp))]
+    bmp = _char_class([cp for cp in points if cp <= 0xFFFF])
+    astral = _char_class([cp for cp in points if cp > 0xFFFF])
+    return re.compile(f"(?:{bmp}|(?=[\U00010000-\U0010FFFF]){astral})+")
+
+
+def _leads_with_non_starter(ch: str) -> bool:
+    if unicodedata.combining(ch):
+        return True
+    return bool(unicodedata.decomposition(ch)) and bool(unicodedata.combining(unicodedata.normalize("NFKD", ch)[0]))
+
+
+def _char_class(points: list[int]) -> str:
+    ranges, start = [], points[0]
+    for prev, cp in zip(points, points[1:] + [-1], strict=True):
+        if cp != prev + 1:
+            ranges.append(re.escape(chr(start)) + (f"-{re.escape(chr(prev))}" if prev > start else ""))
+            start = cp
+    return f"[{''.join(ranges)}]"
+
+
+@functools.lru_cache(maxsize=4096)
+def _counts(ch: str) -> tuple[int, int, bool]:
+    """Leading and trailing non-starters of ``ch``'s NFKD, and whether it is nothing else (UAX #15)."""
+    if not unicodedata.combining(ch) and not unicodedata.decomposition(ch):
+        return 0, 0, False
+    d = unicodedata.normalize("NFKD", ch)
+    lead = next((n for n, c in enumerate(d) if not unicodedata.combining(c)), len(d))
+    trail = next((n for n, c in enumerate(reversed(d)) if not unicodedata.combining(c)), len(d))
+    return lead, trail, lead == len(d)
+
+
+def _stream_safe(text: str) -> str:
+    """``text`` with each run of non-starters cut after MAX_NON_STARTERS (UAX #15 counts, in NFKD).
+
+    UAX #15 would insert U+034F to split the run; here the excess is dropped,
+    because its only use is to make a renderer work without end.
+    """
+    def cut(match: re.Match[str]) -> str:
+        start = match.start()
+        run = _counts(text[start - 1])[1] if start else 0
+        kept = []
+        for ch in match.group():
+            lead, trail, only = _counts(ch)
+            if run + lead > MAX_NON_STARTERS:
+                continue
+            run = run + lead if only else trail
+            kept.append(ch)
+        return "".join(kept)
+
+    return _non_starters().sub(cut, text)
 
 
 def clean_text(text: str) -> str:
-    """NFC-normalised text without control characters (XML and PDF refuse them)."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n").replace("\r", "\n")
+    """NFC-normalised, stream-safe text without control characters (XML and PDF refuse them).
+
+    Every text a renderer prints passes here, so this is where the bounds
+    on what one character may cost are enforced.
+    """
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    return _stream_safe(text).replace("\r\n", "\n").replace("\r", "\n")
+
+
+class DocumentTooComplex(Exception):
+    """A renderer refused a Document whose layout would take longer than any real document needs.
+
+    The message names the limit, never the text.
+    """
 
 
 @dataclass

@@ -5,18 +5,31 @@ The DejaVu fonts are embedded (subset) so Russian and Kyrgyz letters
 Characters the fonts lack are replaced before rendering, because fpdf2
 would otherwise log the missing glyphs — and a log line must never quote
 sealed content.
+
+fpdf2 breaks lines by measuring the line so far again for every character
+it adds, so a line of n characters costs about n²/2 width look-ups. A line
+is short unless its characters take no room: combining marks and format
+characters (zero-width joiners, direction marks). So each glyph keeps at
+most MAX_ZERO_WIDTH of them (fpdf2 does not shape text: more marks on one
+letter print over each other anyway), and every text is charged its
+estimated look-ups before fpdf2 lays it out; a document over WORK_BUDGET is
+refused with DocumentTooComplex — the same document on any machine, never
+a worker killed half-way.
 """
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.line_break import BREAKING_SPACE_SYMBOLS
 
 from vault.export.document import (
     AddressBlock,
     Document,
+    DocumentTooComplex,
     Fields,
     Heading,
     ItemList,
@@ -42,27 +55,82 @@ LINE = 5.2  # mm per body line
 GREY = (90, 90, 90)
 RULE = (200, 200, 200)
 
+MAX_ZERO_WIDTH = 4  # zero-advance glyphs kept after one glyph: enough for Hebrew points and an accent
+# Costs in width look-ups, measured against fpdf2 2.8 (~0.1 µs each): a
+# character's own handling, a call's (a block, a row), and what a document
+# may spend (both drawings of render_pdf): ~550,000 characters of ordinary
+# text (some 170 pages), or 8 s of one core of the CI machine at worst.
+LINEAR = 100
+CALL = 1500
+WORK_BUDGET = 80_000_000
+_SPACES = frozenset(BREAKING_SPACE_SYMBOLS)  # fpdf2 measures the line once more at each of these
+
+
+class _Budget:
+    """Layout work left for one document; charged before fpdf2 does the work."""
+
+    def __init__(self, limit: int):
+        self.limit = self.left = limit
+
+    def charge(self, work: int) -> None:
+        self.left -= work
+        if self.left < 0:
+            raise DocumentTooComplex(f"laying the PDF out would take more than {self.limit} steps")
+
 
 def font_path(name: str) -> str:
     return str(resources.files("vault.export").joinpath("fonts", name))
 
 
 class _PDF(FPDF):
-    def __init__(self, doc: Document, break_before: int | None = None):
+    def __init__(self, doc: Document, break_before: int | None = None, budget: _Budget | None = None):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.doc = doc
         self.break_before = break_before
+        self.budget = budget if budget is not None else _Budget(WORK_BUDGET)
         self.signature_alone = False
         self.set_margins(LEFT, TOP, RIGHT)
         self.set_auto_page_break(True, margin=BOTTOM)
         for (family, style), name in FONT_FILES.items():
             self.add_font(family, style, font_path(name))
         self._supported = set(self.fonts["serif"].cmap) & set(self.fonts["sans"].cmap)
+        zero = "".join(re.escape(chr(cp)) for cp in sorted(self._supported)
+                       if any(font.cw[cp] == 0 for font in self.fonts.values()))
+        self._zero_run = re.compile(f"([{zero}]{{{MAX_ZERO_WIDTH}}})[{zero}]+" if zero else r"(?!)")
         self.body = "serif" if doc.serif_body else "sans"
 
     def safe(self, text: str) -> str:
         text = clean_text(text)
-        return "".join(ch if ord(ch) in self._supported or ch in "\n\t" else "?" for ch in text)
+        text = "".join(ch if ord(ch) in self._supported or ch in "\n\t" else "?" for ch in text)
+        return self._zero_run.sub(r"\1", text)
+
+    # -- the work budget ----------------------------------------------------
+
+    def _layout_work(self, text: str, width: float) -> int:
+        """fpdf2's width look-ups for ``text`` in a column ``width`` mm wide: each character costs LINEAR
+        and the length of its line so far (lines filled greedily, as long as fpdf2's or longer)."""
+        cw = self.current_font.cw  # advance per code point, in 1/1000 em
+        room = width * self.k * 1000 / self.font_size_pt
+        work = CALL + LINEAR * len(text)
+        for line in text.split("\n"):
+            n = used = 0
+            for ch in line:
+                advance = cw[ord(ch)]
+                used += advance
+                if used > room and n:
+                    n, used = 0, advance
+                n += 1
+                work += 2 * n if ch in _SPACES else n
+        return work
+
+    def multi_cell(self, w, h=None, text="", *args, **kwargs):
+        width = (w or self.w - self.r_margin - self.x) - 2 * self.c_margin
+        self.budget.charge(self._layout_work(text, max(width, 1.0)))
+        return super().multi_cell(w, h, text, *args, **kwargs)
+
+    def cell(self, w=None, h=None, text="", *args, **kwargs):
+        self.budget.charge(CALL + LINEAR * len(text))
+        return super().cell(w, h, text, *args, **kwargs)
 
     def header(self) -> None:
         if self.doc.header_note:
@@ -200,22 +268,24 @@ class _PDF(FPDF):
             self.multi_cell(0, LINE, self.safe(block.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def render_pdf(doc: Document) -> bytes:
+def render_pdf(doc: Document, budget: int | None = None) -> bytes:
     """The Document as PDF bytes (A4, embedded DejaVu fonts, page numbers).
 
     A signature block must not stand alone on the last page, cut off from
     the text it signs: if it would, the last section is moved over with it.
+    Raises DocumentTooComplex past ``budget`` width look-ups (both drawings; WORK_BUDGET by default).
     """
-    pdf = _draw(doc, None)
+    spent = _Budget(WORK_BUDGET if budget is None else budget)
+    pdf = _draw(doc, None, spent)
     if pdf.signature_alone:
         headings = [n for n, b in enumerate(doc.blocks) if isinstance(b, Heading) and b.level == 1]
         if headings:
-            pdf = _draw(doc, headings[-1])
+            pdf = _draw(doc, headings[-1], spent)
     return bytes(pdf.output())
 
 
-def _draw(doc: Document, break_before: int | None) -> _PDF:
-    pdf = _PDF(doc, break_before)
+def _draw(doc: Document, break_before: int | None, budget: _Budget) -> _PDF:
+    pdf = _PDF(doc, break_before, budget)
     pdf.set_title(pdf.safe(doc.title))
     pdf.set_author(pdf.safe(doc.author))
     pdf.set_creator("Evidence vault")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import shutil
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,11 @@ from vault.services.vault import Vault
 from vault.storage.blobs import BlobStore, sha_of_name
 from vault.storage.factory import open_blob_store
 from vault.storage.files import fsync_dir
+
+# One entry per blob, plus the keys and the database. tarfile keeps ~500 bytes
+# per entry it has read, so this bounds a restore's memory to ~500 MB even for
+# an archive of empty entries (a gzip of a few MB can hold millions).
+MAX_MEMBERS = 1_000_000
 
 
 def writes_portable(config: Config, portable: bool = False) -> bool:
@@ -107,8 +114,8 @@ def restore(archive: Path, data_dir: Path, config: Config | None = None) -> int:
     blobs = open_blob_store(config) if config is not None and config.blob_url else None
     database_url = config.database_url if config is not None else ""
     count = 0
-    with tarfile.open(archive, "r") as tar:
-        members = tar.getmembers()
+    with _open(archive) as tar:
+        members = _members(tar)
         for m in members:
             name = m.name
             if not m.isfile() or name.startswith("/") or ".." in Path(name).parts:
@@ -162,6 +169,33 @@ def restore(archive: Path, data_dir: Path, config: Config | None = None) -> int:
         # The new folder remembers where its database and blobs are.
         remember_settings(replace(config, database_url=database_url if portable else ""), data_dir)
     return count
+
+
+# What reading a damaged tar (or its gzip, bzip2 or xz wrapping) raises.
+_UNREADABLE = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def _open(archive: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive, "r")
+    except _UNREADABLE as exc:
+        raise InitError(f"{archive} cannot be read as a tar archive ({type(exc).__name__}): it is not a vault "
+                        "backup, or it is damaged; restore from another copy") from None
+
+
+def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """Every entry of ``tar``, read one by one and refused past MAX_MEMBERS (getmembers would read them all)."""
+    members = []
+    try:
+        for m in tar:
+            members.append(m)
+            if len(members) > MAX_MEMBERS:
+                raise InitError(f"the backup holds more than {MAX_MEMBERS} entries, more than a vault backup "
+                                "does: it was altered or is not a vault backup; restore from another copy")
+    except _UNREADABLE as exc:
+        raise InitError(f"the backup's list of entries cannot be read ({type(exc).__name__}): it is damaged; "
+                        "restore from another copy") from None
+    return members
 
 
 def _restore_blob(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path, blobs: BlobStore) -> None:

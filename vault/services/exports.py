@@ -25,7 +25,6 @@ caller passes (the API gives its app's logger, as for uploads).
 from __future__ import annotations
 
 import io
-import json
 import logging
 import zipfile
 from collections import Counter
@@ -38,7 +37,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vault import crypto, plugins
+from vault import crypto, jsonlimits, plugins
 from vault.db.models import Case, Item, User
 from vault.domain.caserecord import CaseRecord, parse_case
 from vault.domain.exports import ExportItem, ExportOptions, Problem
@@ -51,8 +50,9 @@ from vault.export.bundle import (
     render_checked,
     write_bundle,
 )
+from vault.export.document import DocumentTooComplex
 from vault.export.names import safe_filename
-from vault.export.verify import verify_bundle
+from vault.export.verify import Unreadable, check_directory, verify_bundle
 from vault.services.access import member_case
 from vault.services.errors import Refused
 from vault.services.fields import b64_field
@@ -138,8 +138,8 @@ def export_items(s: Session, case: Case, chosen: Sequence[ChosenItem],
             raise Refused(422, "bad_signature", f"items[{n}]: the manifest of {item.id} is not signed by the key "
                           "its uploader registered when uploading it.") from None
         try:
-            manifest = json.loads(body)
-        except (ValueError, RecursionError):
+            manifest = jsonlimits.loads(body, max_bytes=MANIFEST_MAX)
+        except ValueError:  # not JSON, or nested deeper than any manifest
             manifest = None
         if (not isinstance(manifest, dict) or manifest.get("item_id") != item.id
                 or manifest.get("case_id") != case.id or not isinstance(manifest.get("sha256"), str)
@@ -159,7 +159,14 @@ def _problems(problems: Sequence[Problem]) -> list[dict]:
 
 
 def _plugin_failed(exc: plugins.PluginFailed, exporter: str, logger: logging.Logger) -> Refused:
-    # PluginFailed carries the exception's type only (never its message).
+    # PluginFailed carries the exception's type only (never its message); the
+    # exception it replaced is still its __context__, and a renderer's refusal
+    # of a document too long to lay out is the user's to fix, not a failure.
+    if isinstance(exc.__context__, DocumentTooComplex):
+        logger.warning("export %s: the document is too complex to render", exporter)
+        return Refused(422, "document_too_complex", "The documents would be too long or too complex to lay out "
+                       f"({exc.__context__}). Shorten the longest texts of the case record, such as the "
+                       "statement of facts, and export again.")
     logger.error("export %s: %s", exporter, exc)
     return Refused(500, "plugin_failed", f"The exporter failed ({exc}). Nothing was kept on the server; "
                    "tell your admin the exporter's name and this message.")
@@ -233,27 +240,45 @@ def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachme
     }
 
 
+_NOT_OURS = "bundle_b64 is not an unsigned bundle made by /exports: send back the bundle_b64 it answered."
+_TOO_LARGE = ("The bundle holds or unpacks to more than any export could: send back the bundle_b64 that "
+              "/exports answered, unchanged.")
+
+
 def _annex(bundle: bytes, limit: int) -> dict:
-    """What sign_export needs from an unsigned bundle's annex, without unpacking more than an export holds."""
+    """What sign_export needs from an unsigned bundle's annex, without unpacking more than an export holds.
+
+    The ZIP's directory, the annex's bytes and its nesting are all bounded
+    before they are parsed (413 for too big, 422 for not ours); the bundle
+    comes from the browser and need not be the one /exports made.
+    """
     try:
+        check_directory(io.BytesIO(bundle))
         with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
-            # Declared sizes bound what reading the members can produce (zipfile stops there):
-            # refuse a bundle that would unpack to far more than any export could.
-            if (zf.getinfo(ANNEX_JSON).file_size > SPEC_MAX
-                    or sum(i.file_size for i in zf.infolist()) > 2 * limit + SPEC_MAX):
-                raise Refused(413, "too_large", "The bundle unpacks to more than any export could hold.")
-            annex = json.loads(zf.read(ANNEX_JSON))
+            # Declared sizes bound what reading the members can produce (zipfile stops there, and the
+            # annex is read to at most SPEC_MAX + 1 bytes whatever it declares): refuse a bundle that
+            # would unpack to far more than any export could.
+            infos = zf.infolist()
+            if (len(infos) > MAX_ITEMS + 4 or zf.getinfo(ANNEX_JSON).file_size > SPEC_MAX
+                    or sum(i.file_size for i in infos) > 2 * limit + SPEC_MAX):
+                raise Refused(413, "too_large", _TOO_LARGE)
+            with zf.open(ANNEX_JSON) as src:
+                annex = jsonlimits.load(src, max_bytes=SPEC_MAX)
         signer = crypto.b64d(annex["signer"]["sign_public"])
         exporter = annex["exporter"]["name"]
         ids = [entry["item_id"] for entry in annex["items"]]
-    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, OSError):
-        raise Refused(422, "bad_bundle", "bundle_b64 is not an unsigned bundle made by /exports.") from None
-    if not isinstance(exporter, str) or not all(isinstance(i, str) for i in ids):
-        raise Refused(422, "bad_bundle", "bundle_b64 is not an unsigned bundle made by /exports.")
+        files = annex.get("files", [])
+    except (Unreadable, jsonlimits.TooLarge):
+        raise Refused(413, "too_large", _TOO_LARGE) from None
+    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, OSError):  # TooDeep is a ValueError
+        raise Refused(422, "bad_bundle", _NOT_OURS) from None
+    if (not isinstance(exporter, str) or not all(isinstance(i, str) for i in ids)
+            or not isinstance(files, list)):
+        raise Refused(422, "bad_bundle", _NOT_OURS)
     return {"signer": signer, "exporter": exporter, "items": ids, "language": annex["exporter"].get("language"),
             "variant": annex["exporter"].get("variant"),
-            "basename": next((f["path"].rsplit(".", 1)[0] for f in annex.get("files", [])
-                              if isinstance(f, dict) and f.get("role") == "document"), "export")}
+            "basename": next((f["path"].rsplit(".", 1)[0] for f in files if isinstance(f, dict)
+                              and f.get("role") == "document" and isinstance(f.get("path"), str)), "export")}
 
 
 @dataclass(frozen=True)
