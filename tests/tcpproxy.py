@@ -1,7 +1,10 @@
-"""Real TCP proxies between a client and a test server: a link that breaks, a link that is slow.
+"""Real TCP proxies between a client and a test server: a link that breaks, a link that is slow,
+a server that goes away for a while.
 
 Nothing is mocked: the client and the server talk through sockets, and the
-proxy does to the bytes what a bad mobile link does.
+proxy does to the bytes what a bad mobile link does. Put in front of
+PostgreSQL, `Proxy.go_down()` is a database that stops: new connections
+are refused and open ones break, until `come_up()`.
 """
 
 from __future__ import annotations
@@ -20,16 +23,32 @@ class Proxy:
         self.target_port = target_port
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.sock = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.down = False
+        self.outages = 0
+        self._open: set[socket.socket] = set()  # both ends of every live link, for go_down
+        self._open_lock = threading.Lock()
+        self._listen()
 
-    def _accept(self):
+    def _listen(self):
+        self.sock = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: the same port again after an outage
+        threading.Thread(target=self._accept, args=(self.sock,), daemon=True).start()
+
+    def _accept(self, listener):
         while True:
             try:
-                c, _ = self.sock.accept()
+                c, _ = listener.accept()
             except OSError:
                 return
-            s = socket.create_connection(("127.0.0.1", self.target_port))
+            try:
+                s = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:  # the target is down: so is this link, and the proxy carries on
+                c.close()
+                continue
+            with self._open_lock:
+                self._open.update((c, s))
+                if self.down:  # accepted just before go_down() took its list: it breaks too
+                    for x in (c, s):
+                        x.shutdown(socket.SHUT_RDWR)
             state = {"up": 0, "down": 0, "cut": False}
             threading.Thread(target=self._pump, args=(c, s, "up", state), daemon=True).start()
             threading.Thread(target=self._pump, args=(s, c, "down", state), daemon=True).start()
@@ -53,8 +72,36 @@ class Proxy:
             except OSError:
                 pass
             x.close()
+        with self._open_lock:
+            self._open.difference_update((src, dst))
+
+    def go_down(self) -> None:
+        """Stop like a server that went away: the port refuses connections and every open link breaks."""
+        with self._open_lock:
+            self.down, self.outages = True, self.outages + 1
+            links = list(self._open)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked on it (close alone does not)
+        except OSError:
+            pass
+        self.sock.close()
+        for x in links:
+            try:
+                x.shutdown(socket.SHUT_RDWR)  # the pumps see it and close both ends
+            except OSError:
+                pass
+
+    def come_up(self) -> None:
+        """Listen again on the same port after go_down()."""
+        with self._open_lock:
+            self.down = False
+        self._listen()
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 

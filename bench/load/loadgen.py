@@ -214,3 +214,31 @@ def verify_items(url: str, username: str, password: str, home: Path, items: list
         out["checked"] += 1
     c.result()
     return out
+
+
+def verify_unacknowledged(url: str, username: str, password: str, home: Path, case_ids: list[str],
+                          known: set[str]) -> dict:
+    """Download every item of these cases that no client was told about, and let the client verify it.
+
+    Such an item is a finish whose answer was lost (a killed worker, a broken
+    connection): it must be whole, or not be there at all. download_item checks
+    the ciphertext hash, the stream's final tag, the plaintext hash and the
+    uploader's signature before it writes a file, so a half-written item fails.
+    Returns {"checked": n, "bad": [(item_id, reason)]}.
+    """
+    from vault.client.transfer import download_item
+
+    c = Client(url, username, password, home, seed=0)
+    out: dict = {"checked": 0, "bad": []}
+    for case_id in case_ids:
+        for row in c.sess.http.get(f"/cases/{case_id}/items")["items"]:
+            if row["id"] in known:
+                continue
+            try:
+                path, _manifest = download_item(c.sess, row["id"], out=c.files / row["id"])
+                path.unlink()
+            except Exception as exc:  # noqa: BLE001 - reported as a half-written item
+                out["bad"].append((row["id"], repr(exc)))
+            out["checked"] += 1
+    c.result()
+    return out

@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
-import re
 import time
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from vault.client.http import ApiFailure, Unreachable
 from vault.client.pipeline import EncryptedFile, RequestBody, RequestSizer
 from vault.client.session import ClientSession, TrustError
 from vault.crypto import b64d, b64e
+from vault.export.names import safe_filename
 
 SLAB_RECORDS = 16  # EncryptedFile hands over 16 encrypted chunks (~1 MiB) at a time
 RETRIES = 8
@@ -186,7 +185,13 @@ def upload_file(
         except ApiFailure as exc:
             if exc.code in ("hash_mismatch", "already_finished"):
                 resume.drop(sess.home, upload_id)  # this upload can never finish: the next attempt starts over
-            raise
+            if exc.status != 404:
+                raise
+            # A repeat of a finish that did commit, its answer lost with the
+            # connection: the upload is gone because the item exists.
+            out = _finished_already(sess, upload_id, item_id)
+            if out is None:
+                raise
         resume.drop(sess.home, upload_id)
         return {**out, "resumed_from": received}
     finally:
@@ -221,7 +226,10 @@ def _with_retry(fn, on_retry=None):
             time.sleep(delay)
             delay = min(delay * 2, 15)
             if on_retry:
-                done = on_retry()
+                try:
+                    done = on_retry()
+                except Unreachable:
+                    continue  # still cut off: try again after the next wait
                 if done is not None:
                     return done
     raise AssertionError("unreachable")
@@ -262,16 +270,6 @@ def _send(sess: ClientSession, upload_id: str, offset: int, data: RequestBody) -
             if received != offset:
                 raise ApiFailure(409, "wrong_offset", f"the server holds {received} bytes, expected {offset}") from exc
     raise AssertionError("unreachable")
-
-
-_UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
-
-
-def safe_name(name: str) -> str:
-    """A file name from a manifest, made safe for this disk (no paths, no control chars)."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = _UNSAFE.sub("_", name).strip(" .") or "evidence"
-    return name[:200]
 
 
 def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, bytes, bytes]:
@@ -317,7 +315,10 @@ def download_item(sess: ClientSession, item_id: str, out: Path | None = None, ou
                   progress: Callable[[int], None] | None = None) -> tuple[Path, dict]:
     """Download, verify and decrypt an item. Returns (path written, manifest with "sealed" fields added)."""
     item, manifest, _, _, item_key = fetch_item(sess, item_id)
-    target = out or (out_dir or Path.cwd()) / safe_name(manifest.get("filename") or item_id)
+    # The sealed original name is the uploader's text: the same rules as a bundle's entries (no
+    # path, nothing invisible such as a right-to-left override, no control or reserved character).
+    name = safe_filename(str(manifest.get("filename") or ""), fallback=item_id)
+    target = out or (out_dir or Path.cwd()) / name
     part = target.with_name(target.name + ".part")
     ct_digest, pt_digest = hashlib.sha256(), hashlib.sha256()
     dec = crypto.StreamDecryptor(item_key)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from vault import search
-from vault.db.engine import Database
+from vault.db.engine import Database, database_unavailable
 from vault.db.models import Case, Item, SearchOutbox
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ class DbOutbox:
         self.db = db
 
     def fetch(self, limit: int) -> list[tuple[int, str, str, dict | None]]:
+        with _unavailable_as_search_error():
+            return self._fetch(limit)
+
+    def _fetch(self, limit: int) -> list[tuple[int, str, str, dict | None]]:
         with self.db.session() as s:
             rows = s.execute(select(SearchOutbox).order_by(SearchOutbox.id).limit(limit)).scalars().all()
             if not rows:
@@ -61,8 +66,20 @@ class DbOutbox:
         return out
 
     def ack(self, outbox_ids: list[int]) -> None:
-        with self.db.session() as s:
+        with _unavailable_as_search_error(), self.db.session() as s:
             s.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(outbox_ids)))
+
+
+@contextmanager
+def _unavailable_as_search_error():
+    """A database that cannot be used now is the indexer's "try later", not a failure."""
+    try:
+        yield
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise search.SourceUnavailable(" ".join(c.__name__ for c in (type(exc), type(exc.__cause__))
+                                                    if c is not type(None))) from None
+        raise
 
 
 def all_documents(db: Database) -> Iterator[dict[str, Any]]:
