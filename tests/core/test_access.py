@@ -103,9 +103,14 @@ def request_for(app, rule, method: str, ctx: dict) -> dict:
         "cases.create_case": lambda: {"id": secrets.token_hex(16), "reference": "KG-X-" + secrets.token_hex(3),
                                       "title": "t", "key": {**fake_rotation([ctx["actor_id"]]), "version": 1}},
         "auth.update_me": lambda: {"language": "ru"},
-        "auth.totp_confirm": lambda: {"code": "123456"},
-        "auth.totp_disable": lambda: {"code": "123456"},
+        "auth.totp_begin": lambda: {"current_auth_key": b64(secrets.token_bytes(32))},
+        "auth.totp_confirm": lambda: {"code": "123456", "current_auth_key": b64(secrets.token_bytes(32))},
+        "auth.totp_disable": lambda: {"code": "123456", "current_auth_key": b64(secrets.token_bytes(32))},
         "auth.prelogin": lambda: {"username": "someone"},
+        "plugins.toggle_plugin": lambda: {"enabled": True},
+        "exports.validate_export": lambda: {"exporter": "omct", "case_record": {}, "options": {"language": "en"}},
+        "exports.sign_export": lambda: {"bundle_b64": b64(b"PK"), "signature_b64": b64(secrets.token_bytes(64))},
+        "exports.record_export": lambda: {"exporter": "omct", "bundle_sha256": secrets.token_hex(32)},
     }
     model = info.get("body")
     if model is not None:

@@ -16,10 +16,12 @@ _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 
 
 def doc(summary: str, body: type[BaseModel] | None = None, binary: bool = False, responses: dict | None = None,
-        status: int = 200):
+        status: int = 200, query: dict[str, dict] | None = None):
+    """Describe a view. `query` names its required query parameters, each with its JSON schema."""
+
     def mark(view):
         view.vault_doc = {"summary": summary, "body": body, "binary": binary, "responses": responses or {},
-                          "status": status}
+                          "status": status, "query": query or {}}
         return view
 
     return mark
@@ -42,6 +44,10 @@ def build(app: Flask) -> dict:
                 "parameters": [
                     {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                     for p in _PARAM.findall(rule.rule)
+                ] + [
+                    # Documented so that clients and the API fuzzer (tests/fuzz) send them.
+                    {"name": name, "in": "query", "required": True, "schema": schema}
+                    for name, schema in info.get("query", {}).items()
                 ],
                 "responses": {
                     str(info.get("status", 200)): {"description": "Created" if info.get("status") == 201 else "OK"},

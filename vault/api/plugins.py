@@ -53,7 +53,7 @@ def list_plugins():
 @bp.post("/admin/plugins/<name>")
 @access("admin")
 @doc("Enable or disable an installed plugin. Body (JSON): {\"enabled\": true|false}. Audited; takes effect "
-     "in every worker at once.")
+     "in every worker at once.", body=PluginToggle)
 def toggle_plugin(name: str):
     body = json_body(PluginToggle)
     return jsonify(plugin_state.change_plugin_state(_vault(), name, body.enabled, g.user.username))

@@ -44,7 +44,8 @@ def status(upload_id: str):
 
 @bp.put("/uploads/<upload_id>")
 @access("member")
-@doc("Send the next chunk of ciphertext at ?offset=<received>.", binary=True)
+@doc("Send the next chunk of ciphertext at ?offset=<received>.", binary=True,
+     query={"offset": {"type": "integer", "minimum": 0}})
 def chunk(upload_id: str):
     if request.mimetype != "application/octet-stream":
         raise ApiError(415, "unsupported_media_type", "Send chunks as application/octet-stream.")
