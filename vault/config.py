@@ -25,6 +25,10 @@ class Config:
     # Tokens: a day of work, then log in again; idle tokens die sooner.
     token_lifetime_s: int = 12 * 3600
     token_idle_s: int = 2 * 3600
+    # Web (cookie) sessions end after this much inactivity, and the page locks
+    # itself after the same time: one setting, so a laptop left asleep holds
+    # no session longer than its locked page would (docs/web.md).
+    web_idle_s: int = 10 * 60
     invite_lifetime_s: int = 7 * 24 * 3600
     # Server-side Argon2id over the auth key (defence in depth; see crypto.py).
     auth_hash_ops: int = 2
@@ -32,10 +36,28 @@ class Config:
     # Argon2id parameters handed to clients for new accounts.
     client_kdf_ops: int = 3
     client_kdf_mem: int = 64 * 1024 * 1024
-    # Failed logins: after this many in the window, the name is locked for
-    # an exponentially growing delay.
+    # Failed sign-ins, counted per window (vault/services/throttle.py): a name
+    # tried from one address is locked after login_max_failures (30 s, doubling
+    # to an hour), an address after login_address_max_failures whatever names
+    # it tries. Past login_account_max_failures for one account (from
+    # anywhere), or login_global_max_failures in the whole vault, each further
+    # failure holds its name-and-address (or its address) for login_slow_s: a
+    # delay for everyone, a lockout for no one.
     login_max_failures: int = 5
     login_window_s: int = 900
+    login_address_max_failures: int = 20
+    login_account_max_failures: int = 20
+    login_global_max_failures: int = 200
+    login_slow_s: int = 60
+    # The server's slow hashes (Argon2id of auth_hash_mem each) run at most
+    # this many at once per worker process; a sign-in that finds no free slot
+    # within login_hash_wait_s is answered 503 with Retry-After.
+    login_hash_slots: int = 2
+    login_hash_wait_s: int = 5
+    # Peers whose X-Forwarded-For names the client (comma-separated addresses
+    # or networks, "*" for any): the reverse proxy. The same
+    # VAULT_FORWARDED_ALLOW_IPS gunicorn reads for X-Forwarded-Proto.
+    forwarded_allow_ips: str = "127.0.0.1"
     max_upload_bytes: int = 64 * 1024**3
     max_chunk_bytes: int = 32 * 1024 * 1024
     upload_expiry_s: int = 7 * 24 * 3600

@@ -215,6 +215,20 @@ def fake_salt(server_secret: bytes, username: str) -> bytes:
     return blake2b_keyed(server_secret, b"vault-fakesalt", username.lower().encode(), SALT_BYTES)
 
 
+def name_tag(server_secret: bytes, name: str, ops: int, mem: int) -> str:
+    """16 hex digits that stand for a sign-in name with no account, in the audit log and the throttle.
+
+    What people type as a name is sometimes their password. A raid takes the
+    server secret with the database, so a fast keyed hash would let it test
+    guesses at hash speed; Argon2id with the server's own auth-hash cost makes
+    each guess as dear as one against a stored auth hash. It also replaces the
+    dummy hash an unknown name used to cost, so both paths still cost the same.
+    """
+    salt = blake2b_keyed(server_secret, b"vault-login-name", size=SALT_BYTES)
+    out = nacl.pwhash.argon2id.kdf(16, name.encode("utf-8"), salt, opslimit=ops, memlimit=mem)
+    return out[:8].hex()
+
+
 # --------------------------------------------------------------------------
 # User key pairs
 

@@ -13,12 +13,12 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from tests.conftest import LiveServer, make_env, person
+from tests.conftest import LiveServer, assert_nowhere, make_env, person
 from vault import crypto
 from vault.app import create_app
 from vault.client.http import ApiFailure
 from vault.client.session import ClientSession, register
-from vault.db.models import ApiToken, utcnow
+from vault.db.models import ApiToken, Base, User, utcnow
 
 PASSWORDS = {"aigul": "lawyer-password-1", "bakyt": "medic-password-1", "admin": "admin-password-1"}
 
@@ -210,18 +210,18 @@ def test_expired_token_row_is_removed(people, app):
 # --------------------------------------------------------------------------- TOTP
 
 
-def test_totp(people, live, client):
-    lawyer = people.lawyer
-    secret = lawyer.http.post("/me/totp")["secret"]
+def test_totp(people, app, live, client):
+    lawyer, password = people.lawyer, PASSWORDS["aigul"]
+    secret = lawyer.totp_begin(password)["secret"]
     totp = pyotp.TOTP(secret)
     with pytest.raises(ApiFailure) as e:
-        lawyer.http.post("/me/totp/confirm", {"code": "000000" if totp.now() != "000000" else "111111"})
+        lawyer.totp_confirm(password, "000000" if totp.now() != "000000" else "111111")
     assert e.value.status == 422
     confirm_code = totp.now()
-    assert lawyer.http.post("/me/totp/confirm", {"code": confirm_code}) == {"totp_enabled": True}
+    assert lawyer.totp_confirm(password, confirm_code) == {"totp_enabled": True}
     assert lawyer.http.get("/me")["totp_enabled"] is True
     with pytest.raises(ApiFailure) as e:
-        lawyer.http.post("/me/totp")
+        lawyer.totp_begin(password)
     assert e.value.status == 409
 
     with pytest.raises(ApiFailure) as e:
@@ -241,6 +241,61 @@ def test_totp(people, live, client):
     resp = raw_login(client, "aigul", auth_key_for(client, "aigul", "not-the-password"),
                      totp=totp.at(time.time() + 30))
     assert resp.status_code == 401
+    # Turning it off takes the password and a code not used before.
+    with app.extensions["vault"].db.session() as s:  # as if the clock had moved on past the codes used above
+        s.execute(update(User).where(User.username == "aigul").values(totp_last_step=0))
+    with pytest.raises(ApiFailure) as e:
+        lawyer.totp_disable("not-the-password", totp.now())
+    assert (e.value.status, e.value.code) == (403, "wrong_password")
+    assert lawyer.totp_disable(password, totp.now()) == {"totp_enabled": False}
+    assert ClientSession.login(live.url, "aigul", PASSWORDS["aigul"]).username == "aigul"
+
+
+def test_a_stolen_session_cannot_turn_on_the_second_factor(people, app, live, client):
+    """A thief with only the session token must not lock the owner out by enabling TOTP."""
+    bearer = {"Authorization": f"Bearer {people.lawyer.http.token}"}
+    thief = {"REMOTE_ADDR": "203.0.113.9"}
+    begun = client.post("/api/v1/me/totp", headers=bearer, json={}, environ_base=thief)
+    if begun.status_code == 200:  # today's server: the thief gets the secret and confirms it
+        code = pyotp.TOTP(begun.get_json()["secret"]).now()
+        client.post("/api/v1/me/totp/confirm", headers=bearer, json={"code": code}, environ_base=thief)
+    assert begun.status_code == 422, begun.get_json()
+    assert "secret" not in begun.get_data(as_text=True)
+    guess = {"current_auth_key": b64(b"\x07" * 32)}
+    for path, body in (("/me/totp", guess), ("/me/totp/confirm", {**guess, "code": "123456"}),
+                       ("/me/totp/disable", {**guess, "code": "123456"})):
+        resp = client.post("/api/v1" + path, headers=bearer, json=body, environ_base=thief)
+        assert (resp.status_code, resp.get_json()["error"]["code"]) == (403, "wrong_password"), path
+    assert people.lawyer.http.get("/me")["totp_enabled"] is False
+    assert ClientSession.login(live.url, "aigul", PASSWORDS["aigul"]).username == "aigul"  # no code asked
+    # Guessing the password through the session counts like failed sign-ins.
+    limit = app.config["VAULT"].login_max_failures
+    for _ in range(limit - 3):
+        assert client.post("/api/v1/me/totp", headers=bearer, json=guess, environ_base=thief).status_code == 403
+    right = {"current_auth_key": auth_key_for(client, "aigul", PASSWORDS["aigul"])}
+    held = client.post("/api/v1/me/totp", headers=bearer, json=right, environ_base=thief)
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
+    assert len(audit_entries(people, "totp_change_failed")) == limit
+
+
+def test_a_password_typed_as_the_name_is_kept_nowhere(people, env, app, client):
+    """Failed sign-ins with a name that has no account keep a slow keyed tag of it, never the name."""
+    typed = "Tash-Kumyr-Spring-2026"  # the password, typed into the name field
+    assert client.post("/api/v1/auth/prelogin", json={"username": typed}).status_code == 200
+    assert raw_login(client, typed, b64(b"\x01" * 32)).status_code == 401
+    assert raw_login(client, "aigul", b64(b"\x01" * 32)).status_code == 401
+    failed = audit_entries(people, "login_failed")[-2:]
+    assert failed[0]["actor"].startswith("unknown:") and len(failed[0]["actor"]) == len("unknown:") + 16
+    assert failed[1]["actor"] == "aigul"  # a real account is still named
+    assert raw_login(client, typed.upper(), b64(b"\x02" * 32)).status_code == 401  # the same name, another way
+    assert audit_entries(people, "login_failed")[-1]["actor"] == failed[0]["actor"]
+    needles = [typed.encode(), typed.lower().encode(), typed.upper().encode()]
+    v = app.extensions["vault"]
+    with v.db.session() as s:  # every row of every table, on either database
+        for table in Base.metadata.sorted_tables:
+            rows = repr(s.execute(select(table)).all()).encode()
+            assert not any(n in rows for n in needles), table.name
+    assert assert_nowhere(env.data_dir, needles) >= 2  # keys, logs, index and (SQLite) the database and its WAL
 
 
 # --------------------------------------------------------------------------- the password stays home
@@ -282,3 +337,43 @@ def test_password_never_reaches_the_server(env, live, client_home, monkeypatch):
                 raw = p.read_bytes()
                 assert password.encode() not in raw, p
                 assert master not in raw, p
+
+
+def test_a_web_session_idles_out_after_the_lock_time_a_cli_one_does_not(people, app):
+    from vault.services import tokens
+    from vault.services.errors import Refused
+
+    v = app.extensions["vault"]
+    cfg = v.config
+    assert cfg.web_idle_s < cfg.token_idle_s
+    with v.db.session() as s:
+        user = s.get(User, people.lawyer.me["id"])
+        web_token, _ = tokens.issue_session(s, cfg, user, web=True)
+        cli_token, _ = tokens.issue_session(s, cfg, user)
+    # Both unused for longer than the page's lock time, less than the CLI's idle timeout.
+    with v.db.session() as s:
+        s.execute(update(ApiToken).where(ApiToken.token_hash.in_([tokens.token_hash(web_token),
+                                                                   tokens.token_hash(cli_token)]))
+                  .values(last_used_at=utcnow() - timedelta(seconds=cfg.web_idle_s + 5)))
+    with v.db.session() as s:
+        assert tokens.check_session(s, cfg, cli_token)[0].id == people.lawyer.me["id"]
+        with pytest.raises(Refused):
+            tokens.check_session(s, cfg, web_token)
+    # The web token cannot be used as a bearer token to outlive the page either.
+    r = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {web_token}"})
+    assert r.status_code == 401
+
+
+def test_the_cli_session_file_holds_only_the_token_and_its_expiry(people):
+    lawyer = people.lawyer
+    saved = json.loads((lawyer.home / "sessions.json").read_text())
+    (entry,) = saved.values()
+    assert set(entry) == {"username", "token", "expires_at"}
+    text = (lawyer.home / "sessions.json").read_bytes()
+    for secret in (lawyer.keys.box_secret, lawyer.keys.sign_seed):
+        for enc in (secret, secret.hex().encode(), base64.b64encode(secret)[:40], base64.urlsafe_b64encode(secret)[:40]):
+            assert enc not in text
+    # Nothing else the client keeps on disk holds key material either.
+    for f in lawyer.home.rglob("*"):
+        if f.is_file():
+            assert lawyer.keys.box_secret not in f.read_bytes() and lawyer.keys.sign_seed not in f.read_bytes()

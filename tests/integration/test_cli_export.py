@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     DOCUMENT_DATE,
     audit_entries,
     bundle_members,
+    case_record_for,
     documents,
     seed_case,
     upload_record_item,
@@ -188,3 +189,66 @@ def test_export_choices_and_clear_refusals(people, live, tmp_path):
     p = outsider.run("export", people.case_id, "--format", "omct", "--out", str(tmp_path / "x.zip"), "--json",
                      check=False)
     assert p.returncode == 2 and json.loads(p.stdout)["error"]["status"] == 404, p.stdout + p.stderr
+
+
+RLO_FILE = "report\u202efdp.exe"  # shows as "reportexe.pdf"
+
+
+def test_a_right_to_left_override_does_not_survive_an_export(people, live, tmp_path):
+    from tests.export.test_bundle import flat_strings
+    from tests.export.test_names import assert_clean
+
+    seeded = seed_case(people, tmp_path, upload_record=False)
+    cli = lawyer_cli(live, people)
+    src = tmp_path / "hostile" / RLO_FILE
+    src.parent.mkdir()
+    src.write_bytes(b"MZ" + bytes(range(256)) * 8)
+    item = cli.json("upload", people.case_id, str(src), "--type", "document", "--title", "Scan")[0]["item_id"]
+    record = case_record_for(seeded.ids, reference="BISH\u202e-2025-017")
+    record["attachments"].append({"item_id": item, "title": "Scan", "category": "other"})
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    upload_record_item(people.lawyer, people.case_id, path)
+    out = tmp_path / "hrc.zip"
+    cli.json("export", people.case_id, "--format", "un-hrc", "--language", "ru", "--date", DOCUMENT_DATE,
+             "--out", str(out))
+    members = bundle_members(out.read_bytes())
+    for name in members:
+        assert_clean(name, "ZIP entry")
+    assert members["attachments/reportfdp.exe"] == src.read_bytes()
+    annex = json.loads(members["custody/annex.json"])
+    for where, value in flat_strings(annex):
+        assert_clean(value, f"annex.json {where}")
+    entry = next(e for e in annex["items"] if e["item_id"] == item)
+    assert entry["original_filename"] == "report[U+202E]fdp.exe"  # the recipient sees the trick
+    html = members["custody/annex.html"].decode()
+    assert_clean(html.replace("\n", ""), "annex.html")
+    docx_bytes, pdf_bytes = documents(members)
+    for kind, text in {"docx": docx_text(docx_bytes), "pdf": pdf_text(pdf_bytes)}.items():
+        lines = [line for line in text.splitlines() if "attachments/" in line]
+        assert any("attachments/reportfdp.exe" in line for line in lines), kind
+        for line in lines:
+            assert_clean(line.replace("\t", " "), kind)
+    assert cli.json("verify", str(out))["ok"] is True
+
+
+def test_vault_download_writes_the_same_clean_name(people, live, tmp_path):
+    from tests.export.test_names import assert_clean
+
+    cli = lawyer_cli(live, people)
+    folder = tmp_path / "originals"
+    folder.mkdir()
+    uploaded = {}
+    # The second name carries a stress mark (U+0301), which has no precomposed letter: it stays.
+    for name, shown in [(RLO_FILE, "reportfdp.exe"), ("за\u0301мок ң\u200b.pdf", "за\u0301мок ң.pdf")]:
+        (folder / name).write_bytes(name.encode())
+        item = cli.json("upload", people.case_id, str(folder / name), "--type", "document", "--title", "x")[0]
+        uploaded[item["item_id"]] = (name, shown)
+    for item_id, (name, shown) in uploaded.items():
+        out_dir = tmp_path / f"out-{item_id}"
+        out_dir.mkdir()
+        got = cli.json("download", item_id, "--dir", str(out_dir))
+        written = [p.name for p in out_dir.iterdir()]
+        assert written == [shown] and got["path"] == str(out_dir / shown)
+        assert_clean(written[0], "download")
+        assert (out_dir / shown).read_bytes() == name.encode()

@@ -31,21 +31,30 @@ def test_the_second_factor_goes_on_and_off_in_the_browser(web, make_user):
     medic = make_user("medic", "bakyt")
     page = web.signed_in(medic, phone=True)
     page.goto(f"{url}/account")
-    page.wait_for_selector("#totp-start:not([hidden])")
+    page.wait_for_selector("#totp-start-form:not([hidden])")
+    # Turning it on takes the password: a session alone (a device left signed in) cannot.
+    page.click("#totp-start")
+    page.wait_for_function("() => document.querySelector('#alert').textContent.includes('current password')")
+    page.fill("#totp-start-password", "not the password at all")
+    page.click("#totp-start")
+    page.wait_for_function("() => document.querySelector('#alert').textContent.includes('password is wrong')")
+    assert page.is_hidden("#totp-setup") and page.input_value("#totp-start-password") == ""
+    page.fill("#totp-start-password", medic.password)
     page.click("#totp-start")
     page.wait_for_selector("#totp-setup:not([hidden])")
     totp = pyotp.TOTP(page.text_content("#totp-secret").strip())
     page.fill("#totp-code", totp.now())
     page.click("#totp-form button[type=submit]")
     page.wait_for_selector("#totp-disable-form:not([hidden])")
-    assert page.is_hidden("#totp-start")
+    assert page.is_hidden("#totp-start-form")
     page.fill("#totp-disable-code", "12345")
     page.click("#totp-disable-form button[type=submit]")
     page.wait_for_function("() => document.querySelector('#alert').textContent.includes('6 digits')")
+    page.fill("#totp-disable-password", medic.password)
     page.fill("#totp-disable-code", totp.at(time.time() + 30))  # the next code: each code works once
     page.click("#totp-disable-form button[type=submit]")
-    page.wait_for_selector("#totp-start:not([hidden])")
-    assert page.is_hidden("#totp-disable-form")
+    page.wait_for_selector("#totp-start-form:not([hidden])")
+    assert page.is_hidden("#totp-disable-form") and page.input_value("#totp-disable-password") == ""
     me = requests.get(f"{url}/api/v1/me", timeout=30, headers=web.bearer(medic.username, medic.password)).json()
     assert me["totp_enabled"] is False
     assert page.errors == []

@@ -91,3 +91,34 @@ def test_passwords_are_normalised_to_nfc_before_key_derivation(web, admin, tmp_p
     # The Python client derives from the same (NFC) password.
     assert ClientSession.login(url, "dinara", composed, home=tmp / "py-dinara").username == "dinara"
     page.context.close()
+
+
+# What follows ?next= on the sign-in page, as an attacker would put it in a link.
+HOSTILE_NEXT = ["/%5Cevil.example/phish", "/\\evil.example/phish", "//evil.example/phish", "https%3A%2F%2Fevil.example%2Fphish",
+                "javascript:alert(1)", "/%09/evil.example/phish", "%2F%5C%09evil.example", "/.//evil.example/phish"]
+
+
+def test_a_hostile_next_after_sign_in_stays_on_the_vault(web, lawyer):
+    from urllib.parse import urlsplit
+
+    own = urlsplit(web.url).netloc
+    for raw in [*HOSTILE_NEXT, "/account"]:
+        page = web.page()
+        left: list[str] = []
+
+        def elsewhere(route, request, left=left):
+            left.append(request.url)
+            route.fulfill(status=200, content_type="text/html", body="<p>phished</p>")
+
+        page.context.route(lambda url: urlsplit(url).netloc != own, elsewhere)
+        page.goto(f"{web.url}/login?next={raw}")
+        page.fill("#username", lawyer.username)
+        page.fill("#password", lawyer.password)
+        page.click("#login-button")
+        page.wait_for_url(lambda u: "/login" not in u)
+        page.wait_for_load_state()
+        assert urlsplit(page.url).netloc == own and left == [], (raw, page.url, left)
+        if raw == "/account":  # a next on the vault itself still works
+            assert urlsplit(page.url).path == "/account"
+        assert page.errors == []
+        page.context.close()

@@ -7,21 +7,34 @@ work is in vault.services.accounts; these routes parse, authorise and answer.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, current_app, g, jsonify, request
 
 from vault import crypto
 from vault.api.openapi import doc
-from vault.api.schemas import LoginIn, PasswordIn, PreloginIn, ProfileIn, RegisterIn, TotpCodeIn
+from vault.api.schemas import LoginIn, PasswordIn, PreloginIn, ProfileIn, RegisterIn, TotpBeginIn, TotpCodeIn
 from vault.api.security import access
 from vault.api.validation import b64decode, json_body
-from vault.services import accounts
+from vault.services import accounts, throttle
 from vault.services.accounts import Credentials
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1")
 
 
+# Answers a throttled route may give besides its own, both with Retry-After.
+THROTTLED = {"429": {"description": "Too many failed attempts from this address or for this name: wait Retry-After "
+                                    "seconds (the same answer for every name, known or not)"},
+             "503": {"description": "The server is busy with other sign-ins: try again after Retry-After seconds"}}
+
+
 def _vault():
     return current_app.extensions["vault"]
+
+
+def _address() -> str:
+    """The client as the sign-in throttle counts it: the peer, or behind a trusted proxy
+    (VAULT_FORWARDED_ALLOW_IPS) the address the proxy put in X-Forwarded-For."""
+    return throttle.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                   _vault().config.forwarded_allow_ips)
 
 
 @bp.get("/auth/params")
@@ -41,11 +54,13 @@ def prelogin():
 
 @bp.post("/auth/login")
 @access("public")
-@doc("Sign in with the auth key derived from the password (and a TOTP code if enabled).", body=LoginIn)
+@doc("Sign in with the auth key derived from the password (and a TOTP code if enabled). Failures are "
+     "throttled per address, per name at that address and, under attack, for everyone by a short delay; "
+     "the answers are the same for a name with no account.", body=LoginIn, responses=THROTTLED)
 def login():
     body = json_body(LoginIn)
     auth = b64decode(body.auth_key, "auth_key", size=32)
-    return jsonify(accounts.login(_vault(), body.username, auth, body.totp))
+    return jsonify(accounts.login(_vault(), body.username, auth, body.totp, _address()))
 
 
 @bp.post("/auth/logout")
@@ -77,7 +92,8 @@ def register():
 @doc("Change the password, or move to the vault's current Argon2id parameters: proves the current password, "
      "stores the new salt, parameters, auth-key hash and re-encrypted private keys in one step, and ends every "
      "other session of the account (unless end_other_sessions is false: a move to stronger parameters at "
-     "sign-in). The keys themselves do not change.", body=PasswordIn)
+     "sign-in). The keys themselves do not change. A wrong current password counts as a failed sign-in.",
+     body=PasswordIn, responses=THROTTLED)
 def change_password():
     body = json_body(PasswordIn)
     current = b64decode(body.current_auth_key, "current_auth_key", size=32)
@@ -87,7 +103,7 @@ def change_password():
     new = Credentials(kdf_salt=salt, kdf_params=body.kdf_params.model_dump(), auth_key=auth,
                       enc_private_keys=enc_priv)
     return jsonify(accounts.change_password(_vault(), g.user, g.token_hash, current, new,
-                                            body.end_other_sessions))
+                                            body.end_other_sessions, _address()))
 
 
 @bp.get("/me")
@@ -108,26 +124,34 @@ def update_me():
 
 @bp.post("/me/totp")
 @access("user")
-@doc("Start enabling a TOTP second factor: returns the secret to put in an authenticator app.")
+@doc("Start enabling a TOTP second factor: proves the current password (current_auth_key, derived as for "
+     "sign-in), then returns the secret to put in an authenticator app. A wrong password counts as a failed "
+     "sign-in.", body=TotpBeginIn, responses=THROTTLED)
 def totp_begin():
-    return jsonify(accounts.totp_begin(_vault(), g.user))
+    body = json_body(TotpBeginIn)
+    current = b64decode(body.current_auth_key, "current_auth_key", size=32)
+    return jsonify(accounts.totp_begin(_vault(), g.user, current, _address()))
 
 
 @bp.post("/me/totp/confirm")
 @access("user")
-@doc("Finish enabling TOTP by proving the app shows the right code.", body=TotpCodeIn)
+@doc("Finish enabling TOTP: the current password again, and the code the app shows.", body=TotpCodeIn,
+     responses=THROTTLED)
 def totp_confirm():
     body = json_body(TotpCodeIn)
-    accounts.totp_confirm(_vault(), g.user, body.code)
+    current = b64decode(body.current_auth_key, "current_auth_key", size=32)
+    accounts.totp_confirm(_vault(), g.user, current, body.code, _address())
     return jsonify({"totp_enabled": True})
 
 
 @bp.post("/me/totp/disable")
 @access("user")
-@doc("Turn TOTP off (needs a current code).", body=TotpCodeIn)
+@doc("Turn TOTP off: needs the current password and a current code; a wrong one of either counts as a "
+     "failed sign-in.", body=TotpCodeIn, responses=THROTTLED)
 def totp_disable():
     body = json_body(TotpCodeIn)
-    accounts.totp_disable(_vault(), g.user, body.code)
+    current = b64decode(body.current_auth_key, "current_auth_key", size=32)
+    accounts.totp_disable(_vault(), g.user, current, body.code, _address())
     return jsonify({"totp_enabled": False})
 
 

@@ -86,8 +86,17 @@ class InviteIn(Strict):
     reset_username: Username | None = None
 
 
+class TotpBeginIn(Strict):
+    """Turning the second factor on proves the current password: a stolen session alone must not lock the owner out."""
+
+    current_auth_key: B64
+
+
 class TotpCodeIn(Strict):
+    """A code from the authenticator app, with the current password's auth key (as for a password change)."""
+
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    current_auth_key: B64
 
 
 class ProfileIn(Strict):

@@ -102,6 +102,23 @@ class ClientSession:
         params = crypto.check_kdf_params(self.http.get("/auth/params")["kdf"])
         return self._set_password(crypto.auth_key(master), new_password, params, end_other_sessions=True)
 
+    def password_proof(self, password: str) -> str:
+        """The current password's auth key (base64): what the server checks before a change a session alone may not make."""
+        master, _ = derive(self.http, self.username, password)
+        return b64e(crypto.auth_key(master))
+
+    def totp_begin(self, password: str) -> dict:
+        """Start turning the second factor on: {"secret", "uri"} for the authenticator app."""
+        return self.http.post("/me/totp", {"current_auth_key": self.password_proof(password)})
+
+    def totp_confirm(self, password: str, code: str) -> dict:
+        """Put the second factor in force with a code the app shows."""
+        return self.http.post("/me/totp/confirm", {"current_auth_key": self.password_proof(password), "code": code})
+
+    def totp_disable(self, password: str, code: str) -> dict:
+        """Turn the second factor off (the password and a current code)."""
+        return self.http.post("/me/totp/disable", {"current_auth_key": self.password_proof(password), "code": code})
+
     def _set_password(self, current_auth_key: bytes, password: str, params: dict, end_other_sessions: bool) -> dict:
         keys = self._require_keys()
         salt = crypto.random_bytes(crypto.SALT_BYTES)

@@ -78,8 +78,15 @@ class ApiToken(Base):
 
 
 class LoginThrottle(Base):
+    """Failed sign-ins of one bucket in the current window (vault/services/throttle.py).
+
+    `bucket` is "global" or a keyed hash of an address, an account or both,
+    never a typed name or an address in the clear; rows go once their window
+    is over.
+    """
+
     __tablename__ = "login_throttle"
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,4 +1,4 @@
-"""Accounts: registration with an invitation, sign-in and its throttle, password, TOTP, profile.
+"""Accounts: registration with an invitation, sign-in, password, TOTP, profile (throttled by throttle.py).
 
 The server never sees a password: the client derives an auth key from it
 (Argon2id then BLAKE2b) and the server keeps only a slow hash of that. The
@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pyotp
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from vault import crypto
 from vault.config import Config
-from vault.db.models import ApiToken, LoginThrottle, User, new_id, utcnow
-from vault.services import tokens
+from vault.db.models import ApiToken, User, new_id, utcnow
+from vault.services import throttle, tokens
 from vault.services.cases import drop_user_case_keys
 from vault.services.errors import Refused
 from vault.services.invitations import redeemable
@@ -75,35 +73,6 @@ def prelogin(v: Vault, username: str) -> dict:
 # ---------------------------------------------------------------- sign-in
 
 
-def _throttle_check(s: Session, name: str) -> None:
-    row = s.get(LoginThrottle, name)
-    now = utcnow()
-    if row and row.locked_until and row.locked_until > now:
-        wait = int((row.locked_until - now).total_seconds()) + 1
-        raise Refused(429, "too_many_attempts",
-                      f"Too many failed sign-ins for this name. Wait {wait} seconds and try again.",
-                      retry_after=wait)
-
-
-def _throttle_fail(s: Session, config: Config, name: str) -> None:
-    now = utcnow()
-    # Old rows go, so unknown names cannot grow the table without bound.
-    s.execute(delete(LoginThrottle).where(
-        LoginThrottle.window_start < now - timedelta(seconds=config.login_window_s + 3600),
-        (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now)))
-    row = s.get(LoginThrottle, name)
-    if row is None or (now - row.window_start).total_seconds() > config.login_window_s:
-        if row is None:
-            row = LoginThrottle(username=name, failures=0, window_start=now)
-            s.add(row)
-        row.failures, row.window_start = 0, now
-    row.failures += 1
-    if row.failures >= config.login_max_failures:
-        # 30 s, 60 s, 120 s … capped at an hour.
-        extra = row.failures - config.login_max_failures
-        row.locked_until = now + timedelta(seconds=min(3600, 30 * 2**extra))
-
-
 def _totp_ok(u: User, code: str) -> bool:
     totp = pyotp.TOTP(u.totp_secret)
     now = int(utcnow().timestamp())
@@ -115,39 +84,91 @@ def _totp_ok(u: User, code: str) -> bool:
     return False
 
 
-def login(v: Vault, username: str, auth: bytes, totp: str | None) -> dict:
-    """Sign in with the auth key (and a TOTP code if enabled): a new session token and the account."""
+def _bad_credentials() -> Refused:
+    return Refused(401, "bad_credentials", "The name or password is wrong (or the code). Check them and try again.")
+
+
+def login(v: Vault, username: str, auth: bytes, totp: str | None, address: str) -> dict:
+    """Sign in with the auth key (and a TOTP code if enabled): a new session token and the account.
+
+    `address` is the client as throttle.client_address counts it. A known and
+    an unknown name take the same steps at the same cost and get the same
+    answers, byte for byte; no transaction is open while the slow hash runs.
+    """
     name = username.strip().lower()
     cfg = v.config
     with v.db.session() as s:
-        _throttle_check(s, name)
-        u = find_user(s, name)
-        if u is None:
-            # Spend the same effort as a real check, so timing tells nothing.
-            crypto.hash_auth_key(auth, cfg.auth_hash_ops, cfg.auth_hash_mem)
+        held = throttle.wait(s, [throttle.address_bucket(v.server_secret, address)])
+    if held:
+        raise throttle.too_many(held)  # before any slow work: a locked-out sprayer costs nothing
+    with throttle.slow_hash_slot(cfg):
+        with v.db.session() as s:
+            u = find_user(s, name)
+            uid, stored = (u.id, u.auth_hash) if u else (None, None)
+        if stored is not None:
+            ok, account = crypto.verify_auth_key(stored, auth), "user:" + uid
+        else:
+            # The name's slow tag costs what a real check costs, so timing tells nothing,
+            # and it is what the audit log and the throttle keep instead of the name.
             ok = False
+            account = "unknown:" + crypto.name_tag(v.server_secret, name, cfg.auth_hash_ops, cfg.auth_hash_mem)
+    b = throttle.buckets(v.server_secret, address, account)
+    with v.db.session() as s:
+        held = throttle.wait(s, [b.address, b.pair])
+        if held:
+            throttle.record_refusal(s, cfg, b)
+            outcome = "held"
         else:
-            ok = crypto.verify_auth_key(u.auth_hash, auth)
-        if ok and u.totp_enabled:
-            if totp is None:
-                raise Refused(401, "totp_required", "Enter the 6-digit code from your authenticator app.")
-            ok = _totp_ok(u, totp)
-        if not ok or u.disabled:
-            _throttle_fail(s, cfg, name)
-            v.audit(s, name, "login_failed", "user:" + (u.id if u else "unknown"))
-            failure = True
-        else:
-            failure = False
-            s.execute(delete(LoginThrottle).where(LoginThrottle.username == name))
-            token, expires = tokens.issue_session(s, cfg, u)
-            v.audit(s, u.username, "login", "user:" + u.id)
-    # The failure is committed before answering, so throttling cannot be
+            u = s.get(User, uid) if uid else None
+            ok = ok and u is not None
+            if ok and u.totp_enabled:
+                if totp is None:
+                    raise Refused(401, "totp_required", "Enter the 6-digit code from your authenticator app.")
+                ok = _totp_ok(u, totp)
+            if not ok or u.disabled:
+                throttle.record_failure(s, cfg, b)
+                v.audit(s, u.username if u else account, "login_failed", "user:" + (u.id if u else "unknown"))
+                outcome = "disabled" if ok else "failed"
+            else:
+                throttle.record_success(s, b)
+                token, expires = tokens.issue_session(s, cfg, u)
+                v.audit(s, u.username, "login", "user:" + u.id)
+                signed_in = {"token": token, "expires_at": expires.isoformat() + "Z", "user": user_self(u)}
+                outcome = "ok"
+    # Failures are committed before answering, so throttling cannot be
     # bypassed by a client that drops the connection.
-    if failure:
-        if u is not None and u.disabled and ok:
-            raise Refused(403, "account_disabled", "This account is disabled. Ask your organisation's admin.")
-        raise Refused(401, "bad_credentials", "The name or password is wrong (or the code). Check them and try again.")
-    return {"token": token, "expires_at": expires.isoformat() + "Z", "user": user_self(u)}
+    if outcome == "held":
+        raise throttle.too_many(held)
+    if outcome == "disabled":
+        raise Refused(403, "account_disabled", "This account is disabled. Ask your organisation's admin.")
+    if outcome == "failed":
+        raise _bad_credentials()
+    return signed_in
+
+
+def _prove_password(v: Vault, user: User, current_auth: bytes, address: str, failed_action: str) -> str:
+    """Check a signed-in user's current password before a change a stolen session must not make alone.
+
+    Returns the auth hash it matched. A wrong one counts like a failed
+    sign-in from `address`, so a stolen token is no way to guess the password.
+    """
+    cfg = v.config
+    b = throttle.buckets(v.server_secret, address, "user:" + user.id)
+    with v.db.session() as s:
+        held = throttle.wait(s, [b.address, b.pair])
+    if held:
+        raise throttle.too_many(held)
+    with throttle.slow_hash_slot(cfg):
+        with v.db.session() as s:
+            stored = s.get(User, user.id).auth_hash
+        ok = crypto.verify_auth_key(stored, current_auth)
+    if not ok:
+        with v.db.session() as s:
+            throttle.record_failure(s, cfg, b)
+            v.audit(s, user.username, failed_action, "user:" + user.id)
+        raise Refused(403, "wrong_password", "The current password is wrong. Type it again; after several "
+                      "failures you have to wait before the next try.")
+    return stored
 
 
 def logout(v: Vault, user: User, session_hash: str) -> None:
@@ -178,7 +199,8 @@ def register(v: Vault, invitation: str, username: str, creds: Credentials,
     hashed = tokens.token_hash(invitation)
     with v.db.session() as s:
         redeemable(s, hashed)  # before the costly hash: no free CPU without an invitation
-    auth_hash = crypto.hash_auth_key(creds.auth_key, cfg.auth_hash_ops, cfg.auth_hash_mem)
+    with throttle.slow_hash_slot(cfg):
+        auth_hash = crypto.hash_auth_key(creds.auth_key, cfg.auth_hash_ops, cfg.auth_hash_mem)
     with v.db.session() as s:
         inv = redeemable(s, hashed)
         if inv.reset_user_id:
@@ -205,30 +227,16 @@ def register(v: Vault, invitation: str, username: str, creds: Credentials,
 
 
 def change_password(v: Vault, user: User, session_hash: str, current_auth: bytes, new: Credentials,
-                    end_other_sessions: bool) -> dict:
-    """Replace the password's salt, parameters, auth hash and sealed private keys, proving the current one.
-
-    A wrong current password counts like a failed sign-in, so a stolen session
-    cannot become a way to guess the password.
-    """
+                    end_other_sessions: bool, address: str) -> dict:
+    """Replace the password's salt, parameters, auth hash and sealed private keys, proving the current one."""
     cfg = v.config
     kdf = new.kdf_params
     if kdf["ops"] < cfg.client_kdf_ops or kdf["mem"] < cfg.client_kdf_mem:
         raise Refused(422, "weak_kdf", "The new password must be protected with at least this vault's Argon2id "
                       f"parameters (ops {cfg.client_kdf_ops}, mem {cfg.client_kdf_mem}); update the app.")
-    name = user.username
-    with v.db.session() as s:
-        _throttle_check(s, name)
-        u = s.get(User, user.id)
-        before = u.auth_hash
-        ok = crypto.verify_auth_key(before, current_auth)
-        if not ok:
-            _throttle_fail(s, cfg, name)
-            v.audit(s, name, "password_change_failed", "user:" + u.id)
-    if not ok:
-        raise Refused(403, "wrong_password", "The current password is wrong. Type it again; after several "
-                      "failures the account has to wait before the next try.")
-    auth_hash = crypto.hash_auth_key(new.auth_key, cfg.auth_hash_ops, cfg.auth_hash_mem)
+    before = _prove_password(v, user, current_auth, address, "password_change_failed")
+    with throttle.slow_hash_slot(cfg):
+        auth_hash = crypto.hash_auth_key(new.auth_key, cfg.auth_hash_ops, cfg.auth_hash_mem)
     with v.db.session() as s:
         u = s.get(User, user.id)
         if u.auth_hash != before:
@@ -251,8 +259,13 @@ def set_language(v: Vault, user_id: str, language: str) -> None:
         s.get(User, user_id).language = language
 
 
-def totp_begin(v: Vault, user: User) -> dict:
-    """Start enabling TOTP: a new secret (not yet in force) for the authenticator app."""
+def totp_begin(v: Vault, user: User, current_auth: bytes, address: str) -> dict:
+    """Start enabling TOTP: a new secret (not yet in force) for the authenticator app.
+
+    Needs the current password: a stolen session that could turn the second
+    factor on would lock the owner out of their own account.
+    """
+    _prove_password(v, user, current_auth, address, "totp_change_failed")
     secret = pyotp.random_base32()
     with v.db.session() as s:
         u = s.get(User, user.id)
@@ -263,8 +276,9 @@ def totp_begin(v: Vault, user: User) -> dict:
     return {"secret": secret, "uri": uri}
 
 
-def totp_confirm(v: Vault, user: User, code: str) -> None:
-    """Put the started TOTP secret in force once the app shows a right code."""
+def totp_confirm(v: Vault, user: User, current_auth: bytes, code: str, address: str) -> None:
+    """Put the started TOTP secret in force once the app shows a right code (and the password is proved again)."""
+    _prove_password(v, user, current_auth, address, "totp_change_failed")
     with v.db.session() as s:
         u = s.get(User, user.id)
         if not u.totp_secret or u.totp_enabled:
@@ -275,14 +289,21 @@ def totp_confirm(v: Vault, user: User, code: str) -> None:
         v.audit(s, u.username, "totp_enabled", "user:" + u.id)
 
 
-def totp_disable(v: Vault, user: User, code: str) -> None:
-    """Turn TOTP off; needs a current code, so a stolen session alone cannot."""
+def totp_disable(v: Vault, user: User, current_auth: bytes, code: str, address: str) -> None:
+    """Turn TOTP off; needs the password and a current code, so neither a stolen session nor a
+    stolen password alone can. A wrong code counts like a failed sign-in."""
+    _prove_password(v, user, current_auth, address, "totp_change_failed")
     with v.db.session() as s:
         u = s.get(User, user.id)
-        if not u.totp_enabled or not _totp_ok(u, code):
-            raise Refused(422, "bad_code", "That code is wrong or expired.")
-        u.totp_enabled, u.totp_secret = False, None
-        v.audit(s, u.username, "totp_disabled", "user:" + u.id)
+        ok = u.totp_enabled and _totp_ok(u, code)
+        if ok:
+            u.totp_enabled, u.totp_secret = False, None
+            v.audit(s, u.username, "totp_disabled", "user:" + u.id)
+        else:
+            throttle.record_failure(s, v.config, throttle.buckets(v.server_secret, address, "user:" + u.id))
+            v.audit(s, u.username, "totp_change_failed", "user:" + u.id)
+    if not ok:
+        raise Refused(422, "bad_code", "That code is wrong or expired.")
 
 
 def public_keys(v: Vault, username: str) -> dict:

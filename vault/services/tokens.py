@@ -21,6 +21,11 @@ from vault.services.errors import Refused
 
 SESSION_TOKEN_BYTES = 32
 INVITATION_TOKEN_BYTES = 24
+# A web page's session token starts with this. The mark is part of the token
+# (and so of its hash): whoever copies the cookie cannot turn it into a CLI
+# session with the longer idle timeout. A CLI token that happens to start so
+# only gets the shorter one.
+WEB_PREFIX = "web_"
 
 
 def token_hash(token: str) -> str:
@@ -33,9 +38,14 @@ def new_token(nbytes: int) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
-def issue_session(s: Session, config: Config, user: User) -> tuple[str, datetime]:
-    """Start a session for `user` (at sign-in): the token, and when it expires at the latest."""
-    token = new_token(SESSION_TOKEN_BYTES)
+def idle_limit_s(config: Config, token: str) -> int:
+    """How long a session may go unused: a web page's lock time (web_idle_s), or token_idle_s for the CLI."""
+    return config.web_idle_s if token.startswith(WEB_PREFIX) else config.token_idle_s
+
+
+def issue_session(s: Session, config: Config, user: User, web: bool = False) -> tuple[str, datetime]:
+    """Start a session for `user` (at sign-in, or a web page's, `web`): the token, and when it expires at the latest."""
+    token = (WEB_PREFIX if web else "") + new_token(SESSION_TOKEN_BYTES)
     now = utcnow()
     expires = now + timedelta(seconds=config.token_lifetime_s)
     s.add(ApiToken(token_hash=token_hash(token), user_id=user.id, created_at=now,
@@ -51,7 +61,8 @@ def check_session(s: Session, config: Config, token: str) -> tuple[User, str]:
     """
     row = s.get(ApiToken, token_hash(token))
     now = utcnow()
-    if row is None or row.expires_at < now or row.last_used_at + timedelta(seconds=config.token_idle_s) < now:
+    idle = idle_limit_s(config, token)
+    if row is None or row.expires_at < now or row.last_used_at + timedelta(seconds=idle) < now:
         if row is not None:
             s.delete(row)
             s.commit()  # the refusal below rolls back; the dead token must go regardless
@@ -59,8 +70,8 @@ def check_session(s: Session, config: Config, token: str) -> tuple[User, str]:
     user = s.get(User, row.user_id)
     if user is None or user.disabled:
         raise Refused(401, "account_disabled", "This account is disabled. Ask your organisation's admin.")
-    if (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # sliding idle timeout, written at most once a minute
+    if (now - row.last_used_at).total_seconds() > min(60, idle / 10):
+        row.last_used_at = now  # sliding idle timeout, written at most once a minute (a tenth of a short one)
     return user, row.token_hash
 
 

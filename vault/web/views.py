@@ -27,7 +27,11 @@ from vault.web import session as ws
 from vault.web.i18n import LANGUAGE_NAMES, LANGUAGES, js_catalog
 
 bp = Blueprint("web", __name__, template_folder="templates")
-LOCK_MINUTES = 10
+
+
+def lock_minutes() -> str:
+    """The page's idle lock (body data-lock-minutes): the server's idle timeout of web sessions, web_idle_s."""
+    return f"{current_app.config['VAULT'].web_idle_s / 60:g}"
 
 
 def _vault():
@@ -133,7 +137,7 @@ def _context():
     return {
         "lang": str(get_locale() or "en"), "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
         "csrf_token": ws.current_csrf(), "web_user": g.get("web_user"), "test_kdf": test_kdf_allowed(),
-        "lock_minutes": LOCK_MINUTES, "labels": _labels,
+        "lock_minutes": lock_minutes(), "labels": _labels,
     }
 
 
@@ -172,12 +176,18 @@ def register():
 @bp.post("/web/session")
 @access("user")
 def start_session():
-    """Turn the bearer token the login page received into the HttpOnly session cookie."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else ""
-    cfg = current_app.config["VAULT"]
+    """Trade the bearer token the login page received for a web session in an HttpOnly session cookie.
+
+    The web session idles out after the page's lock time (web_idle_s) and its
+    cookie has no Max-Age, so it dies with the browser: a profile copied off a
+    closed laptop holds no live session. The login token ends here.
+    """
+    v = _vault()
+    with v.db.session() as s:
+        token, _expires = tokens.issue_session(s, v.config, s.get(User, g.user.id), web=True)
+        tokens.end_session(s, g.token_hash)
     resp = jsonify({"csrf_token": ws.csrf_for(token), "language": g.user.language})
-    ws.set_cookie(resp, ws.SESSION_COOKIE, token, max_age=cfg.token_lifetime_s)
+    ws.set_cookie(resp, ws.SESSION_COOKIE, token, max_age=None)
     ws.set_cookie(resp, ws.LANG_COOKIE, g.user.language, max_age=365 * 24 * 3600)
     return resp
 
@@ -207,8 +217,16 @@ def logout():
 
 
 def _local(next_url: str | None) -> str:
-    parts = urlsplit(next_url or "/")
-    if parts.scheme or parts.netloc or not (next_url or "/").startswith("/") or next_url.startswith("//"):
+    """A path on this vault to go back to, or "/": never another site.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so
+    "/\\evil.example" would leave the vault; such a `next` is refused whole.
+    """
+    url = next_url or "/"
+    if "\\" in url or any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "/"
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//"):
         return "/"
     return parts.path or "/"
 

@@ -51,6 +51,14 @@ export async function api(method, path, data, { headers = {}, raw = false } = {}
   return out;
 }
 
+/**
+ * Tell the server the person is still at the page (reading, scrolling): web sessions end
+ * after the lock time without a request. A refused session ends the page as api() does.
+ */
+export function touchSession() {
+  return api("GET", "/me").catch(() => undefined);
+}
+
 /** The page's translations (a static file: no CSRF token); undefined if the server has none. */
 export async function fetchCatalog(lang) {
   const resp = await fetch(`/i18n/${encodeURIComponent(lang)}.json`, { credentials: "same-origin" });

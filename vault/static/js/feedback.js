@@ -30,7 +30,11 @@ const N_ = (msgid) => msgid; // marks a message for extraction; translated where
 const ERRORS = {
   bad_credentials: N_("The name or password is wrong (or the code). Check them and try again."),
   totp_required: N_("Enter the 6-digit code from your authenticator app."),
-  too_many_attempts: N_("Too many failed sign-ins for this name. Wait a few minutes and try again."),
+  too_many_attempts: N_("Too many failed attempts from this address or for this name. Wait a minute and try again."),
+  wrong_password: N_("The current password is wrong. Type it again; after several failures you have to wait before the next try."),
+  busy: N_("The server is busy with other sign-ins. Wait a few seconds and try again."),
+  database_unavailable: N_("The server cannot use its database right now. Try again in a few seconds."),
+  document_too_complex: N_("The documents would be too long to lay out. Shorten the longest texts of the case record, such as the statement of facts, and export again."),
   account_disabled: N_("This account is disabled. Ask your organisation's admin."),
   session_expired: N_("Your session has ended. Sign in again."),
   unauthenticated: N_("Your session has ended. Sign in again."),

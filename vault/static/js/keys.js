@@ -83,6 +83,26 @@ export function deriveKeys(password, salt, params) {
   });
 }
 
+/**
+ * The proof of the current password (its auth key, Uint8Array) that changes a session alone may not
+ * make need: a new password, the second factor on or off. Wipe it after use.
+ */
+export async function passwordProof(password) {
+  const pre = await api("POST", "/auth/prelogin", { username: me.username });
+  const { authKey, kek } = await deriveKeys(password, vc.fromBase64(pre.salt), pre.kdf);
+  vc.wipe(kek);
+  return authKey;
+}
+
+/** A sign-in or password-proof refusal the person can act on, worded with the wait the server asks for. */
+export function refusalText(err) {
+  const wait = (err.extra && err.extra.retry_after) || 30;
+  if (err.code === "too_many_attempts") return t("Too many failed attempts from this address or for this name. Wait {n} seconds and try again.", { n: wait });
+  if (err.code === "busy") return t("The server is busy with other sign-ins. Wait {n} seconds and try again.", { n: wait });
+  if (err.code === "wrong_password") return t("The current password is wrong. Type it again; after several failures you have to wait before the next try.");
+  return null;
+}
+
 /** Whether a password's Argon2id parameters fall short of the vault's current ones (as the CLI decides). */
 export function weakerKdf(params, current) {
   return (params.ops || 0) < current.ops || (params.mem || 0) < current.mem;

@@ -6,7 +6,7 @@ import { $ } from "../dom.js";
 import { UserError } from "../errors.js";
 import { guard, status } from "../feedback.js";
 import { t } from "../i18n.js";
-import { deriveKeys, setPassword, userKeys } from "../keys.js";
+import { passwordProof, refusalText, setPassword, userKeys } from "../keys.js";
 import { fingerprintOf, keyChange, pin, recoveryKey } from "../pinning.js";
 
 await boot();
@@ -14,7 +14,7 @@ const show = guard(async () => {
   const mine = await api("GET", "/me");
   $("#my-fingerprint").textContent = fingerprintOf(mine.box_public, mine.sign_public);
   $("#totp-state").textContent = mine.totp_enabled ? t("on") : t("off");
-  $("#totp-start").hidden = mine.totp_enabled;
+  $("#totp-start-form").hidden = mine.totp_enabled;
   $("#totp-disable-form").hidden = !mine.totp_enabled;
 });
 
@@ -52,18 +52,48 @@ $("#password-form").addEventListener("submit", guard(async (ev) => {
     throw new UserError(t("The new password is the same as the current one. Choose another."));
   }
   status(t("Deriving your keys from the passwords…"));
-  const pre = await api("POST", "/auth/prelogin", { username: me.username });
-  const proof = await deriveKeys(cur.value, vc.fromBase64(pre.salt), pre.kdf);
-  vc.wipe(proof.kek);
+  const proof = await passwordProof(cur.value);
   try {
     const params = (await api("GET", "/auth/params")).kdf;
-    const out = await setPassword(me.username, await userKeys(), proof.authKey, next.value, params, true);
+    const out = await refusing(setPassword(me.username, await userKeys(), proof, next.value, params, true));
     for (const input of [cur, next, again]) input.value = "";
     status(t("Your password is changed. {n} other session(s) ended: sign in there with the new password.", { n: out.sessions_ended }));
   } finally {
-    vc.wipe(proof.authKey);
+    vc.wipe(proof);
   }
 }));
+
+/** The refusals of a password proof, in words the person can act on (the wait, a mistyped password). */
+async function refusing(promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    const text = refusalText(err);
+    if (!text) throw err;
+    status("");
+    throw new UserError(text);
+  }
+}
+
+/** The proof of the password typed in `input`; the field is emptied whatever happens next. */
+async function proofFrom(input) {
+  if (!input.value) {
+    input.focus();
+    throw new UserError(t("Enter your current password."));
+  }
+  status(t("Deriving your key from the password…"));
+  try {
+    return await passwordProof(input.value);
+  } finally {
+    input.value = "";
+    status("");
+  }
+}
+
+/** POST a second-factor change with the password proof (the caller wipes the proof). */
+function withProof(proof, path, body) {
+  return refusing(api("POST", path, { ...body, current_auth_key: vc.toBase64(proof) }));
+}
 
 function code(input) {
   const value = input.value.replace(/\s+/g, "");
@@ -74,15 +104,40 @@ function code(input) {
   return value;
 }
 
-$("#totp-start").addEventListener("click", guard(async () => {
-  const out = await api("POST", "/me/totp");
-  $("#totp-secret").textContent = out.secret;
-  $("#totp-setup").hidden = false;
-  $("#totp-code").focus();
+// The proof given to turn the second factor on, kept in this page's memory until the app's code
+// confirms it, so the password is asked once.
+let startProof = null;
+
+function forgetStartProof() {
+  if (startProof) vc.wipe(startProof);
+  startProof = null;
+}
+
+$("#totp-start-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  forgetStartProof();
+  const proof = await proofFrom($("#totp-start-password"));
+  try {
+    const out = await withProof(proof, "/me/totp", {});
+    startProof = proof;
+    $("#totp-secret").textContent = out.secret;
+    $("#totp-setup").hidden = false;
+    $("#totp-code").focus();
+  } finally {
+    if (startProof !== proof) vc.wipe(proof);
+  }
 }));
 $("#totp-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
-  await api("POST", "/me/totp/confirm", { code: code($("#totp-code")) });
+  if (!startProof) throw new UserError(t("Start again with “Turn on the second factor”."));
+  const typed = code($("#totp-code"));
+  try {
+    await withProof(startProof, "/me/totp/confirm", { code: typed });
+  } catch (err) {
+    if (err.code !== "bad_code") forgetStartProof(); // a mistyped code may be followed by the next one
+    throw err;
+  }
+  forgetStartProof();
   $("#totp-setup").hidden = true;
   $("#totp-code").value = "";
   status(t("The second factor is on. You will need the code at each sign-in."));
@@ -90,7 +145,13 @@ $("#totp-form").addEventListener("submit", guard(async (ev) => {
 }));
 $("#totp-disable-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
-  await api("POST", "/me/totp/disable", { code: code($("#totp-disable-code")) });
+  const typed = code($("#totp-disable-code"));
+  const proof = await proofFrom($("#totp-disable-password"));
+  try {
+    await withProof(proof, "/me/totp/disable", { code: typed });
+  } finally {
+    vc.wipe(proof);
+  }
   $("#totp-disable-code").value = "";
   status(t("The second factor is off. Your password alone now opens this account."));
   await show();

@@ -6,13 +6,30 @@ import { $ } from "../dom.js";
 import { TrustError, UserError } from "../errors.js";
 import { clearError, showError, status } from "../feedback.js";
 import { t } from "../i18n.js";
-import { deriveKeys, setPassword, storeSessionKeys, weakerKdf } from "../keys.js";
+import { deriveKeys, refusalText, setPassword, storeSessionKeys, weakerKdf } from "../keys.js";
 import { pin } from "../pinning.js";
 
 await boot();
 const form = $("#login-form");
 const progress = $("#kdf-progress");
 let derived = null; // {username, authKey, kek} kept between the password step and the TOTP step
+
+/**
+ * Where to go after signing in: ?next= only if it is a page of this vault. A path alone is not
+ * enough: browsers read "/\evil.example" as "//evil.example", another site, and drop tabs and
+ * newlines before they look.
+ */
+function localNext(raw) {
+  if (!raw || /[\u0000-\u001f\u007f\\]/.test(raw)) return "/";
+  let url;
+  try {
+    url = new URL(raw, location.origin);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== location.origin || !["http:", "https:"].includes(url.protocol)) return "/";
+  return url.href; // absolute and checked: "//x" in its path cannot be read as another host
+}
 
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -80,11 +97,11 @@ form.addEventListener("submit", async (ev) => {
     vc.wipe(derived.authKey);
     derived = null;
     $("#password").value = "";
-    const next = new URLSearchParams(location.search).get("next");
-    location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    location.assign(localNext(new URLSearchParams(location.search).get("next")));
   } catch (err) {
     status("");
-    showError(err.code === "DecryptionError" ? { code: "bad_credentials" } : err);
+    const refused = refusalText(err);
+    showError(refused ? new UserError(refused) : err.code === "DecryptionError" ? { code: "bad_credentials" } : err);
   } finally {
     progress.hidden = true;
     $("#login-button").disabled = false;
