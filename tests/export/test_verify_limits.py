@@ -15,6 +15,8 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from vault.export import verify
 from vault.export.layout import ANNEX_JSON
 from vault.export.verify import verify_bundle, verify_command
@@ -94,3 +96,26 @@ def test_too_many_entries_are_refused_before_the_directory_is_parsed(tmp_path, c
     assert out["ok"] is False and "holds 50 files" in out["error"], out
     monkeypatch.setattr(verify, "MAX_ENTRIES", 50)
     assert verify_bundle(bundle).findings[0].kind == "missing"  # under the bound it is read as usual
+
+
+def test_a_zip_directory_zipfile_cannot_take_is_unreadable_not_a_traceback(tmp_path):
+    # Found by the fuzz run in CI: a central directory that asks for ZIP version 8.4
+    # made zipfile.ZipFile() itself raise NotImplementedError out of `vault verify`.
+    import io
+    import zipfile
+
+    from vault.export import verify
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("custody/annex.json", b"{}")
+    data = bytearray(buf.getvalue())
+    cd = data.rindex(b"PK\x01\x02")
+    data[cd + 6:cd + 8] = (84).to_bytes(2, "little")  # "version needed to extract" = 8.4
+    with pytest.raises(zipfile.BadZipFile):
+        verify.verify_bundle(io.BytesIO(bytes(data)))
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bytes(data))
+    out = io.StringIO()
+    assert verify.verify_command(str(path), out=out) == 2
+    assert "cannot read" in out.getvalue()

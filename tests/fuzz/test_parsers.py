@@ -294,7 +294,10 @@ def test_a_deeply_nested_case_record_is_a_validation_error(opener):
 # What verify_bundle may raise (its docstring): the file is no ZIP, cannot be read, or is beyond any bundle.
 VERIFY_ERRORS = (zipfile.BadZipFile, OSError) + tuple(
     e for e in (getattr(verify, "Unreadable", None),) if e is not None)
-KEYS = crypto.UserKeys.generate()
+# Fixed test-only keys and ZIP times: the derandomised examples are the same bytes on every run.
+KEYS = crypto.UserKeys(bytes(range(32)), bytes(range(32, 64)))
+MALLORY = crypto.UserKeys(bytes(range(64, 96)), bytes(range(96, 128)))
+WHEN = (2026, 1, 1, 0, 0, 0)
 # Exception types tolerated beyond VERIFY_ERRORS: none since FINDING verify-1 (a member that cannot be
 # read raised zlib.error, NotImplementedError or RuntimeError out of verify_bundle) was fixed.
 KNOWN_VERIFY_1 = ()
@@ -314,9 +317,10 @@ def signed_bundle(files: dict[str, bytes], annex_extra: dict | None = None,
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression) as zf:
         for name, data in files.items():
-            zf.writestr(name, data)
-        zf.writestr(ANNEX_JSON, annex_bytes)
-        zf.writestr(ANNEX_SIG, crypto.b64e(KEYS.sign(annex_bytes)) + "\n")
+            zf.writestr(zipfile.ZipInfo(name, WHEN), data, compress_type=compression)
+        zf.writestr(zipfile.ZipInfo(ANNEX_JSON, WHEN), annex_bytes, compress_type=compression)
+        zf.writestr(zipfile.ZipInfo(ANNEX_SIG, WHEN), crypto.b64e(KEYS.sign(annex_bytes)) + "\n",
+                    compress_type=compression)
     return out.getvalue()
 
 
@@ -393,7 +397,7 @@ def test_a_hostile_annex_gives_a_report(annex, members, sig):
 @st.composite
 def self_signed_items(draw):
     """An attachment whose manifest an attacker signed with their own key: the signature verifies, the JSON is anything."""
-    keys = crypto.UserKeys.generate()
+    keys = MALLORY
     manifest = draw(json_values.map(json.dumps) | st.text(max_size=30) | st.just(deep(5000)))
     mbytes = manifest.encode()
     return {"path": "attachments/1.bin", "item_id": "x", "uploader": "mallory",

@@ -136,7 +136,11 @@ def _open_zip(path: str | os.PathLike | BinaryIO) -> zipfile.ZipFile:
             check_directory(f)
     else:
         check_directory(path)
-    zf = zipfile.ZipFile(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (NotImplementedError, RuntimeError, zlib.error, EOFError, ValueError) as exc:
+        # A directory zipfile cannot take (a newer "version needed", a name that is not UTF-8...).
+        raise zipfile.BadZipFile(f"not a ZIP this tool reads ({type(exc).__name__})") from None
     if len(zf.infolist()) > MAX_ENTRIES:
         zf.close()
         raise Unreadable(f"it holds more than {MAX_ENTRIES} files, more than any bundle")

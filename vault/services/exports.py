@@ -52,7 +52,7 @@ from vault.export.bundle import (
 )
 from vault.export.document import DocumentTooComplex
 from vault.export.names import safe_filename
-from vault.export.verify import Unreadable, check_directory, verify_bundle
+from vault.export.verify import MEMBER_ERRORS, Unreadable, check_directory, verify_bundle
 from vault.services.access import member_case
 from vault.services.errors import Refused
 from vault.services.fields import b64_field
@@ -270,7 +270,7 @@ def _annex(bundle: bytes, limit: int) -> dict:
         files = annex.get("files", [])
     except (Unreadable, jsonlimits.TooLarge):
         raise Refused(413, "too_large", _TOO_LARGE) from None
-    except (zipfile.BadZipFile, KeyError, TypeError, ValueError, OSError):  # TooDeep is a ValueError
+    except (KeyError, TypeError, ValueError, *MEMBER_ERRORS):  # TooDeep is a ValueError
         raise Refused(422, "bad_bundle", _NOT_OURS) from None
     if (not isinstance(exporter, str) or not all(isinstance(i, str) for i in ids)
             or not isinstance(files, list)):
