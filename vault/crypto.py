@@ -667,6 +667,51 @@ def decrypt_stream(key: bytes, pieces: Iterable[bytes]) -> Iterator[bytes]:
 
 
 # --------------------------------------------------------------------------
+# Trust from people (docs/trust.md): the organisation root, invitations,
+# signed statements. The structures built on these live in vault/domain/trust.py.
+
+
+def root_sign_seed(kit_secret: bytes) -> bytes:
+    """The organisation root's Ed25519 seed, derived from the paper kit's secret.
+
+    One paper kit thus holds both the recovery key (X25519, the kit secret
+    itself) and the root that certifies the organisation's admins.
+    """
+    return blake2b_keyed(kit_secret, b"vault-root-sign")
+
+
+def org_fingerprint(recovery_public: bytes, root_sign_public: bytes) -> str:
+    """The organisation's fingerprint: one number covering its recovery key and its root."""
+    return fingerprint(recovery_public, root_sign_public)
+
+
+def invitation_secret(issuer_sign_seed: bytes, invitation_id: str, role: str) -> bytes:
+    """The one-time secret of an invitation, re-derived by its issuer instead of stored.
+
+    It travels to the invitee out of band (the code or the link's fragment);
+    the server never receives it. The role is part of the derivation, so a
+    server that changes an invitation's role breaks the binding.
+    """
+    return blake2b_keyed(issuer_sign_seed, b"vault-invite", f"{invitation_id}|{role}".encode(), 16)
+
+
+def invitation_binding(secret: bytes, username: str, box_public: bytes, sign_public: bytes) -> bytes:
+    """The newcomer's proof that these public keys are the ones made with this invitation."""
+    message = f"vault-invite-bind-v1|{username}|{b64e(box_public)}|{b64e(sign_public)}".encode()
+    return blake2b_keyed(secret, b"vault-inv-bind", message)
+
+
+def statement_message(kind: str, payload: str) -> bytes:
+    """What a signed statement's signature covers: its kind, then the exact payload text."""
+    return f"vault-{kind}-v1\n".encode() + payload.encode("utf-8")
+
+
+def statement_hash(signature: bytes, payload: str) -> str:
+    """The identifier of a signed statement (a membership entry's link to its predecessor)."""
+    return blake2b_keyed(b"", b"vault-chain", signature + payload.encode("utf-8")).hex()
+
+
+# --------------------------------------------------------------------------
 # Server signing key (audit checkpoints)
 
 
