@@ -119,10 +119,22 @@ def make_env(tmp_path: Path, database_url: str = "", **overrides) -> Env:
     data = tmp_path / "data"
     cfg = load_config(data, database_url=database_url, **{**TEST_SETTINGS, **overrides})
     pub, files = recovery.write_kit(tmp_path / "kit", "Test coalition")
-    v = ops.init(cfg, pub)
-    inv = ops.invite(v, "admin")["invitation"]
+    secret = recovery.load_kit(files[0])
+    v = ops.init(cfg, pub, recovery.root_public(secret))
     v.db.dispose()
-    return Env(cfg, cfg.data_dir, files[0], recovery.load_kit(files[0]), inv)
+    return Env(cfg, cfg.data_dir, files[0], secret, root_invitation(v, secret, "admin"))
+
+
+def root_invitation(v, kit_secret: bytes, role: str, reset_username: str | None = None) -> str:
+    """An invitation code made on the server machine by the kit holder (as `vault server init` makes the first)."""
+    from vault import crypto
+    from vault.client.trust import Invitation
+
+    inv = ops.invite(v, role, reset_username)
+    root = recovery.root_public(kit_secret)
+    fpr = crypto.org_fingerprint(crypto.box_public_from_secret(kit_secret), root)
+    secret = crypto.invitation_secret(crypto.root_sign_seed(kit_secret), inv["id"], inv["role"])
+    return Invitation(inv["invitation"], secret, fpr, fpr).code()
 
 
 @pytest.fixture
@@ -264,14 +276,27 @@ def person(url: str, home: Path, username: str, password: str, invitation: str):
     return ClientSession.login(url, username, password, home=home)
 
 
+def certified_admin(url: str, env: Env, home: Path, username: str = "admin",
+                    password: str = "admin-password-1"):  # noqa: S107 - a test account
+    """The first admin, registered with the root's invitation and certified with the paper kit."""
+    admin = person(url, home, username, password, env.admin_invitation)
+    admin.certify_pending(kit_secret=env.recovery_secret)
+    return admin
+
+
+def invited(admin, url: str, home: Path, username: str, password: str, role: str):
+    """A person the admin invites from their own client, registered, then certified by the admin."""
+    p = person(url, home, username, password, admin.invite(role)["code"])
+    admin.certify_pending(only=username)
+    return p
+
+
 def make_people(url: str, env: Env, home) -> People:
     """admin, lawyer (owns a case), medic (member), outsider lawyer (not a member), against any server."""
-    admin = person(url, home("admin"), "admin", "admin-password-1", env.admin_invitation)
-    invs = {r: admin.http.post("/admin/invitations", {"role": r})["invitation"] for r in ("lawyer", "medic")}
-    outsider_inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-    outsider = person(url, home("outsider"), "outsider", "outsider-pass-1", outsider_inv)
-    medic = person(url, home("medic"), "bakyt", "medic-password-1", invs["medic"])
-    lawyer = person(url, home("lawyer"), "aigul", "lawyer-password-1", invs["lawyer"])
+    admin = certified_admin(url, env, home("admin"))
+    outsider = invited(admin, url, home("outsider"), "outsider", "outsider-pass-1", "lawyer")
+    medic = invited(admin, url, home("medic"), "bakyt", "medic-password-1", "medic")
+    lawyer = invited(admin, url, home("lawyer"), "aigul", "lawyer-password-1", "lawyer")
     case = lawyer.create_case("KG-2026-001", "Beating at the Osh city police", "osh_city")
     lawyer.add_member(case["id"], "bakyt")
     return People(admin, lawyer, medic, outsider, case["id"])
@@ -279,9 +304,8 @@ def make_people(url: str, env: Env, home) -> People:
 
 def lawyer_with_case(url: str, env: Env, root: Path, reference: str, title: str):
     """The first admin invites a lawyer (client state in root/"l"), who opens a case: (lawyer, case id)."""
-    admin = person(url, root / "admin", "admin", "admin-password-1", env.admin_invitation)
-    inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-    lawyer = person(url, root / "l", "aigul", "lawyer-password-1", inv)
+    admin = certified_admin(url, env, root / "admin")
+    lawyer = invited(admin, url, root / "l", "aigul", "lawyer-password-1", "lawyer")
     return lawyer, lawyer.create_case(reference, title)["id"]
 
 

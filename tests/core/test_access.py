@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import re
 import secrets
 from pathlib import Path
@@ -87,21 +88,33 @@ def fake_rotation(member_ids: list[str]) -> dict:
             "sealed": sealed}
 
 
+def fake_statement(kind: str = "case-entry") -> dict:
+    """Well-formed for the schema, signed by no one: the answer must be about access, never the signature."""
+    return {"kind": kind, "payload": json.dumps({"v": 1, "kind": kind}), "signer": b64(secrets.token_bytes(32)),
+            "signature": b64(secrets.token_bytes(64))}
+
+
 def request_for(app, rule, method: str, ctx: dict) -> dict:
     """A well-formed request for `rule`: a body the schema accepts, so the answer is about access."""
     view = view_of(app, rule)
     info = getattr(view, "vault_doc", {}) or {}
     kw: dict = {}
     bodies = {
-        "cases.add_member": lambda: {"username": ctx["actor_name"], "sealed": {"1": b64(secrets.token_bytes(80))}},
-        "cases.remove_member": lambda: {"rotation": fake_rotation(ctx["remaining"])},
+        "cases.add_member": lambda: {"username": ctx["actor_name"], "sealed": {"1": b64(secrets.token_bytes(80))},
+                                     "entry": fake_statement()},
+        "cases.remove_member": lambda: {"rotation": fake_rotation(ctx["remaining"]), "entry": fake_statement()},
+        "cases.adopt_chain": lambda: {"entries": [fake_statement(), fake_statement()]},
+        "admin.certify_user": lambda: {"certificate": fake_statement("cert")},
+        "admin.set_root": lambda: {"root_sign_public": b64(secrets.token_bytes(32)),
+                                   "proof": b64(secrets.token_bytes(64))},
         "uploads.start": lambda: {"size": 200, "key_version": 1,
                                   "metadata": {"title": "x", "evidence_type": "photo"}},
         "uploads.finish": lambda: ctx["finish_body"],
         "admin.invite": lambda: {"role": "lawyer"},
         "admin.recovery_grants": lambda: {"grants": []},
         "cases.create_case": lambda: {"id": secrets.token_hex(16), "reference": "KG-X-" + secrets.token_hex(3),
-                                      "title": "t", "key": {**fake_rotation([ctx["actor_id"]]), "version": 1}},
+                                      "title": "t", "key": {**fake_rotation([ctx["actor_id"]]), "version": 1},
+                                      "entry": fake_statement()},
         "auth.update_me": lambda: {"language": "ru"},
         "auth.totp_begin": lambda: {"current_auth_key": b64(secrets.token_bytes(32))},
         "auth.totp_confirm": lambda: {"code": "123456", "current_auth_key": b64(secrets.token_bytes(32))},

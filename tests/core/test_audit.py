@@ -39,7 +39,7 @@ def logged(tmp_path, db_url, client_home):
     srv = LiveServer(app)
     try:
         admin = person(srv.url, client_home("admin"), "admin", "admin-password-1", env.admin_invitation)
-        inv = admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+        inv = admin.invite("lawyer")["code"]
         lawyer = person(srv.url, client_home("lawyer"), "aigul", "lawyer-password-1", inv)
         case = lawyer.create_case("KG-2026-009", "Detention in Naryn", "naryn")
         src = tmp_path / "Victim Full Name - injuries.jpg"

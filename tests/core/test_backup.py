@@ -244,11 +244,17 @@ def test_older_archive_restores_and_migrates_to_head(tmp_path):
     # An archive from revision 0001: meta says so, and uploads have no hash_state yet.
     older = tmp_path / "older.tar"
     uploads = _edit_rows("uploads", lambda r: {k: v for k, v in r.items() if k != "hash_state"})
+    users = _edit_rows("users", lambda r: {k: v for k, v in r.items()
+                                           if k not in ("certificates", "binding", "invitation_id")})
 
     def edit(name, data):
         if name == "db/meta.json":
-            return json.dumps({**json.loads(data), "alembic_revision": "0001"}).encode()
-        return uploads(name, data)
+            meta = json.loads(data)
+            meta["tables"].pop("case_entries", None)  # 0004's table
+            return json.dumps({**meta, "alembic_revision": "0001"}).encode()
+        if name == "db/case_entries.jsonl":
+            return None
+        return users(name, uploads(name, data))
 
     _rewrite(archive, older, edit)
     restored = tmp_path / "restored"

@@ -49,13 +49,21 @@ def test_full_journey_leaves_no_plaintext_on_the_server(env, tmp_path):
         admin = Cli(srv.url, homes["admin"], "admin", PASSWORDS["admin"], env.data_dir)
         admin.run("register", "--invite", env.admin_invitation)
         admin.run("login")
-        lawyer_inv = admin.json("admin", "invite", "--role", "lawyer")["invitation"]
-        medic_inv = admin.json("server", "invite", "--role", "medic")["invitation"]  # server-side path too
+        # The kit holder certifies the first admin as the organisation root (the binding checks out).
+        assert admin.json("org", "certify", "--kit", str(env.kit))["certified"] == ["admin"]
+        lawyer_inv = admin.json("admin", "invite", "--role", "lawyer")["code"]
+        # The root's own invitation from the server machine: the other path in.
+        medic_inv = admin.json("server", "invite", "--role", "medic", "--kit", str(env.kit))["invitation"]
         lawyer = Cli(srv.url, homes["aigul"], "aigul", PASSWORDS["aigul"])
         medic = Cli(srv.url, homes["bakyt"], "bakyt", PASSWORDS["bakyt"])
-        lawyer.run("register", "--invite", lawyer_inv)
+        reg = lawyer.json("register", "--invite", lawyer_inv)
         medic.run("register", "--invite", medic_inv)
-        lawyer.run("login")
+        assert reg["org_fingerprint"] == admin.json("org", "show")["org_fingerprint"]
+        assert {p["username"] for p in admin.json("admin", "pending")} == {"aigul", "bakyt"}
+        assert admin.json("admin", "certify")["certified"] == ["aigul"]
+        assert admin.json("org", "certify", "--kit", str(env.kit))["certified"] == ["bakyt"]
+        assert admin.json("admin", "pending") == []
+        assert lawyer.json("login")["certified"] is True
         medic.run("login")
         case = lawyer.json("case", "create", "KG-2026-017", "--title", "Beating in temporary detention",
                            "--region", "osh_city")
@@ -84,6 +92,8 @@ def test_full_journey_leaves_no_plaintext_on_the_server(env, tmp_path):
         assert json.loads(Path(got["path"]).read_text(encoding="utf-8")) == FORENSIC
         assert Path(got["path"]).name == "forensic-report-Nurlan.json"  # original name restored
         listing = medic.json("case", "show", case["id"])
+        assert [(m["username"], m["certified"]) for m in listing["members"]] == [("aigul", True), ("bakyt", True)]
+        assert listing["chain_entries"] == 2
         assert {i["evidence_type"] for i in listing["items"]} == {"photo", "forensic_report", "medical_record"}
         assert lawyer.json("verify", up["item_id"])["verified"] is True
         assert admin.json("server", "audit-verify")["ok"] is True

@@ -129,8 +129,16 @@ def register_body(invitation: str, username: str, **override) -> dict:
     body = {"invitation": invitation, "username": username, "kdf_salt": b64(os.urandom(16)),
             "kdf_params": dict(crypto.KDF_TEST_ONLY), "auth_key": b64(os.urandom(32)),
             "box_public": b64(os.urandom(32)), "sign_public": b64(os.urandom(32)),
-            "enc_private_keys": b64(os.urandom(105))}
+            "enc_private_keys": b64(os.urandom(105)), "binding": b64(os.urandom(32))}
     return {**body, **override}
+
+
+def new_invitation(people, role: str) -> tuple[str, str]:
+    """An invitation the admin's client makes: (the code for a client, the token a raw request sends)."""
+    from vault.client.trust import parse_invitation
+
+    code = people.admin.invite(role)["code"]
+    return code, parse_invitation(code).token
 
 
 def upload_start(client, people, body, **kw):
@@ -491,7 +499,7 @@ def test_missing_token_is_401(people, app, client):
 
 
 def test_expired_invitation_is_410(people, app, client, live, client_home):
-    inv = people.admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+    code, inv = new_invitation(people, "lawyer")
     v = app.extensions["vault"]
     with v.db.session() as s:
         row = s.execute(select(Invitation).where(
@@ -499,18 +507,18 @@ def test_expired_invitation_is_410(people, app, client, live, client_home):
         row.expires_at = utcnow() - timedelta(seconds=1)
     before = snapshot(app)
     with pytest.raises(ApiFailure) as e:
-        register(live.url, inv, "latecomer", "late-password-1", home=client_home("late"))
+        register(live.url, code, "latecomer", "late-password-1", home=client_home("late"))
     assert (e.value.status, e.value.code) == (410, "invitation_expired")
     unchanged(app, before)
     still_serving(client)
 
 
 def test_reused_invitation_is_410(people, app, client, live, client_home):
-    inv = people.admin.http.post("/admin/invitations", {"role": "medic"})["invitation"]
-    register(live.url, inv, "first-medic", "medic-password-2", home=client_home("m1"))
+    code, inv = new_invitation(people, "medic")
+    register(live.url, code, "first-medic", "medic-password-2", home=client_home("m1"))
     before = snapshot(app)
     with pytest.raises(ApiFailure) as e:
-        register(live.url, inv, "second-medic", "medic-password-3", home=client_home("m2"))
+        register(live.url, code, "second-medic", "medic-password-3", home=client_home("m2"))
     assert (e.value.status, e.value.code) == (410, "invitation_used")
     error(client.post("/api/v1/auth/register", json=register_body(inv, "third-medic")), 410, "invitation_used")
     error(client.post("/api/v1/auth/register", json=register_body("x" * 20, "fourth-medic")), 400,
@@ -520,7 +528,7 @@ def test_reused_invitation_is_410(people, app, client, live, client_home):
 
 
 def test_taken_username_is_409_and_keeps_the_invitation(people, app, client):
-    inv = people.admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+    _, inv = new_invitation(people, "lawyer")
     before = snapshot(app)
     for name in ("aigul", "admin", "bakyt"):
         error(client.post("/api/v1/auth/register", json=register_body(inv, name)), 409, "username_taken")
@@ -551,7 +559,7 @@ REGISTER_BAD_FIELDS = [
 
 
 def test_register_with_bad_fields(people, app, client):
-    inv = people.admin.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+    _, inv = new_invitation(people, "lawyer")
     before = snapshot(app)
     for field, value, status in REGISTER_BAD_FIELDS:
         body = {**register_body(inv, "nurlan"), field: value}

@@ -11,11 +11,17 @@ from vault.client.session import ClientSession, register
 from vault.client.transfer import download_item, upload_file
 
 
+def medic_fpr(sess) -> str:
+    from vault import crypto
+
+    return crypto.fingerprint(sess.keys.box_public, sess.keys.sign_public)
+
+
 def test_recovery_kit_restores_access(people, env, tmp_path, live):
     src = tmp_path / "statement.txt"
     src.write_bytes(os.urandom(5000))
     item = upload_file(people.lawyer, people.case_id, src, {"title": "Statement", "evidence_type": "statement"})
-    inv = people.admin.http.post("/admin/invitations", {"role": "medic", "reset_username": "bakyt"})["invitation"]
+    inv = people.admin.invite("medic", reset_username="bakyt")["code"]
     # The medic forgot his password: he re-registers with new keys on a new device.
     home = tmp_path / "medic-new-device"
     register(live.url, inv, "bakyt", "a-brand-new-password", home=home)
@@ -23,7 +29,8 @@ def test_recovery_kit_restores_access(people, env, tmp_path, live):
     assert medic.case(people.case_id)["my_keys"] == {}  # still a member, but holds no key
     # The kit holder (an admin with the printed key) re-grants through the CLI.
     env_vars = {**os.environ, **TEST_ENV, "VAULT_URL": live.url, "VAULT_CLIENT_HOME": str(people.admin.home)}
-    p = subprocess.run([sys.executable, "-m", "vault.cli", "recover", "--kit", str(env.kit), "bakyt", "--json"],
+    p = subprocess.run([sys.executable, "-m", "vault.cli", "recover", "--kit", str(env.kit), "bakyt", "--json",
+                        "--fingerprint", medic_fpr(medic)],
                        env=env_vars, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr + p.stdout
     # Old colleagues see that his key changed: the lawyer must accept it before sealing anything to him.

@@ -12,8 +12,10 @@ import copy
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
 
 from vault import crypto
+from vault.domain import trust
 from vault.domain.exports import ExportItem, ExportOptions
 
 ENABLED = frozenset({"omct", "un", "ombudsman"})  # every bundled plugin enabled
@@ -153,10 +155,40 @@ def options(lang: str, variant: str | None = None, day: str = "2025-11-20") -> E
     return ExportOptions(language=lang, variant=variant, document_date=dt.date.fromisoformat(day))
 
 
+ISSUED = "2026-12-02T10:00:00Z"
+
+
+@dataclass(frozen=True)
+class Kit:
+    """An organisation as its paper kit makes it (docs/trust.md), with one admin the root certified."""
+
+    secret: bytes
+    org: trust.Organisation
+    root_seed: bytes
+    admin: crypto.UserKeys
+    admin_chain: list
+
+    def certify(self, keys: crypto.UserKeys, username: str, role: str = "lawyer", user_id: str = "u-1") -> list:
+        """The chain [user's certificate, admin's certificate], as the server lists it for the user."""
+        cert = trust.certify(self.admin.sign_seed, self.org, user_id, username, role, keys.box_public,
+                             keys.sign_public, ISSUED)
+        return [cert, *self.admin_chain]
+
+
+def make_kit(admin_name: str = "admin") -> Kit:
+    secret = crypto.random_key()
+    root_seed = crypto.root_sign_seed(secret)
+    org = trust.Organisation(crypto.box_public_from_secret(secret), crypto.sign_public_from_seed(root_seed))
+    admin = crypto.UserKeys.generate()
+    admin_cert = trust.certify(root_seed, org, "u-admin", admin_name, "admin", admin.box_public,
+                               admin.sign_public, ISSUED)
+    return Kit(secret, org, root_seed, admin, [admin_cert])
+
+
 def make_item(keys: crypto.UserKeys, item_id: str, filename: str, data: bytes,
               evidence_type: str = "photo", uploader: str = "aigul",
               media_type: str = "application/octet-stream", sealed: dict | None = None,
-              legacy_sealed: bool = False) -> ExportItem:
+              legacy_sealed: bool = False, certificates: list | None = None) -> ExportItem:
     """An evidence item with a manifest signed exactly as the client signs it.
 
     The manifest names its sealed fields by hash only (``sealed_sha256``), as
@@ -181,15 +213,17 @@ def make_item(keys: crypto.UserKeys, item_id: str, filename: str, data: bytes,
         item_id=item_id, manifest=manifest, manifest_bytes=body,
         manifest_signature=keys.sign(body), uploader_sign_public=keys.sign_public,
         uploader=uploader, uploaded_at="2025-03-17T12:00:05Z",
-        open=lambda: io.BytesIO(data), uploader_box_public=keys.box_public,
+        open=lambda: io.BytesIO(data), uploader_box_public=keys.box_public, uploader_certificates=certificates,
     )
 
 
-def sample_items(keys: crypto.UserKeys) -> list[ExportItem]:
+def sample_items(keys: crypto.UserKeys, certificates: list | None = None) -> list[ExportItem]:
+    c = certificates
     return [
         make_item(keys, "item-photo", "стопы_Өмүрбеков.jpg", b"\xff\xd8\xff" + b"photo" * 5000,
-                  media_type="image/jpeg"),
-        make_item(keys, "item-auth", "доверенность.pdf", b"%PDF-1.4 authorisation", "document"),
-        make_item(keys, "item-decision", "../../постановление.pdf", b"%PDF-1.4 decision", "court_document"),
-        make_item(keys, "item-passport", "passport.jpg", b"\xff\xd8\xff passport", "document"),
+                  media_type="image/jpeg", certificates=c),
+        make_item(keys, "item-auth", "доверенность.pdf", b"%PDF-1.4 authorisation", "document", certificates=c),
+        make_item(keys, "item-decision", "../../постановление.pdf", b"%PDF-1.4 decision", "court_document",
+                  certificates=c),
+        make_item(keys, "item-passport", "passport.jpg", b"\xff\xd8\xff passport", "document", certificates=c),
     ]

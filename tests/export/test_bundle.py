@@ -20,9 +20,9 @@ PHOTO = "attachments/стопы_Өмүрбеков.jpg"
 
 
 @pytest.fixture
-def bundle(tmp_path: Path, pm, keys, items) -> Path:
+def bundle(tmp_path: Path, pm, keys, items, kit, chain) -> Path:
     data = build_bundle("un-hrc", full_case(), items, options("ru"), keys, "Айгүл Жээнбекова",
-                        pm=pm, enabled=ENABLED)
+                        pm=pm, enabled=ENABLED, organisation=kit.org, certificates=chain)
     path = tmp_path / "bundle.zip"
     path.write_bytes(data)
     return path
@@ -47,22 +47,28 @@ def kinds(report) -> set[tuple[str, str]]:
     return {(f.path, f.kind) for f in report.findings}
 
 
-def test_fresh_bundle_verifies(bundle, keys):
+def test_fresh_bundle_verifies(bundle, keys, kit):
     names = zipfile.ZipFile(bundle).namelist()
     assert names == ["UN-HRC-BISH-2025-017-ru.docx", "UN-HRC-BISH-2025-017-ru.pdf", PHOTO,
                      "attachments/доверенность.pdf", "attachments/постановление.pdf",
                      "attachments/passport.jpg",
                      "custody/annex.html", ANNEX_JSON, "custody/annex.sig"]
     report = verify_bundle(bundle)
-    assert report.ok, report.to_text()
+    assert report.ok and report.result == "ok", report.to_text()
     assert report.files_checked == 7
     fingerprint = crypto.fingerprint(keys.box_public, keys.sign_public)
-    assert [(s.role, s.name, s.fingerprint) for s in report.signers] == [
-        ("exporter", "Айгүл Жээнбекова", fingerprint), ("uploader", "aigul", fingerprint)]
-    assert fingerprint in report.to_text()
+    # The names are the certified ones ("aigul"), not the display name the exporter gave the annex.
+    assert [(s.role, s.verified, s.name, s.user_role, s.fingerprint, s.certified_by) for s in report.signers] == [
+        ("exporter", True, "aigul", "lawyer", fingerprint, ["admin"]),
+        ("uploader", True, "aigul", "lawyer", fingerprint, ["admin"])]
+    assert report.signers[1].items == ["item-photo", "item-auth", "item-decision", "item-passport"]
+    assert report.organisation_fingerprint == kit.org.fingerprint
+    text = report.to_text()
+    assert fingerprint in text and f"Organisation fingerprint: {kit.org.fingerprint}" in text
+    assert "Exported and signed by: aigul (lawyer), certified by admin -> the organisation root" in text
 
 
-def test_annex_content(bundle, items):
+def test_annex_content(bundle, items, kit, chain):
     annex = json.loads(zipfile.ZipFile(bundle).read(ANNEX_JSON))
     assert annex["exporter"]["name"] == "un-hrc" and annex["exporter"]["form_verified"] is False
     photo = annex["items"][0]
@@ -76,6 +82,11 @@ def test_annex_content(bundle, items):
     html = zipfile.ZipFile(bundle).read("custody/annex.html").decode()
     assert "стопы_Өмүрбеков.jpg" in html and annex["signer"]["fingerprint"] in html
     assert "<script" not in html
+    assert annex["version"] == 2
+    assert annex["organisation"] == {"recovery_public": crypto.b64e(kit.org.recovery_public),
+                                     "root_sign_public": crypto.b64e(kit.org.root_sign_public)}
+    assert annex["signer"]["certificates"] == chain and photo["uploader_certificates"] == chain
+    assert kit.org.fingerprint in html
 
 
 def test_one_changed_byte_in_an_attachment_is_named(bundle, tmp_path):
@@ -197,12 +208,12 @@ def test_path_traversal_member_is_named(bundle, tmp_path):
     assert kinds(report) == {("../../evil.sh", "unsafe_name"), ("../../evil.sh", "added")}
 
 
-def test_browser_path_signs_in_the_client(tmp_path, pm, keys, items):
+def test_browser_path_signs_in_the_client(tmp_path, pm, keys, items, kit, chain):
     from vault.export.bundle import SignerIdentity, attach_signature, build_unsigned_bundle
 
-    identity = SignerIdentity.of(keys, "Айгүл Жээнбекова")
+    identity = SignerIdentity.of(keys, "Айгүл Жээнбекова", chain)
     unsigned, annex_bytes = build_unsigned_bundle("omct", full_case(), items, options("en"), identity,
-                                                  pm=pm, enabled=ENABLED)
+                                                  pm=pm, enabled=ENABLED, organisation=kit.org)
     path = tmp_path / "unsigned.zip"
     path.write_bytes(unsigned)
     assert kinds(verify_bundle(path)) == {("custody/annex.sig", "missing")}
@@ -210,7 +221,7 @@ def test_browser_path_signs_in_the_client(tmp_path, pm, keys, items):
         attach_signature(unsigned, crypto.UserKeys.generate().sign(annex_bytes))
     signed = attach_signature(unsigned, keys.sign(annex_bytes))  # what the browser sends back
     path.write_bytes(signed)
-    assert verify_bundle(path).ok
+    assert verify_bundle(path).result == "ok"
     with pytest.raises(BundleError, match="already signed"):
         attach_signature(signed, keys.sign(annex_bytes))
 

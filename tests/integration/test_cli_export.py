@@ -16,6 +16,7 @@ import pytest
 
 from tests.core.cli_helpers import Cli
 from tests.export.test_bundle import rewrite
+from tests.export.test_bundle_trust import forge
 from tests.export.test_exporters import COMMON, EXPECTED, docx_text, flat, pdf_text
 from tests.integration.conftest import (
     DOCUMENT_DATE,
@@ -26,6 +27,7 @@ from tests.integration.conftest import (
     seed_case,
     upload_record_item,
 )
+from vault import crypto
 from vault.export.verify import verify_bundle
 
 LAWYER_PASSWORD = "lawyer-password-1"
@@ -45,7 +47,14 @@ def lawyer_cli(live, people) -> Cli:
     return Cli(live.url, people.lawyer.home, "aigul", LAWYER_PASSWORD)
 
 
-def test_every_bundled_exporter_through_the_cli(people, live, tmp_path):
+def org_fingerprint(env) -> str:
+    """The organisation's fingerprint as its paper kit gives it: what the recipient compares with."""
+    secret = env.recovery_secret
+    return crypto.org_fingerprint(crypto.box_public_from_secret(secret),
+                                  crypto.sign_public_from_seed(crypto.root_sign_seed(secret)))
+
+
+def test_every_bundled_exporter_through_the_cli(people, live, env, tmp_path):
     seeded = seed_case(people, tmp_path, upload_record=False)
     cli = lawyer_cli(live, people)
     record = cli.json("upload", people.case_id, str(seeded.record_path), "--type", "case_record",
@@ -75,9 +84,12 @@ def test_every_bundled_exporter_through_the_cli(people, live, tmp_path):
             assert "sealed" not in manifest and len(manifest["sealed_sha256"]) == 64
             assert "description" not in members["custody/annex.json"].decode()
         verified = cli.json("verify", str(out))
-        assert verified["ok"] is True and verified["exporter"] == exporter
-        assert {(s["role"], s["name"]) for s in verified["signers"]} == {
-            ("exporter", "aigul"), ("uploader", "aigul"), ("uploader", "bakyt")}
+        assert verified["ok"] is True and verified["result"] == "ok" and verified["exporter"] == exporter
+        # Each name comes from a certificate chain to the organisation whose fingerprint is printed.
+        assert verified["organisation"]["fingerprint"] == org_fingerprint(env)
+        assert {(s["role"], s["name"], s["user_role"], s["verified"]) for s in verified["signers"]} == {
+            ("exporter", "aigul", "lawyer", True), ("uploader", "aigul", "lawyer", True),
+            ("uploader", "bakyt", "medic", True)}
     # Every export is in the audit log with the hash of the bundle that was written.
     exported = audit_entries(people.admin, "case_exported")
     assert [(json.loads(e["details"])["exporter"], json.loads(e["details"])["bundle_sha256"]) for e in exported] == [
@@ -93,12 +105,22 @@ def flip_one_byte(data: bytes) -> bytes:
     return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
 
 
-def test_vault_verify_names_what_was_tampered_with(people, live, tmp_path):
+def test_vault_verify_names_what_was_tampered_with(people, live, env, tmp_path):
     seeded = seed_case(people, tmp_path)
     cli = lawyer_cli(live, people)
     bundle = tmp_path / "omct.zip"
     cli.json("export", people.case_id, "--format", "omct", "--date", DOCUMENT_DATE, "--out", str(bundle))
-    assert cli.run("verify", str(bundle)).returncode == 0
+    p = cli.run("verify", str(bundle))
+    assert p.returncode == 0 and "RESULT: OK" in p.stdout
+    assert f"Organisation fingerprint: {org_fingerprint(env)}" in p.stdout
+    assert "Exported and signed by: aigul (lawyer), certified by admin -> the organisation root" in p.stdout
+    # Issue #11: an attachment replaced, its manifest and the annex re-signed with a fresh key, the
+    # certificates and fingerprints copied. Intact in itself, but nobody vouches for that key.
+    forged = forge(bundle, tmp_path / "forged.zip", crypto.UserKeys.generate(), b"\xff\xd8\xff not the photo")
+    p = cli.run("verify", str(forged), check=False)
+    assert p.returncode == 3 and "RESULT: NOT VERIFIED" in p.stdout, p.stdout
+    assert "Exported and signed by: an unverified key" in p.stdout and "aigul (lawyer)" not in p.stdout.split(
+        "Uploaded")[0]
     annex_edit = ("custody/annex.json", lambda d: d.replace(b'"aigul"', b'"someone"', 1))
     cases = {
         "changed": (rewrite(bundle, tmp_path / "changed.zip", change=(PHOTO, flip_one_byte)), PHOTO, "CHANGED"),

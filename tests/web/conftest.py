@@ -75,36 +75,66 @@ class Web:
         page.errors = errors
         return page
 
-    def register(self, page, invitation: str, username: str, password: str, setup: bool = False) -> str:
-        """Register in the browser (the /setup or /register page); returns the fingerprint it shows."""
+    @property
+    def org_fingerprint(self) -> str:
+        """The organisation's fingerprint as the paper kit prints it (computed from the kit's secret)."""
+        from vault import crypto
+
+        k = self.env.recovery_secret
+        return crypto.org_fingerprint(crypto.box_public_from_secret(k),
+                                      crypto.sign_public_from_seed(crypto.root_sign_seed(k)))
+
+    def register(self, page, invitation: str, username: str, password: str, setup: bool = False,
+                 expect_refusal: bool = False) -> str:
+        """Register in the browser (the /setup page, or the /register#<code> link); returns the fingerprint it shows.
+
+        With expect_refusal, returns the refusal's text instead (nothing registered).
+        """
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         self.sealed.append(password.encode())
-        page.goto(f"{self.url}/setup" if setup else f"{self.url}/register#invite={invitation}")
+        page.goto("about:blank")  # a new fragment alone would not load the page again
+        page.goto(f"{self.url}/setup" if setup else f"{self.url}/register#{invitation}")
         if setup:
             page.fill("#invitation", invitation)
         page.fill("#username", username)
         page.fill("#password", password)
         page.fill("#password2", password)
         page.click("#register-button")
+        if expect_refusal:
+            page.wait_for_selector("#alert:not([hidden])")
+            assert page.is_hidden("#register-done")
+            return page.text_content("#alert")
         try:
             page.wait_for_selector("#register-done:not([hidden])")
         except PlaywrightTimeout as exc:
             raise AssertionError(f"registration did not finish: alert={page.text_content('#alert')!r} "
                                  f"invitation={page.input_value('#invitation')!r} errors={page.errors}") from exc
-        assert "password" not in page.url and "?" not in page.url
+        assert "password" not in page.url and "?" not in page.url and "#" not in page.url
         fpr = page.text_content("#my-fingerprint").strip()
         assert len(fpr.split()) == 6
-        assert page.text_content("#recovery-fingerprint").strip()
+        assert page.text_content("#org-fingerprint").strip() == self.org_fingerprint
         return fpr
 
-    def login(self, page, username: str, password: str) -> None:
-        page.goto(f"{self.url}/login")
+    def login(self, page, username: str, password: str, org_fingerprint: str | None = None,
+              base: str | None = None) -> None:
+        """Sign in through the form; a browser that has not pinned the organisation asks for its fingerprint."""
+        page.goto(f"{base or self.url}/login")
         page.fill("#username", username)
         page.fill("#password", password)
         page.click("#login-button")
+        self.pass_org_prompt(page, org_fingerprint)
         page.wait_for_url(lambda u: "/login" not in u)
         assert "password" not in page.url  # the form is never submitted natively
+
+    def pass_org_prompt(self, page, org_fingerprint: str | None = None) -> None:
+        """After the sign-in button: on a browser that has not pinned the organisation, type its fingerprint."""
+        page.wait_for_function("() => !location.pathname.startsWith('/login') || "
+                               "!document.querySelector('#org-prompt').hidden || "
+                               "!document.querySelector('#alert').hidden")
+        if "/login" in page.url and page.is_visible("#org-prompt"):
+            page.fill("#org-digits", org_fingerprint or self.org_fingerprint)
+            page.click("#org-button")
 
     def signed_in(self, user: User, phone: bool = False, lang: str | None = None):
         """A fresh page with `user` signed in through the login form (which unwraps their keys in the page)."""
@@ -333,19 +363,28 @@ def _close_contexts(request) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def admin(web) -> User:
-    """The first admin, registered with the vault's setup invitation through the Python client."""
-    return web.person("admin", ADMIN_PASSWORD, web.env.admin_invitation)
+    """The first admin, registered with the root's invitation code and certified with the paper kit (Python client)."""
+    from tests.conftest import certified_admin
+
+    home = web.tmp / "clients" / "admin"
+    home.mkdir(parents=True, exist_ok=True)
+    web.sealed.append(ADMIN_PASSWORD.encode())
+    return User("admin", ADMIN_PASSWORD, certified_admin(web.url, web.env, home, "admin", ADMIN_PASSWORD), home)
 
 
 @pytest.fixture
 def make_user(web, admin):
-    """make_user(role, prefix): a new person invited by the admin, registered through the Python client."""
+    """make_user(role, prefix, certified): a new person invited by the admin's client, registered through the
+    Python client, and (unless certified=False) certified by the admin."""
 
-    def make(role: str = "lawyer", prefix: str | None = None) -> User:
+    def make(role: str = "lawyer", prefix: str | None = None, certified: bool = True) -> User:
         n = next(_names)
         username = f"{prefix or role}-{n}"
-        invitation = admin.session.http.post("/admin/invitations", {"role": role})["invitation"]
-        return web.person(username, f"{username}-Pässwörd-{n}-web", invitation)
+        code = admin.session.invite(role)["code"]
+        user = web.person(username, f"{username}-Pässwörd-{n}-web", code)
+        if certified:
+            assert admin.session.certify_pending(only=username) == [username]
+        return user
 
     return make
 

@@ -1,6 +1,6 @@
-"""The account in the browser: the second factor, a password change, a member's changed key, a changed recovery key.
+"""The account in the browser: the second factor, a password change, a re-keyed colleague, a swapped recovery key.
 
-Each test makes its own people and case on the module's server; a changed
+Each test makes its own people and case on the module's server; a swapped
 recovery key is put back in a `finally`. The passwords and sealed fields
 used here are swept for on the server's data folder when the module ends
 (tests/web/conftest.py).
@@ -60,52 +60,53 @@ def test_the_second_factor_goes_on_and_off_in_the_browser(web, make_user):
     assert page.errors == []
 
 
-def test_a_changed_key_is_accepted_only_after_comparing_fingerprints(web, admin, lawyer, case_id, make_user, tmp_path):
+def test_a_rekeyed_colleague_is_trusted_again_only_once_certified(web, admin, lawyer, case_id, make_user, tmp_path):
     from vault import crypto
     from vault.client.session import register as py_register
 
     url, tmp = web.url, tmp_path
     medic = make_user("medic", "bakyt")
+    third = make_user("lawyer", "kanat")
     lawyer.session.add_member(case_id, medic.username)
+    lawyer.session.add_member(case_id, third.username)
     web.sealed += [VICTIM.encode(), CLINICIAN.encode()]
     photo_item = web.upload_photo(lawyer, case_id, "injuries.png", "Injuries", sealed={"victim": VICTIM})
     report_item = web.upload_report(medic, case_id, CLINICIAN)  # signed with the medic's first key
-    keys = medic.session._require_keys()
-    medic_fpr = crypto.fingerprint(keys.box_public, keys.sign_public)  # as the medic's own page shows it
     page = web.signed_in(lawyer)
-    page.goto(f"{url}/items/{report_item}")  # the lawyer's browser pins the members' keys on first sight
+    page.goto(f"{url}/items/{report_item}")
     page.wait_for_selector("#verify-state.ok")
-    # The admin resets the medic's account: new keys.
-    invitation = admin.session.http.post("/admin/invitations",
-                                         {"role": "medic", "reset_username": medic.username})["invitation"]
+    # The admin lets the medic re-key after a lost password: new keys, not certified yet.
+    code = admin.session.invite("medic", reset_username=medic.username)["code"]
     new_password = "medic-new-Pässwörd-4"
     web.sealed.append(new_password.encode())
-    py_register(url, invitation, medic.username, new_password, home=tmp / "py-bakyt-new")
+    py_register(url, code, medic.username, new_password, home=tmp / "py-bakyt-new")
     new = requests.get(f"{url}/api/v1/users/{medic.username}", timeout=30,
                        headers=web.bearer(lawyer.username, lawyer.password)).json()
     new_fpr = crypto.fingerprint(base64.b64decode(new["box_public"]), base64.b64decode(new["sign_public"]))
-    assert new_fpr != medic_fpr
-    # Evidence of the case is refused while a member's key changed silently.
-    page.goto(f"{url}/items/{photo_item}")
-    page.wait_for_selector("#alert:not([hidden])")
-    assert medic.username in page.text_content("#alert") and "case page" in page.text_content("#alert")
-    assert page.get_attribute("#verify-state", "class") == "verify bad"
-    page.goto(f"{url}/cases/{case_id}")
-    page.wait_for_selector("#key-changes:not([hidden])")
-    row = page.locator(f'#key-change-list li[data-user="{medic.username}"]')
-    assert row.locator(".old-fpr").text_content() == medic_fpr
-    assert row.locator(".new-fpr").text_content() == new_fpr
-    web.shot(page, "key-change")
-    row.locator("[data-accept]").click()
-    page.wait_for_selector("#key-changes", state="hidden")
-    pins = json.loads(page.evaluate(f"localStorage.getItem('vault.pins.{lawyer.username}')"))
-    assert (pins[medic.username]["box"], pins[medic.username]["sign"]) == (new["box_public"], new["sign_public"])
-    page.goto(f"{url}/items/{photo_item}")
-    page.wait_for_selector("#verify-state.ok")
-    # The report the medic signed with his old key still verifies: that key was accepted when it was used.
-    page.goto(f"{url}/items/{report_item}")
-    page.wait_for_selector("#verify-state.ok")
+    # Evidence keeps verifying: the report's key is the one the case's signed chain recorded for the medic.
+    for item in (photo_item, report_item):
+        page.goto(f"{url}/items/{item}")
+        page.wait_for_selector("#verify-state.ok")
     assert CLINICIAN in page.text_content("#sealed")
+    # The case page shows the new keys' fingerprint, computed in the page, as not verified …
+    page.goto(f"{url}/cases/{case_id}")
+    row = page.locator(f'#member-list li[data-user="{medic.username}"]')
+    row.wait_for()
+    assert new_fpr in row.text_content() and row.locator(".badge.bad").count() == 1
+    web.shot(page, "rekeyed-colleague")
+    # … and a new case key is not sealed to them: removing someone is refused, saying why.
+    page.on("dialog", lambda d: d.accept())
+    page.click(f'#member-list [data-remove="{third.username}"]')
+    page.wait_for_selector("#alert:not([hidden])")
+    assert medic.username in page.text_content("#alert") and "not certified" in page.text_content("#alert")
+    assert lawyer.session.case(case_id)["key_version"] == 1
+    # Once the admin certified the new keys, the same removal goes through.
+    assert admin.session.certify_pending(only=medic.username) == [medic.username]
+    page.reload()
+    row.locator(".badge.ok").wait_for()
+    page.click(f'#member-list [data-remove="{third.username}"]')
+    page.wait_for_selector(f'#member-list li[data-user="{third.username}"]', state="detached")
+    assert lawyer.session.case(case_id)["key_version"] == 2
     assert page.errors == []
 
 
@@ -166,55 +167,49 @@ def _set_recovery_public(env, public: bytes) -> None:
         v.db.dispose()
 
 
-def test_a_changed_recovery_key_is_refused_until_compared_with_the_paper_kit(web, lawyer):
+def test_a_swapped_recovery_key_is_ignored_and_shown(web, lawyer):
+    from sqlalchemy import select
+
     from vault import crypto
+    from vault.db.models import CaseKey, CaseKeyVersion
+    from vault.services.vault import open_vault
 
     url, env = web.url, web.env
     page = web.signed_in(lawyer)
     page.goto(f"{url}/account")
-    # The browser computes the fingerprint itself, and it is the one printed in the kit.
-    kit_fpr = crypto.fingerprint(crypto.box_public_from_secret(env.recovery_secret), b"")
-    page.wait_for_function("() => document.querySelector('#recovery-fingerprint').textContent.trim() !== ''")
-    assert page.text_content("#recovery-fingerprint") == kit_fpr
-    assert page.is_hidden("#recovery-change")
+    page.wait_for_function("() => document.querySelector('#org-fingerprint').textContent.trim() !== ''")
+    assert page.text_content("#org-fingerprint") == web.org_fingerprint  # computed in the page, as on the kit
+    assert page.is_hidden("#org-change")
     original = crypto.box_public_from_secret(env.recovery_secret)
     _rogue_secret, rogue_public = crypto.generate_box_keypair()
     _set_recovery_public(env, rogue_public)  # a server that swaps the key every new case key is sealed to
     try:
         page.goto(f"{url}/cases")
         page.fill("#reference", "KG-2026-666")
-        page.fill("#case-title", "Must not be sealed to the rogue key")
+        page.fill("#case-title", "Sealed to the pinned recovery key")
         page.select_option("#case-region", "osh_city")
         page.click("#case-form button[type=submit]")
-        page.wait_for_selector("#alert:not([hidden])")
-        assert "recovery key changed" in page.text_content("#alert") and "Account" in page.text_content("#alert")
-        titles = [c["title"] for c in requests.get(f"{url}/api/v1/cases", timeout=30,
-                                                   headers=web.bearer(lawyer.username, lawyer.password)).json()["cases"]]
-        assert "Must not be sealed to the rogue key" not in titles
+        page.wait_for_url("**/cases/*")
+        case_id = page.url.rstrip("/").split("/")[-1]
         page.goto(f"{url}/account")
-        page.wait_for_selector("#recovery-change:not([hidden])")
-        assert page.text_content("#recovery-fingerprint") == kit_fpr
-        assert page.text_content("#recovery-new-fingerprint") == crypto.fingerprint(rogue_public, b"")
-        web.shot(page, "recovery-key-change")
+        page.wait_for_selector("#org-change:not([hidden])")
+        assert page.text_content("#org-fingerprint") == web.org_fingerprint
+        root = crypto.sign_public_from_seed(crypto.root_sign_seed(env.recovery_secret))
+        assert page.text_content("#org-server-fingerprint") == crypto.org_fingerprint(rogue_public, root)
+        web.shot(page, "recovery-key-swapped")
     finally:
         _set_recovery_public(env, original)
-    # Back to the key of the paper kit: nothing to accept, nothing was changed in the browser.
-    page.goto(f"{url}/account")
-    page.wait_for_function("() => document.querySelector('#recovery-fingerprint').textContent.trim() !== ''")
-    assert page.is_hidden("#recovery-change")
-    # A legitimate new key (the organisation made a new kit) is accepted with the button.
-    _set_recovery_public(env, rogue_public)
+    # The new case key went to the kit's recovery key, not the server's: the paper kit opens it.
+    v = open_vault(env.config)
     try:
-        page.goto(f"{url}/account")
-        page.wait_for_selector("#recovery-change:not([hidden])")
-        page.click("#recovery-accept")
-        page.wait_for_selector("#recovery-change", state="hidden")
-        assert page.text_content("#recovery-fingerprint") == crypto.fingerprint(rogue_public, b"")
+        with v.db.session() as s:
+            sealed = s.execute(select(CaseKey).where(CaseKey.case_id == case_id, CaseKey.recipient == "recovery")
+                               ).scalar_one().sealed
+            check = s.get(CaseKeyVersion, (case_id, 1)).check
     finally:
-        _set_recovery_public(env, original)
+        v.db.dispose()
+    assert crypto.case_key_check(crypto.unseal(env.recovery_secret, sealed)) == check
     page.goto(f"{url}/account")
-    page.wait_for_selector("#recovery-change:not([hidden])")
-    page.click("#recovery-accept")  # and back to the kit's key
-    page.wait_for_selector("#recovery-change", state="hidden")
-    assert page.text_content("#recovery-fingerprint") == kit_fpr
+    page.wait_for_function("() => document.querySelector('#org-fingerprint').textContent.trim() !== ''")
+    assert page.is_hidden("#org-change")
     assert page.errors == []

@@ -59,12 +59,16 @@ def web(tmp_path_factory, chromium) -> Iterator[Web]:
 
 
 def _lawyer_with_case(web: Web, n: int):
-    from tests.web.conftest import ADMIN_PASSWORD
+    from tests.conftest import certified_admin
+    from tests.web.conftest import ADMIN_PASSWORD, User
 
     if not hasattr(web, "admin"):
-        web.admin = web.person("admin", ADMIN_PASSWORD, web.env.admin_invitation)
-    invitation = web.admin.session.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
-    lawyer = web.person(f"nurzhan-{n}", f"nurzhan-Pässwörd-idle-{n}", invitation)
+        home = web.tmp / "clients" / "admin"
+        home.mkdir(parents=True, exist_ok=True)
+        web.admin = User("admin", ADMIN_PASSWORD, certified_admin(web.url, web.env, home, "admin", ADMIN_PASSWORD), home)
+    code = web.admin.session.invite("lawyer")["code"]
+    lawyer = web.person(f"nurzhan-{n}", f"nurzhan-Pässwörd-idle-{n}", code)
+    web.admin.session.certify_pending(only=lawyer.username)
     case_id = lawyer.session.create_case(f"KG-2026-90{n}", "Beating in temporary detention, Osh", "osh")["id"]
     return lawyer, case_id
 

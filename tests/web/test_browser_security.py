@@ -79,7 +79,7 @@ def test_passwords_are_normalised_to_nfc_before_key_derivation(web, admin, tmp_p
     from vault.client.session import ClientSession
 
     url, tmp = web.url, tmp_path
-    invitation = admin.session.http.post("/admin/invitations", {"role": "lawyer"})["invitation"]
+    invitation = admin.session.invite("lawyer")["code"]
     composed = "Jöö-Ämänbek-Üülü-7"  # as one keyboard types it
     decomposed = unicodedata.normalize("NFD", composed)  # as another does
     assert decomposed != composed
@@ -115,6 +115,7 @@ def test_a_hostile_next_after_sign_in_stays_on_the_vault(web, lawyer):
         page.fill("#username", lawyer.username)
         page.fill("#password", lawyer.password)
         page.click("#login-button")
+        web.pass_org_prompt(page)
         page.wait_for_url(lambda u: "/login" not in u)
         page.wait_for_load_state()
         assert urlsplit(page.url).netloc == own and left == [], (raw, page.url, left)

@@ -668,3 +668,261 @@ def test_case_key_commitments_agree(js):
     )
     assert ok(got_check) == check
     assert bytes.fromhex(ok(got_msg)) == crypto.case_key_message("a" * 32, 3, check)
+
+
+# --------------------------------------------------------------------------
+# Trust from people (docs/trust.md): vault/domain/trust.py against vault/static/js/trust.js
+
+
+def _b(x: bytes) -> str:
+    return crypto.b64e(x)
+
+
+def _org_dict(org) -> dict:
+    return {"recovery_public": _b(org.recovery_public), "root_sign_public": _b(org.root_sign_public)}
+
+
+def _state_dict(st) -> dict:
+    return {"case_id": st.case_id, "seq": st.seq, "head": st.head, "key_version": st.key_version,
+            "members": st.members, "checks": {str(k): v for k, v in st.checks.items()}}
+
+
+def test_trust_derivations_are_equal(js):
+    from vault.domain import trust
+
+    kit = crypto.random_bytes(32)
+    seed = crypto.random_bytes(32)
+    box, sign = crypto.box_public_from_secret(crypto.random_bytes(32)), crypto.sign_public_from_seed(seed)
+    root_pub = crypto.sign_public_from_seed(crypto.root_sign_seed(kit))
+    recovery_pub = crypto.box_public_from_secret(kit)
+    secret = crypto.invitation_secret(seed, "4f1c", "lawyer")
+    sig = crypto.sign_detached(seed, b"x")
+    payloads = ['{"a":1}', '{"username":"Айгерим-Үмөт","ң":"ө ү"}', "", "emoji 🔐 and \u2028"]
+    names = ["aigul", "Айгерим-Үмөт", "нурлан.ңөү", "😀"]
+    ops = [
+        {"op": "root_sign_seed", "kit_secret": h(kit)},
+        {"op": "org_fingerprint", "recovery_public": h(recovery_pub), "root_sign_public": h(root_pub)},
+        *[{"op": "invitation_secret", "seed": h(seed), "invitation_id": i, "role": r}
+          for i, r in (("4f1c", "lawyer"), ("4f1c", "admin"), ("ид-ң", "medic"))],
+        *[{"op": "invitation_binding", "secret": h(secret), "username": n, "box_public": h(box), "sign_public": h(sign)}
+          for n in names],
+        *[{"op": "statement_message", "kind": k, "payload": p} for k in ("cert", "case-entry") for p in payloads],
+        *[{"op": "statement_hash", "signature": h(sig), "payload": p} for p in payloads],
+        *[{"op": "base64url", "data": h(secret[:n])} for n in (16, 15, 14, 0)],
+    ]
+    got = iter(js(*ops))
+    assert ok(next(got)) == h(crypto.root_sign_seed(kit))
+    fp = ok(next(got))
+    assert fp == crypto.org_fingerprint(recovery_pub, root_pub) == trust.Organisation(recovery_pub, root_pub).fingerprint
+    for i, r in (("4f1c", "lawyer"), ("4f1c", "admin"), ("ид-ң", "medic")):
+        assert ok(next(got)) == h(crypto.invitation_secret(seed, i, r))
+    for n in names:
+        assert ok(next(got)) == h(crypto.invitation_binding(secret, n, box, sign))
+    for k in ("cert", "case-entry"):
+        for p in payloads:
+            assert bytes.fromhex(ok(next(got))) == crypto.statement_message(k, p)
+    for p in payloads:
+        assert ok(next(got)) == crypto.statement_hash(sig, p)
+    import base64
+
+    for n in (16, 15, 14, 0):
+        out = ok(next(got))
+        assert out["text"] == base64.urlsafe_b64encode(secret[:n]).rstrip(b"=").decode()
+        assert out["back"] == h(secret[:n])
+
+
+BODIES = [
+    {"v": 1, "kind": "cert", "username": "Айгерим-Үмөт", "z": [3, {"b": True, "a": None}], "a": "ң ө ү"},
+    {"quote": 'he said "no"\\ \n\t\r\b\f \x00 \x1f \x7f', "emoji": "🔐😀", "sep": "\u2028\u2029", "é": "e\u0301"},
+    {"nested": {"y": {"b": 2, "a": 1}, "x": []}, "neg": -7, "big": 2**53 - 1, "empty": {}, "t": False},
+    {"Б": 1, "A": 2, "a": 3, "_": 4, "ё": 5, "\U0001f600": 6, "\uffff": 7},
+]
+
+
+def test_signed_statements_are_byte_identical(js):
+    from vault.domain import trust
+
+    seed = crypto.random_bytes(32)
+    results = js(*[{"op": "canonical_json", "body": b} for b in BODIES],
+                 *[{"op": "make_statement", "kind": k, "body": {**b, "v": 1, "kind": k}, "seed": h(seed)}
+                   for b in BODIES for k in ("cert", "case-entry")])
+    for b, r in zip(BODIES, results, strict=False):
+        assert ok(r) == json.dumps(b, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    made = results[len(BODIES):]
+    i = 0
+    for b in BODIES:
+        for k in ("cert", "case-entry"):
+            py = trust.make_statement(k, {**b, "v": 1, "kind": k}, seed)
+            assert ok(made[i]) == py  # Ed25519 is deterministic: the same bytes, signature included
+            assert trust.open_statement(ok(made[i]), k)[0] == {**b, "v": 1, "kind": k}
+            i += 1
+    # Each opens the other's; a changed payload, signer or kind is refused on both sides.
+    st = trust.make_statement("cert", {**BODIES[0], "v": 1, "kind": "cert"}, seed)
+    bad = [dict(st, payload=st["payload"].replace("Үмөт", "Умот")),
+           dict(st, signer=_b(crypto.sign_public_from_seed(crypto.random_bytes(32)))),
+           dict(st, kind="case-entry"), dict(st, signature=st["signature"][:-4]), "nope"]
+    out = js({"op": "open_statement", "statement": st, "kind": "cert"},
+             *[{"op": "open_statement", "statement": s, "kind": "cert"} for s in bad])
+    assert ok(out[0])["id"] == trust.statement_id(st)
+    for s, r in zip(bad, out[1:], strict=True):
+        assert err(r) == "TrustFailure"
+        with pytest.raises(trust.TrustFailure) as exc:
+            trust.open_statement(s, "cert")
+        assert r["error"]["message"] == str(exc.value)
+
+
+def _people(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        keys = crypto.UserKeys.generate()
+        out.append({"id": f"u{i}" * 8, "username": ["aigul", "Айгерим-Үмөт", "bakyt.ңөү", "mallory"][i],
+                    "box_public": _b(keys.box_public), "sign_public": _b(keys.sign_public), "keys": keys})
+    return out
+
+
+def test_certificate_chains_verify_on_both_sides(js):
+    from vault.domain import trust
+
+    kit = crypto.random_bytes(32)
+    root = crypto.root_sign_seed(kit)
+    org = trust.Organisation(crypto.box_public_from_secret(kit), crypto.sign_public_from_seed(root))
+    other = trust.Organisation(org.recovery_public, crypto.sign_public_from_seed(crypto.random_bytes(32)))
+    admin, lawyer, medic, _ = _people(4)
+    admin["role"], lawyer["role"], medic["role"] = "admin", "lawyer", "medic"
+    when = "2026-12-02T10:00:00Z"
+
+    def cert_args(signer_seed, u):
+        return signer_seed, u["id"], u["username"], u["role"], u["box_public"], u["sign_public"]
+
+    def py_cert(signer_seed, u):
+        return trust.certify(signer_seed, org, u["id"], u["username"], u["role"], crypto.b64d(u["box_public"]),
+                             crypto.b64d(u["sign_public"]), when)
+
+    def js_cert(signer_seed, u):
+        return {"op": "certify", "seed": h(signer_seed), "org": _org_dict(org), "user_id": u["id"],
+                "username": u["username"], "role": u["role"], "box_public": u["box_public"],
+                "sign_public": u["sign_public"], "issued_at": when}
+
+    a_cert, l_cert = py_cert(root, admin), py_cert(admin["keys"].sign_seed, lawyer)
+    m_by_lawyer = py_cert(lawyer["keys"].sign_seed, medic)  # a lawyer may not certify
+    got_a, got_l = js(js_cert(root, admin), js_cert(admin["keys"].sign_seed, lawyer))
+    assert ok(got_a) == a_cert and ok(got_l) == l_cert
+    chains = {"admin": [a_cert], "lawyer": [l_cert, a_cert]}
+    user = {k: v for k, v in lawyer.items() if k != "keys"} | {"certificates": chains["lawyer"]}
+    swapped = dict(user, box_public=medic["box_public"])
+    cases = [
+        ("ok", chains["lawyer"], org), ("ok", chains["admin"], org),
+        ("bad", [l_cert], org),  # does not reach the root
+        ("bad", chains["lawyer"], other),  # another organisation
+        ("bad", [m_by_lawyer, l_cert, a_cert], org),
+        ("bad", [l_cert, a_cert, a_cert], org),  # goes on past the root
+        ("bad", [], org), ("bad", [l_cert] * 5, org),
+        ("bad", [dict(l_cert, payload=l_cert["payload"].replace('"lawyer"', '"admin"'))] + [a_cert], org),
+    ]
+    out = js(*[{"op": "verify_chain", "certificates": c, "org": _org_dict(o)} for _, c, o in cases],
+             {"op": "verify_user", "user": user, "org": _org_dict(org)},
+             {"op": "verify_user", "user": swapped, "org": _org_dict(org)})
+    for (want, chain, o), r in zip(cases, out, strict=False):
+        if want == "ok":
+            c = trust.verify_chain(chain, o)
+            got = ok(r)
+            assert got["username"] == c.username and got["fingerprint"] == c.fingerprint
+            assert got["path"] == list(c.path) and got["issuer"] == _b(c.issuer)
+            assert got["may_certify"] == c.may_certify
+        else:
+            with pytest.raises(trust.TrustFailure) as exc:
+                trust.verify_chain(chain, o)
+            assert err(r) == "TrustFailure" and r["error"]["message"] == str(exc.value)
+    assert ok(out[-2])["username"] == "Айгерим-Үмөт" == trust.verify_user(user, org).username
+    with pytest.raises(trust.TrustFailure) as exc:
+        trust.verify_user(swapped, org)
+    assert err(out[-1]) == "TrustFailure" and out[-1]["error"]["message"] == str(exc.value)
+
+
+def _chain_py(case_id, a, b, c, checks):
+    """create (a), add b (by a), add c (by b), remove a (by c, rotation to v2), in Python."""
+    from vault.domain import trust
+
+    steps = [("create", a, 1, checks[1], a), ("add", b, 1, checks[1], a), ("add", c, 1, checks[1], b),
+             ("remove", a, 2, checks[2], c)]
+    state, entries = trust.CaseState(case_id), []
+    for i, (op, member, v, check, signer) in enumerate(steps):
+        e = trust.make_entry(state, op, trust.member_of(member), v, check, signer["id"], signer["keys"].sign_seed,
+                             f"2026-12-0{i + 1}T10:00:00Z · Жалал-Абад")
+        entries.append((state, op, member, v, check, signer, e))
+        state = trust.apply_entry(state, e)
+    return entries, state
+
+
+def test_membership_chains_are_identical_and_replay_on_both_sides(js):
+    from vault.domain import trust
+
+    case_id = "c" * 32
+    a, b, c, mallory = _people(4)
+    checks = {1: crypto.case_key_check(crypto.random_key()), 2: crypto.case_key_check(crypto.random_key())}
+    steps, final = _chain_py(case_id, a, b, c, checks)
+    entries = [e for *_, e in steps]
+    made = js(*[{"op": "make_entry", "state": _state_dict(st), "entry_op": op, "member": trust.member_of(m),
+                 "key_version": v, "key_check": ch, "signer_id": s["id"], "seed": h(s["keys"].sign_seed),
+                 "time": f"2026-12-0{i + 1}T10:00:00Z · Жалал-Абад"}
+                for i, (st, op, m, v, ch, s, _) in enumerate(steps)])
+    assert [ok(r) for r in made] == entries  # byte for byte
+    (replayed,) = js({"op": "replay", "case_id": case_id, "entries": [ok(r) for r in made]})
+    got = ok(replayed)
+    assert got["seq"] == final.seq == 4 and got["head"] == final.head and got["key_version"] == 2
+    assert got["members"] == final.members and set(got["members"]) == {b["id"], c["id"]}
+    assert got["checks"] == {str(k): v for k, v in final.checks.items()}
+    assert got["ids"][-1] == trust.statement_id(entries[-1])
+    py = trust.replay(case_id, [ok(r) for r in made])
+    assert (py.seq, py.head, py.members, py.key_version) == (final.seq, final.head, final.members, 2)
+
+
+def test_tampered_membership_chains_are_refused_on_both_sides(js):
+    from vault.domain import trust
+
+    case_id = "d" * 32
+    a, b, c, mallory = _people(4)
+    checks = {1: crypto.case_key_check(crypto.random_key()), 2: crypto.case_key_check(crypto.random_key())}
+    steps, final = _chain_py(case_id, a, b, c, checks)
+    entries = [e for *_, e in steps]
+    after2 = trust.replay(case_id, entries[:2])
+    mallory_check = crypto.case_key_check(crypto.random_key())
+    # mallory adds herself, signing with her own key and claiming to be a (the creator)
+    injected = trust.make_entry(after2, "add", trust.member_of(mallory), 1, checks[1], a["id"],
+                                mallory["keys"].sign_seed, "2026-12-03T10:00:00Z")
+    # a member rotates to a key only mallory holds, with a version that does not follow
+    bad_rotation = trust.make_entry(after2, "remove", trust.member_of(b), 3, mallory_check, a["id"],
+                                    a["keys"].sign_seed, "2026-12-03T10:00:00Z")
+    wrong_check = trust.make_entry(after2, "add", trust.member_of(c), 1, mallory_check, a["id"],
+                                   a["keys"].sign_seed, "2026-12-03T10:00:00Z")
+    edited = dict(entries[1], payload=entries[1]["payload"].replace(b["box_public"], mallory["box_public"]))
+    variants = {
+        "injected member": entries[:2] + [injected],
+        "rotation that skips a version": entries[:2] + [bad_rotation],
+        "add with another key's commitment": entries[:2] + [wrong_check],
+        "edited member key": [entries[0], edited],
+        "entries swapped": [entries[0], entries[2], entries[1]],
+        "an entry dropped in the middle": [entries[0], entries[2]],
+        "starts with an add": entries[1:],
+        "another case": entries,
+        "empty": [],
+    }
+    out = js(*[{"op": "replay", "case_id": "e" * 32 if name == "another case" else case_id, "entries": ents}
+               for name, ents in variants.items()])
+    for (name, ents), r in zip(variants.items(), out, strict=True):
+        with pytest.raises(trust.TrustFailure) as exc:
+            trust.replay("e" * 32 if name == "another case" else case_id, ents)
+        assert err(r) == "TrustFailure", name
+        assert r["error"]["message"] == str(exc.value), name
+    # A signer re-keyed by a password recovery: accepted only with keys_of vouching for the new key.
+    new_b = crypto.UserKeys.generate()
+    rekeyed = trust.make_entry(after2, "add", trust.member_of(c), 1, checks[1], b["id"], new_b.sign_seed,
+                               "2026-12-03T10:00:00Z")
+    vouch = {b["id"]: [_b(new_b.sign_public)]}
+    with_vouch, without = js({"op": "replay", "case_id": case_id, "entries": entries[:2] + [rekeyed], "keys_of": vouch},
+                             {"op": "replay", "case_id": case_id, "entries": entries[:2] + [rekeyed]})
+    py = trust.replay(case_id, entries[:2] + [rekeyed], lambda uid: set(vouch.get(uid, [])))
+    assert ok(with_vouch)["head"] == py.head and ok(with_vouch)["members"] == py.members
+    assert err(without) == "TrustFailure"
+    with pytest.raises(trust.TrustFailure):
+        trust.replay(case_id, entries[:2] + [rekeyed])

@@ -7,10 +7,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from vault.api.errors import ApiError
 from vault.api.openapi import doc
-from vault.api.schemas import InviteIn, RecoveryGrantsIn
+from vault.api.schemas import CertificateIn, InviteIn, RecoveryGrantsIn, RootIn
 from vault.api.security import access
-from vault.api.validation import json_body
+from vault.api.validation import b64decode, json_body
 from vault.services import accounts, audit, invitations, recovery
+from vault.services import users as user_service
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
@@ -21,7 +22,8 @@ def _vault():
 
 @bp.post("/invitations")
 @access("admin")
-@doc("Invite a person (or let an existing user re-key after a lost password). The token is shown once.",
+@doc("Invite a person (or let an existing user re-key after a lost password). The token is shown once; `id` "
+     "is what the inviter's client derives the invitation's secret from.",
      body=InviteIn, status=201)
 def invite():
     body = json_body(InviteIn)
@@ -87,3 +89,31 @@ def recovery_material(user_id: str):
 def recovery_grants(user_id: str):
     body = json_body(RecoveryGrantsIn)
     return jsonify(recovery.recovery_grants(_vault(), g.user, user_id, body.grants))
+
+
+@bp.get("/pending")
+@access("admin")
+@doc("Accounts whose current keys have no certificate, with the invitation binding their inviter's client checks "
+     "before it certifies them (invited_by is null for invitations made on the server machine).")
+def pending():
+    return jsonify({"pending": invitations.pending(_vault())})
+
+
+@bp.post("/users/<user_id>/certificate")
+@access("admin")
+@doc("Store a certificate for a user's current keys, signed by the organisation root or by an admin whose own "
+     "certificate chain verifies (422 bad_certificate otherwise).", body=CertificateIn)
+def certify_user(user_id: str):
+    body = json_body(CertificateIn)
+    return jsonify(user_service.certify_user(_vault(), g.user, user_id, body.certificate.model_dump()))
+
+
+@bp.post("/org/root")
+@access("admin")
+@doc("Set the organisation root once, with the root's signature over this vault's recovery key as proof "
+     "(409 root_exists if a different one is set).", body=RootIn)
+def set_root():
+    body = json_body(RootIn)
+    root = b64decode(body.root_sign_public, "root_sign_public", size=32)
+    proof = b64decode(body.proof, "proof", size=64)
+    return jsonify(user_service.set_root(_vault(), g.user, root, proof))

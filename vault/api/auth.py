@@ -39,7 +39,8 @@ def _address() -> str:
 
 @bp.get("/auth/params")
 @access("public")
-@doc("Key-derivation parameters for new accounts and the organisation's recovery public key.")
+@doc("Key-derivation parameters for new accounts, the organisation's recovery public key and its root "
+     "(root_sign_public, null before `vault org init-root`); org_fingerprint is for display only.")
 def params():
     return jsonify(accounts.auth_params(_vault()))
 
@@ -73,7 +74,9 @@ def logout():
 
 @bp.post("/auth/register")
 @access("public")
-@doc("Create an account (or re-key one after a password reset) with a one-time invitation.", body=RegisterIn, status=201)
+@doc("Create an account (or re-key one after a password reset) with a one-time invitation. `binding` ties the "
+     "keys to the invitation's secret; the account is uncertified until its inviter's client (or the root) "
+     "certifies them.", body=RegisterIn, status=201)
 def register():
     body = json_body(RegisterIn)
     salt = b64decode(body.kdf_salt, "kdf_salt", size=crypto.SALT_BYTES)
@@ -81,9 +84,10 @@ def register():
     box_pub = b64decode(body.box_public, "box_public", size=32)
     sign_pub = b64decode(body.sign_public, "sign_public", size=32)
     enc_priv = b64decode(body.enc_private_keys, "enc_private_keys", max_size=200)
+    binding = b64decode(body.binding, "binding", size=32)
     creds = Credentials(kdf_salt=salt, kdf_params=body.kdf_params.model_dump(), auth_key=auth,
                         enc_private_keys=enc_priv)
-    out = accounts.register(_vault(), body.invitation, body.username, creds, box_pub, sign_pub)
+    out = accounts.register(_vault(), body.invitation, body.username, creds, box_pub, sign_pub, binding)
     return jsonify({"user": out}), 201
 
 

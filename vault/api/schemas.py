@@ -68,6 +68,37 @@ class RegisterIn(Strict):
     box_public: B64
     sign_public: B64
     enc_private_keys: B64
+    # Ties these keys to the invitation's secret, which the server never sees (docs/trust.md).
+    binding: B64
+
+
+# Public keys and signatures in signed statements: checked for their exact size where used.
+B64Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
+B64Sig = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
+
+
+class Statement(Strict):
+    """A signed statement (a certificate or a membership entry), kept exactly as signed (docs/trust.md)."""
+
+    kind: Literal["cert", "case-entry"]
+    payload: Annotated[str, StringConstraints(min_length=2, max_length=16384)]
+    signer: B64Key
+    signature: B64Sig
+
+
+class CertificateIn(Strict):
+    certificate: Statement
+
+
+class RootIn(Strict):
+    root_sign_public: B64Key
+    proof: B64Sig  # the root's signature over statement_message("root", recovery_public)
+
+
+class ChainIn(Strict):
+    """A case from before chains adopted: its `create`, then one `add` per other member."""
+
+    entries: list[Statement] = Field(min_length=1, max_length=1000)
 
 
 class PasswordIn(Strict):
@@ -118,6 +149,7 @@ class CaseIn(Strict):
     title: Text200
     region: str | None = None
     key: KeyVersionIn
+    entry: Statement  # the membership chain's `create`, signed by you
 
     _t = field_validator("title")(_no_controls)
 
@@ -133,10 +165,12 @@ class MemberIn(Strict):
     username: Username
     # Every existing key version sealed to the newcomer, so old items open too.
     sealed: dict[str, B64] = Field(min_length=1, max_length=1000)
+    entry: Statement  # the membership chain's `add`
 
 
 class MemberRemoveIn(Strict):
     rotation: KeyVersionIn
+    entry: Statement  # the membership chain's `remove`, naming the rotation's version and commitment
 
 
 class Metadata(Strict):

@@ -12,7 +12,8 @@ common.py, printing, errors and exit codes in output.py):
     evidence.py  upload, download, verify
     exports.py   exporters, export
     search.py    search, server reindex
-    admin.py     admin invite|users|disable (through the API)
+    admin.py     admin invite|pending|certify|users|disable (through the API)
+    org.py       org show|pin|init-root|certify (the organisation root, the paper kit)
     server.py    server init|run|invite|fsck|audit-verify|info|backup|restore|migrate
     plugins.py   plugins list|enable|disable (on the server)
 """
@@ -31,10 +32,10 @@ def main():
 
 
 def _register():
-    from vault.cli import account, admin, cases, evidence, keys, server
+    from vault.cli import account, admin, cases, evidence, keys, org, server
 
     main.add_command(server.server)
-    for module in (account, cases, evidence, keys, admin):
+    for module in (account, cases, evidence, keys, admin, org):
         for cmd in module.COMMANDS:
             main.add_command(cmd)
     # The parts beyond the core: if one cannot be imported, the others still work.

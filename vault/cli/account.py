@@ -16,7 +16,8 @@ from vault.cli.output import emit, fail, handle_errors, json_option
 
 @click.command()
 @url_option
-@click.option("--invite", "invitation", required=True, help="The one-time invitation from your admin.")
+@click.option("--invite", "invitation", required=True,
+              help="The invitation code (vault-invite-v1:…) or link your admin gave you.")
 @click.option("--user", "username", envvar="VAULT_USER", required=True, help="Your user name (VAULT_USER).")
 @json_option
 @handle_errors
@@ -32,8 +33,9 @@ def register(url, invitation, username, as_json):
     def human(o):
         u = o["user"]
         click.echo(f"Registered {u['username']} ({u['role']}).")
-        click.echo(f"Your key fingerprint: {u['fingerprint']}  (colleagues compare it with you in person)")
-        click.echo(f"Organisation recovery key fingerprint: {o['recovery_fingerprint']} (compare with the paper kit)")
+        click.echo(f"Your key fingerprint: {o['fingerprint']}  (computed here; colleagues compare it with you)")
+        click.echo(f"Organisation fingerprint: {o['org_fingerprint']}  (it matched your invitation)")
+        click.echo("An admin must now certify your account before colleagues can add you to cases.")
         click.secho("If you forget your password, only the organisation's recovery kit can restore your access.",
                     fg="yellow")
 
@@ -48,13 +50,31 @@ def register(url, invitation, username, as_json):
 @handle_errors
 def login(url, username, totp, as_json):
     """Sign in (the password is turned into keys here; the server never sees it)."""
-    from vault.client.session import ClientSession
+    from vault.client.session import ClientSession, TrustError
 
     if not as_json:
         click.echo("Deriving your key (Argon2id, takes a moment)…", err=True)
     sess = ClientSession.login(url, username.lower(), ask_password(), totp)
-    out = {"username": sess.username, "role": sess.me["role"], "fingerprint": sess.me["fingerprint"]}
-    emit(out, as_json, lambda o: click.echo(f"Signed in as {o['username']} ({o['role']})."))
+    out = {"username": sess.username, "role": sess.me["role"], "fingerprint": _own_fingerprint(sess)}
+    try:
+        out["certified"] = sess.own_certificate() is not None
+    except TrustError as exc:  # no organisation pinned here yet, or a certificate from the wrong admin
+        out["certified"], out["warning"] = False, str(exc)
+
+    def human(o):
+        click.echo(f"Signed in as {o['username']} ({o['role']}).")
+        if o.get("warning"):
+            click.secho(o["warning"], fg="yellow")
+        elif not o["certified"]:
+            click.echo("Your account is not certified yet: ask your admin to run `vault admin certify`.")
+
+    emit(out, as_json, human)
+
+
+def _own_fingerprint(sess) -> str:
+    from vault import crypto
+
+    return crypto.fingerprint(sess.keys.box_public, sess.keys.sign_public)
 
 
 @click.command("password")
@@ -102,8 +122,17 @@ def logout(url, as_json):
 @handle_errors
 def whoami(url, as_json):
     """Show the signed-in account and its fingerprint."""
+    from vault import crypto
+
     s = open_session(url)
-    emit({k: s.me[k] for k in ("username", "role", "fingerprint", "totp_enabled")}, as_json)
+    out = {k: s.me[k] for k in ("username", "role", "totp_enabled")}
+    # From the keys this computer pinned as its own at sign-in, not from the server's answer.
+    from vault.client import state
+
+    own = state.pinned(s.url, s.username, base=s.home) or {}
+    out["fingerprint"] = crypto.fingerprint(crypto.b64d(own["box_public"]), crypto.b64d(own["sign_public"])) \
+        if own else None
+    emit(out, as_json)
 
 
 COMMANDS = [register, login, logout, change_password, whoami]

@@ -58,3 +58,16 @@ def row_progress(v, model, label: str, *, hidden: bool = False):
     with v.db.session() as s:
         total = s.execute(select(func.count()).select_from(model)).scalar_one()
     return progress_bar(total, label, hidden=hidden)
+
+
+def confirm_fingerprint(username: str, fpr: str, given: str | None, as_json: bool) -> None:
+    """Only a fingerprint compared with the person, and computed here, lets their keys be certified or used."""
+    if given is not None:
+        if given.replace(" ", "") != fpr.replace(" ", ""):
+            fail(f"{username}'s keys have the fingerprint {fpr}, not the one you compared; nothing was done", as_json)
+        return
+    if as_json or not sys.stdin.isatty():
+        fail(f"{username}'s fingerprint, computed here, is {fpr}: compare it with them in person, then repeat "
+             f"with --fingerprint '{fpr}'", as_json)
+    click.confirm(f"{username}'s fingerprint, computed here: {fpr}\nDid they read you exactly this number?",
+                  abort=True)

@@ -5,12 +5,11 @@ holding the kit restores a re-keyed user's cases).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from vault.cli.common import open_session, url_option
+from vault.cli.common import confirm_fingerprint, open_session, url_option
 from vault.cli.output import emit, handle_errors, json_option
 
 
@@ -22,16 +21,19 @@ def keys():
 @keys.command("accept")
 @url_option
 @click.argument("username")
+@click.option("--fingerprint", help="Their fingerprint as you compared it in person (else asked).")
 @json_option
 @handle_errors
-def keys_accept(url, username, as_json):
-    """Accept a colleague's changed key after comparing fingerprints in person."""
+def keys_accept(url, username, fingerprint, as_json):
+    """Trust a colleague's keys after comparing fingerprints in person (when no certificate vouches for them)."""
+    from vault import crypto
+
     s = open_session(url)
     user = s.http.get(f"/users/{username}")
-    if not as_json and sys.stdin.isatty():
-        click.confirm(f"Accept the new key of {username} with fingerprint {user['fingerprint']}?", abort=True)
-    s.trusted_user(user, accept_change=True)
-    emit({"accepted": username, "fingerprint": user["fingerprint"]}, as_json)
+    fpr = crypto.fingerprint(crypto.b64d(user["box_public"]), crypto.b64d(user["sign_public"]))
+    confirm_fingerprint(username, fpr, fingerprint, as_json)
+    how = s.trust.verify_user(user, expect_fingerprint=fpr)
+    emit({"accepted": username, "fingerprint": fpr, "verified_by": how}, as_json)
 
 
 @keys.command("accept-recovery")
@@ -39,16 +41,11 @@ def keys_accept(url, username, as_json):
 @json_option
 @handle_errors
 def keys_accept_recovery(url, as_json):
-    """Accept the organisation's changed recovery key after comparing it with the paper kit."""
-    from vault import crypto
+    """Replaced by `vault org pin`: the recovery key is part of the organisation's fingerprint."""
+    from vault.cli.output import fail
 
-    s = open_session(url)
-    fpr = crypto.fingerprint(crypto.b64d(s.http.get("/auth/params")["recovery_public"]), b"")
-    if not as_json and sys.stdin.isatty():
-        click.confirm(f"Accept the recovery key with fingerprint {fpr}? It must match the paper recovery kit.",
-                      abort=True)
-    s.recovery_public(accept_change=True, expect_fingerprint=fpr)
-    emit({"accepted": "@recovery", "fingerprint": fpr}, as_json)
+    fail("the recovery key is now part of the organisation: compare the organisation fingerprint with the "
+         "paper kit and run `vault org pin --fingerprint '…'`", as_json)
 
 
 @click.command("recovery-kit")
@@ -73,9 +70,10 @@ def recovery_kit(out_dir, organisation, as_json):
 @click.option("--kit", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="recovery-key.txt (or a file with the key line typed from the paper kit).")
 @click.argument("username")
+@click.option("--fingerprint", help="The user's new fingerprint, compared with them in person (else asked).")
 @json_option
 @handle_errors
-def recover(url, kit, username, as_json):
+def recover(url, kit, username, fingerprint, as_json):
     """Re-grant a re-keyed user's cases with the recovery kit (run by an admin holding the kit)."""
     from vault import crypto
     from vault.client.session import TrustError
@@ -83,15 +81,19 @@ def recover(url, kit, username, as_json):
 
     secret = recovery.load_kit(kit)
     s = open_session(url)
-    pub_pin = s.recovery_public()
-    if crypto.box_public_from_secret(secret) != pub_pin:
-        raise TrustError("this kit does not belong to this server's recovery key")
+    if crypto.box_public_from_secret(secret) != s.recovery_public():
+        raise TrustError("this kit does not belong to the organisation you pinned")
     user = s.http.get(f"/users/{username}")
     material = s.http.get(f"/admin/recovery/{user['id']}")
-    if not as_json and sys.stdin.isatty():
-        click.confirm(f"Grant {len(material['keys'])} case keys to {username} (fingerprint {user['fingerprint']})?",
-                      abort=True)
-    target = crypto.b64d(material["user"]["box_public"])
+    if material["user"]["box_public"] != user["box_public"]:
+        raise TrustError("the server names two different keys for this user; nothing was granted")
+    # A re-keyed user has new keys no certificate vouches for yet: the kit holder compares
+    # them in person, then certifies them as the root, and only then seals anything to them.
+    fpr = crypto.fingerprint(crypto.b64d(user["box_public"]), crypto.b64d(user["sign_public"]))
+    confirm_fingerprint(username, fpr, fingerprint, as_json)
+    if s.trust.certified(user) is None:
+        s.certify(user, crypto.root_sign_seed(secret))
+    target = crypto.b64d(user["box_public"])
     grants = [{"case_id": k["case_id"], "version": k["version"],
                "sealed": crypto.b64e(crypto.seal(target, crypto.unseal(secret, crypto.b64d(k["sealed"]))))}
               for k in material["keys"]]

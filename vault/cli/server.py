@@ -24,38 +24,55 @@ def server():
 @server.command()
 @data_option
 @click.option("--recovery-public", help="Base64 public key of a recovery kit made offline with `vault recovery-kit`.")
+@click.option("--root-public", help="With --recovery-public: the kit's organisation root public key (base64).")
 @click.option("--kit-dir", type=click.Path(path_type=Path), default=Path("recovery-kit"), show_default=True,
               help="Where to write a new recovery kit if no public key is given (outside the data folder).")
 @click.option("--organisation", default="", help="Name printed on the recovery kit.")
 @json_option
 @handle_errors
-def init(data_dir, recovery_public, kit_dir, organisation, as_json):
-    """Create a data folder, the server's keys and the first admin's invitation."""
+def init(data_dir, recovery_public, root_public, kit_dir, organisation, as_json):
+    """Create a data folder, the server's keys and the first admin's invitation code."""
     import base64
 
     from vault import crypto, ops
+    from vault.client.trust import Invitation
     from vault.config import load_config
     from vault.domain import recovery_kit as recovery
 
     cfg = load_config(data_dir)
-    files = []
+    files, secret = [], None
     if recovery_public:
-        pub = base64.b64decode(recovery_public)
-        if len(pub) != 32:
-            fail("--recovery-public must be a base64 X25519 public key (32 bytes)", as_json)
+        try:
+            pub, root = base64.b64decode(recovery_public), base64.b64decode(root_public or "")
+        except ValueError:
+            pub = root = b""
+        if len(pub) != 32 or len(root) != 32:
+            fail("--recovery-public and --root-public must both be given, as printed by `vault recovery-kit`",
+                 as_json)
     else:
         if kit_dir.resolve().is_relative_to(cfg.data_dir):
             fail("the recovery kit must not be written inside the data folder", as_json)
         if (kit_dir / "recovery-key.txt").exists():
             fail(f"{kit_dir} already holds a recovery kit; choose another --kit-dir", as_json)
         pub, files = recovery.write_kit(kit_dir, organisation)
+        secret = recovery.load_kit(files[0])
+        root = recovery.root_public(secret)
     try:
-        v = ops.init(cfg, pub)
+        v = ops.init(cfg, pub, root)
     except ops.InitError as exc:
         fail(str(exc), as_json)
     inv = ops.invite(v, "admin")
-    out = {"data_dir": str(cfg.data_dir), "recovery_fingerprint": crypto.fingerprint(pub, b""),
-           "recovery_kit": [str(f) for f in files], "admin_invitation": inv["invitation"],
+    org_fpr = crypto.org_fingerprint(pub, root)
+    # The kit is in hand (made just now), so the first admin's invitation is the root's: its
+    # secret, derived from the kit, lets `vault org certify --kit` check the admin's keys. A kit
+    # made offline is not here: then the secret is random and the kit holder certifies the
+    # first admin after comparing fingerprints (`vault org certify --kit … --user NAME`).
+    isecret = crypto.invitation_secret(crypto.root_sign_seed(secret), inv["id"], "admin") if secret \
+        else crypto.random_bytes(16)
+    code = Invitation(inv["invitation"], isecret, org_fpr, org_fpr).code()
+    del secret
+    out = {"data_dir": str(cfg.data_dir), "org_fingerprint": org_fpr,
+           "recovery_kit": [str(f) for f in files], "admin_invitation": code,
            "invitation_expires_at": inv["expires_at"]}
 
     def human(o):
@@ -64,10 +81,11 @@ def init(data_dir, recovery_public, kit_dir, organisation, as_json):
             click.secho(f"Recovery kit written to {kit_dir}/ — PRINT recovery-kit.html, keep it in a safe away from "
                         "the office, then DELETE the folder. Without it, a forgotten password cannot be recovered.",
                         fg="yellow")
-        click.echo(f"Recovery key fingerprint: {o['recovery_fingerprint']}")
+        click.echo(f"Organisation fingerprint: {o['org_fingerprint']}")
         click.echo(f"First admin invitation (valid until {o['invitation_expires_at']}):\n  {o['admin_invitation']}")
-        click.echo("Start the server with `vault server run`, then register: open the web page, "
-                   "or `vault register --invite <invitation>`.")
+        click.echo("Start the server with `vault server run`, then register: open the web page /register, "
+                   "or `vault register --invite <code>`. Then certify the admin with the paper kit: "
+                   "`vault org certify --kit recovery-key.txt`.")
 
     emit(out, as_json, human)
 
@@ -96,20 +114,40 @@ def run(data_dir, bind, workers):
 
 @server.command()
 @data_option
-@click.option("--role", type=click.Choice(["admin", "lawyer", "medic"]), default="lawyer", show_default=True)
+@click.option("--role", type=click.Choice(["admin", "lawyer", "medic"]), default="admin", show_default=True)
 @click.option("--reset", "reset_username", help="Re-key this existing user after a lost password.")
+@click.option("--kit", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The paper kit (recovery-key.txt): only the root may invite from the server machine.")
 @json_option
 @handle_errors
-def invite(data_dir, role, reset_username, as_json):
-    """Make a one-time invitation (shown once)."""
-    from vault import ops
+def invite(data_dir, role, reset_username, kit, as_json):
+    """An invitation from the organisation root, on the server machine (e.g. the only admin lost a password).
 
+    Everyone else is invited by an admin's own client (`vault admin invite`):
+    an invitation made here without the kit would let whoever runs it on the
+    server vouch for keys, which is what the server must never do.
+    """
+    from vault import crypto, ops
+    from vault.client.trust import Invitation
+    from vault.domain import recovery_kit as recovery
+
+    secret = recovery.load_kit(kit)
+    v = open_vault_at(data_dir)
+    with v.db.session() as s:
+        if crypto.box_public_from_secret(secret) != v.recovery_public(s):
+            fail("this kit is not this vault's recovery kit", as_json)
+    root = recovery.root_public(secret)
     try:
-        out = ops.invite(open_vault_at(data_dir), role, reset_username)
+        out = ops.invite(v, role, reset_username)
     except ops.InitError as exc:
         fail(str(exc), as_json)
+    with v.db.session() as s:
+        pub = v.recovery_public(s)
+    fpr = crypto.org_fingerprint(pub, root)
+    isecret = crypto.invitation_secret(crypto.root_sign_seed(secret), out["id"], out["role"])
+    out = {**out, "invitation": Invitation(out["invitation"], isecret, fpr, fpr).code()}
     emit(out, as_json, lambda o: click.echo(f"Invitation for a {o['role']} (valid until {o['expires_at']}):\n  "
-                                            f"{o['invitation']}"))
+                                            f"{o['invitation']}\nCertify them afterwards: `vault org certify --kit …`"))
 
 
 @server.command()

@@ -20,6 +20,11 @@ writes the ZIP to a temporary name, fsyncs it, records the export in the
 server's audit log (``POST /cases/<id>/exports/record``) and only then
 renames it into place. A bundle the server has no record of is never left
 behind.
+
+The annex carries the organisation this client pinned at registration, the
+user's own certificate chain and each uploader's, as the server lists them:
+the recipient's `vault verify` checks the chains against that organisation,
+so nothing the server adds or leaves out can make it name the wrong person.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from vault.client.transfer import download_item, fetch_item
 from vault.crypto import b64d, sha256_stream
 from vault.domain.caserecord import RECORD_MAX, CaseRecord, parse_case_json
 from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem
+from vault.domain.trust import Organisation
 from vault.export.bundle import build_bundle_into
 
 CASE_RECORD_TYPE = "case_record"
@@ -79,6 +85,7 @@ class ExportPlan:
     workdir: Path
     pm: pluggy.PluginManager
     out: Path
+    organisation: Organisation | None = None  # the one this client pinned: the annex names it
     written: dict = field(default_factory=dict)
 
     @property
@@ -120,7 +127,8 @@ class ExportPlan:
         with os.fdopen(fd, "wb") as f:
             checked = build_bundle_into(
                 f, self.exporter.name, self.record, [c.export_item for c in self.chosen], self.options, keys,
-                self.sess.username, pm=self.pm, enabled=self.enabled, allow_missing=draft, now=now)
+                self.sess.username, pm=self.pm, enabled=self.enabled, allow_missing=draft, now=now,
+                organisation=self.organisation, certificates=_chain(self.sess.me.get("certificates")))
             f.flush()
             os.fsync(f.fileno())
         digest, size = _sha256_file(part)
@@ -137,6 +145,22 @@ class ExportPlan:
             "audit_seq": rec.get("audit_seq"), "problems": [p.to_dict() for p in checked.problems],
         }
         return self.written
+
+
+def pinned_organisation(sess: ClientSession) -> Organisation | None:
+    """The organisation this client pinned, for the annex.
+
+    Raises TrustError (saying how to pin it) on a computer that has not: a
+    bundle that names no organisation cannot tell its recipient who signed,
+    so that is better learnt before the export than by the recipient.
+    Through getattr: a session without trust (before docs/trust.md) gives None.
+    """
+    organisation = getattr(sess, "organisation", None)
+    return organisation() if callable(organisation) else None
+
+
+def _chain(certificates: object) -> list:
+    return certificates if isinstance(certificates, list) else []
 
 
 def _sha256_file(path: Path) -> tuple[str, int]:
@@ -177,7 +201,29 @@ def _local_exporter(pm: pluggy.PluginManager, enabled: set[str], name: str, offe
     return local
 
 
-def _export_item(sess: ClientSession, item_id: str) -> tuple[dict, ExportItem]:
+def _uploader_chain(sess: ClientSession, up: dict, chains: dict[str, dict]) -> list:
+    """The certificate chain of the key that signed an item, as the server lists its uploader.
+
+    From the item's "uploader" when the server puts it there, else from the
+    uploader's account (fetched once per uploader into ``chains``), and only while that
+    account still has the key the item was signed with: after a re-key its
+    chain certifies another key, and the recipient is told the signer is
+    not tied to the root either way. The server is trusted for none of it:
+    `vault verify` checks the chain against the organisation.
+    """
+    if isinstance(up.get("certificates"), list):
+        return up["certificates"]
+    name = up.get("username")
+    if not isinstance(name, str):
+        return []
+    if name not in chains:
+        user = sess.http.get(f"/users/{name}")
+        chains[name] = user if isinstance(user, dict) else {}
+    user = chains[name]
+    return _chain(user.get("certificates")) if user.get("sign_public") == up.get("sign_public") else []
+
+
+def _export_item(sess: ClientSession, item_id: str, chains: dict[str, dict]) -> tuple[dict, ExportItem]:
     """An item's verified manifest, as an ExportItem whose content is not fetched yet."""
     item, manifest, body, sig, _ = fetch_item(sess, item_id)
     up = item["uploader"]
@@ -190,7 +236,7 @@ def _export_item(sess: ClientSession, item_id: str) -> tuple[dict, ExportItem]:
     return item, ExportItem(
         item_id=item["id"], manifest=manifest, manifest_bytes=body, manifest_signature=sig,
         uploader_sign_public=b64d(up["sign_public"]), uploader=up["username"], uploaded_at=item["created_at"],
-        open=not_yet, uploader_box_public=box)
+        open=not_yet, uploader_box_public=box, uploader_certificates=_uploader_chain(sess, up, chains))
 
 
 WORKDIR_PREFIX = ".vault-export-"
@@ -268,6 +314,7 @@ def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, 
     ``attachments``.
     """
     sess._require_keys()
+    org = pinned_organisation(sess)
     out = Path(out).absolute()
     if not out.parent.is_dir():
         raise ExportFailed("bad_output", f"the folder {out.parent} does not exist")
@@ -299,13 +346,14 @@ def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, 
         if unknown:
             raise ExportFailed("unknown_item", f"not items of this case: {', '.join(unknown)}")
         chosen = []
+        chains: dict = {}
         for item_id in dict.fromkeys(item_ids):
-            item, export_item = _export_item(sess, item_id)
+            item, export_item = _export_item(sess, item_id, chains)
             chosen.append(_Chosen(item, export_item))
         options = ExportOptions(language=language, variant=variant, document_date=document_date)
         problems = plugins.validate(pm, enabled, exp.name, record, [c.export_item for c in chosen], options)
         return ExportPlan(sess, case_id, exp, enabled, record, record_id, options, chosen, problems, workdir,
-                          pm, out)
+                          pm, out, org)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise

@@ -90,13 +90,64 @@ def pin(url: str, who: str, box_public: str, sign_public: str, accept_change: bo
     return False
 
 
+def verify_pin(url: str, who: str, box_public: str, sign_public: str, how: str, base: Path | None = None) -> None:
+    """Record that `who`'s keys were verified (by a certificate chain, or compared in person)."""
+    data = _load("pins.json", base)
+    server = data.setdefault(_server_key(url), {})
+    entry = {"box_public": box_public, "sign_public": sign_public}
+    known = server.get(who)
+    if known is None:
+        known = server[who] = {"current": entry, "previous": []}
+    elif known["current"] != entry:
+        known["previous"].append(known["current"])
+        known["current"] = entry
+    known.setdefault("verified", {})[sign_public] = how
+    _save("pins.json", data, base)
+
+
 def pinned_sign_keys(url: str, base: Path | None = None) -> dict[str, str]:
-    """Every signing key this client has accepted, mapped to its owner."""
+    """Every signing key this client has verified (never one merely seen), mapped to its owner."""
     out = {}
     for who, e in _load("pins.json", base).get(_server_key(url), {}).items():
+        if who.startswith("@"):
+            continue
         for k in [e["current"], *e["previous"]]:
-            out[k["sign_public"]] = who
+            if k["sign_public"] in e.get("verified", {}):
+                out[k["sign_public"]] = who
     return out
+
+
+def verified_how(url: str, who: str, box_public: str, sign_public: str, base: Path | None = None) -> str | None:
+    """How `who`'s current keys were verified, if they are these keys and were verified at all."""
+    e = _load("pins.json", base).get(_server_key(url), {}).get(who)
+    if not e or e["current"] != {"box_public": box_public, "sign_public": sign_public}:
+        return None
+    return e.get("verified", {}).get(sign_public)
+
+
+def pin_org(url: str, recovery_public: str, root_sign_public: str, inviter_fingerprint: str | None,
+            base: Path | None = None) -> None:
+    """The organisation this client trusts on this server: pinned once, from what a person handed over."""
+    data = _load("pins.json", base)
+    data.setdefault(_server_key(url), {})["@org"] = {
+        "recovery_public": recovery_public, "root_sign_public": root_sign_public,
+        "inviter_fingerprint": inviter_fingerprint}
+    _save("pins.json", data, base)
+
+
+def pinned_org(url: str, base: Path | None = None) -> dict | None:
+    return _load("pins.json", base).get(_server_key(url), {}).get("@org")
+
+
+def chain_point(url: str, case_id: str, base: Path | None = None) -> dict | None:
+    """How far this client has verified a case's membership chain: {"seq", "head"}."""
+    return _load("chains.json", base).get(_server_key(url), {}).get(case_id)
+
+
+def save_chain_point(url: str, case_id: str, seq: int, head: str, base: Path | None = None) -> None:
+    data = _load("chains.json", base)
+    data.setdefault(_server_key(url), {})[case_id] = {"seq": seq, "head": head}
+    _save("chains.json", data, base)
 
 
 def pinned(url: str, who: str, base: Path | None = None) -> dict | None:

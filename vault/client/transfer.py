@@ -66,14 +66,15 @@ def _exif(path: Path, media_type: str) -> tuple[str | None, dict]:
 
 
 def _resumable(sess: ClientSession, keys: crypto.UserKeys, case_id: str, path: Path,
-               st: os.stat_result, restart: bool) -> tuple[resume.Journal, dict] | None:
+               st: os.stat_result, restart: bool, current: int) -> tuple[resume.Journal, dict] | None:
     """An unfinished upload of this very file that the server still holds: (journal, its status).
 
     The journal returned is held by this process (resume.claim); every other
     one `find` handed over is dropped or let go here, whatever happens.
     """
     journal, stale = resume.find(sess.home, sess.url, sess.username, keys, case_id, path, st)
-    if restart and journal is not None:
+    if journal is not None and (restart or journal.key_version != current):
+        # Starting over, or the case key was rotated since: a removed member holds the old key.
         stale, journal = [*stale, journal], None
     try:
         for old in stale:  # the file changed since, or the user starts over: cancel it on the server
@@ -102,7 +103,7 @@ def _resumable(sess: ClientSession, keys: crypto.UserKeys, case_id: str, path: P
 def upload_file(
     sess: ClientSession, case_id: str, path: Path, metadata: dict, sealed: dict | None = None,
     attached_to: str | None = None, progress: Callable[[int], None] | None = None,
-    media_type: str | None = None, filename: str | None = None, restart: bool = False,
+    media_type: str | None = None, filename: str | None = None, restart: bool = False, _again: bool = False,
 ) -> dict:
     """Encrypt, sign and upload one file; returns the server's item record.
 
@@ -114,9 +115,11 @@ def upload_file(
     keys = sess._require_keys()
     case = sess.case(case_id)
     case_keys = sess.case_keys(case)
+    # The version new items use is the verified chain's, never the server's word for it.
+    current = sess.case_state(case).key_version
     st = path.stat()
     size = st.st_size
-    found = _resumable(sess, keys, case_id, path, st, restart)
+    found = _resumable(sess, keys, case_id, path, st, restart, current)
     if found is not None:
         journal, start = found
         received = start["received"]
@@ -125,9 +128,9 @@ def upload_file(
         item_key = crypto.random_key()
         encryptor = crypto.StreamEncryptor(item_key)
         start = sess.http.post(f"/cases/{case_id}/uploads", {
-            "size": crypto.stream_ciphertext_size(size), "key_version": case["key_version"],
+            "size": crypto.stream_ciphertext_size(size), "key_version": current,
             "metadata": metadata, "attached_to": attached_to})
-        journal, received = resume.new(start, case_id, case["key_version"], path, st, item_key, encryptor), 0
+        journal, received = resume.new(start, case_id, current, path, st, item_key, encryptor), 0
         resume.claim(sess.home, journal.upload_id)  # a new id: nobody else can hold it
         resume.save(sess.home, sess.url, sess.username, keys, journal)
     try:
@@ -183,8 +186,17 @@ def upload_file(
             out = _with_retry(lambda: sess.http.post(f"/uploads/{upload_id}/finish", body),
                               on_retry=lambda: _finished_already(sess, upload_id, item_id))
         except ApiFailure as exc:
-            if exc.code in ("hash_mismatch", "already_finished"):
+            if exc.code in ("hash_mismatch", "already_finished", "stale_key_version"):
                 resume.drop(sess.home, upload_id)  # this upload can never finish: the next attempt starts over
+            if exc.code == "stale_key_version" and not _again:
+                # The case key was rotated while this file was sent (a member removed): the old
+                # key must not seal anything new, so the whole file goes again under the new one.
+                try:
+                    sess.http.call("DELETE", f"/uploads/{upload_id}")
+                except ApiFailure:
+                    pass  # already gone; it expires on the server otherwise
+                return upload_file(sess, case_id, path, metadata, sealed, attached_to, progress, media_type,
+                                   filename, restart=True, _again=True)
             if exc.status != 404:
                 raise
             # A repeat of a finish that did commit, its answer lost with the
@@ -287,7 +299,7 @@ def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, by
     if owner is None:
         user = sess.http.get(f"/users/{up['username']}")
         if user["sign_public"] != up["sign_public"]:
-            raise TrustError(f"the item's signing key is not {up['username']}'s current key and you never pinned it")
+            raise TrustError(f"the item's signing key is not {up['username']}'s current key and you never verified it")
         sess.trusted_user(user)
     elif owner != up["username"]:
         raise TrustError(f"the item claims uploader {up['username']} but the key belongs to {owner}")

@@ -52,6 +52,13 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     key_epoch: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # JSON list [own certificate, issuer's, ...] up to the root, for the current keys;
+    # NULL until an admin (or the root) certifies them, and again after a re-key.
+    certificates: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The newcomer's proof that these keys came with the invitation's secret
+    # (docs/trust.md), kept for the inviter's client to check; the server cannot.
+    binding: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    invitation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Invitation(Base):
@@ -131,6 +138,19 @@ class CaseKeyVersion(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     signer_public: Mapped[bytes] = mapped_column(LargeBinary(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseEntry(Base):
+    """One signed entry of a case's membership chain, stored exactly as signed (docs/trust.md)."""
+
+    __tablename__ = "case_entries"
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(Text)
+    signer_public: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    hash: Mapped[str] = mapped_column(String(64))  # the entry's id, which the next one names as "prev"
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -130,6 +130,10 @@ class ExportItem:
     binary stream (read in chunks, so large files stay out of memory).
     ``uploader_box_public`` (optional) lets the annex print the same
     fingerprint people compare in person (vault.crypto.fingerprint).
+    ``uploader_certificates`` (optional) is the uploader's certificate chain
+    as the server lists it (docs/trust.md): the annex carries it so that
+    `vault verify` can tie the manifest's signer to the organisation root.
+    Nobody vouches for it here; the recipient's check does.
     """
 
     item_id: str
@@ -141,6 +145,7 @@ class ExportItem:
     uploaded_at: str
     open: Callable[[], BinaryIO]
     uploader_box_public: bytes | None = None
+    uploader_certificates: list | None = None
 
     @property
     def filename(self) -> str:

@@ -61,13 +61,15 @@ def write_kit(out_dir: Path, organisation: str = "") -> tuple[bytes, list[Path]]
     """
     secret, public = crypto.generate_box_keypair()
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fpr = crypto.fingerprint(public, b"")
+    # One number for people to compare: it covers the recovery key and the root derived from it.
+    fpr = crypto.org_fingerprint(public, root_public(secret))
     line = encode_secret(secret)
     when = datetime.now(UTC).strftime("%Y-%m-%d")
     txt = out_dir / "recovery-key.txt"
     _write_private(txt, (
         f"Evidence vault - organisation recovery key\n{organisation}\nMade {when}\n\n"
-        f"{line}\n\nPublic key fingerprint (compare with `vault server info`): {fpr}\n"
+        f"{line}\n\nOrganisation fingerprint (every invitation carries it; compare with `vault org show`): {fpr}\n"
+        f"Organisation root public key (for `vault server init --root-public`): {crypto.b64e(root_public(secret))}\n"
         "Keep this on paper in a safe place away from the office. Delete this file after printing.\n"
     ))
     img = qrcode.make(line, image_factory=qrcode.image.svg.SvgPathImage, box_size=12)
@@ -78,6 +80,11 @@ def write_kit(out_dir: Path, organisation: str = "") -> tuple[bytes, list[Path]]
     _write_private(page, _KIT_HTML.format(org=html.escape(organisation), when=when, svg=svg,
                                           line=html.escape(line), fpr=html.escape(fpr)))
     return public, [txt, page]
+
+
+def root_public(secret: bytes) -> bytes:
+    """The organisation root's public key, derived from the kit's secret (docs/trust.md)."""
+    return crypto.sign_public_from_seed(crypto.root_sign_seed(secret))
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -97,7 +104,7 @@ Anyone with this key can restore access to every case of the organisation.
 If it is lost and a user forgets their password, that user's access is gone for good.</p>
 {svg}
 <p>Recovery key:<br><code>{line}</code></p>
-<p>Public fingerprint (compare with <code>vault server info</code> and in the clients): <b>{fpr}</b></p>
+<p>Organisation fingerprint (every invitation carries it; compare with <code>vault org show</code>): <b>{fpr}</b></p>
 <p>To use: <code>vault recover --kit recovery-key.txt USERNAME</code> (see README, "Lost password").</p>
 </body></html>
 """

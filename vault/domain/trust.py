@@ -19,11 +19,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vault import crypto
+from vault import crypto, jsonlimits
 from vault.crypto import b64d, b64e
 
 CERT = "cert"
 ENTRY = "case-entry"
+MAX_PAYLOAD = 16384  # characters; a certificate or an entry is well under 1,000
 MAX_CHAIN = 4  # root -> admin -> (admin ->) user: more is a sign of something odd
 READER_ROLES = ("lawyer", "medic")
 ROLES = ("admin", "lawyer", "medic")
@@ -54,10 +55,11 @@ def open_statement(statement: object, kind: str) -> tuple[dict, bytes]:
         payload = statement["payload"]
         signer = b64d(statement["signer"])
         signature = b64d(statement["signature"])
-        if not isinstance(payload, str) or len(signer) != 32 or len(signature) != 64 or len(payload) > 16384:
+        if not isinstance(payload, str) or len(signer) != 32 or len(signature) != 64 or len(payload) > MAX_PAYLOAD:
             raise ValueError("malformed")
         crypto.verify_detached(signer, crypto.statement_message(kind, payload), signature)
-        body = json.loads(payload)
+        # Anyone can sign a payload nested thousands deep: parse within limits, never to a RecursionError.
+        body = jsonlimits.loads(payload, max_bytes=MAX_PAYLOAD, max_depth=8)
     except (KeyError, TypeError, ValueError, crypto.BadSignature) as exc:
         raise TrustFailure(f"a {kind} statement is malformed or its signature does not verify") from exc
     if not isinstance(body, dict) or body.get("kind") != kind or body.get("v") != 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from html import escape as _escape
 
+from vault import crypto
 from vault.export.names import visible_text
 
 _CSS = """
@@ -41,6 +42,32 @@ def _code(value: object) -> str:
     return f"<code>{escape(str(value))}</code>"
 
 
+def _organisation(annex: dict) -> list[str]:
+    """The organisation's fingerprint, as the bundle states it, and what to do with it.
+
+    This page is part of what it describes: whoever rewrites the bundle
+    rewrites it too. So it points to `vault verify`, which computes the
+    fingerprint itself and checks every certificate, and never asks the
+    reader to trust a fingerprint or a name for being printed here.
+    """
+    org = annex.get("organisation")
+    if org:
+        fpr = crypto.org_fingerprint(crypto.b64d(org["recovery_public"]), crypto.b64d(org["root_sign_public"]))
+        value = f"<td class=\"fp\">{escape(fpr)}</td>"
+    else:
+        value = "<td>none: this export's signers are not tied to an organisation / нет</td>"
+    return [
+        "<h2>Organisation / Организация</h2><table>",
+        f"<tr><th>Organisation fingerprint / Отпечаток организации</th>{value}</tr></table>",
+        "<p class=\"note\">This page states what the bundle says; anyone who changes the bundle can change it "
+        "too. <code>vault verify</code> computes the organisation fingerprint itself and names only signers "
+        "certified by that organisation. Compare the fingerprint it prints once with the organisation "
+        "(for example by phone, with a contact you already know). / Эта страница повторяет содержимое "
+        "пакета. Отпечаток организации, выведенный <code>vault verify</code>, сверьте один раз с самой "
+        "организацией (например, по телефону через известный вам контакт).</p>",
+    ]
+
+
 def render_annex_html(annex: dict) -> str:
     """The annex as a standalone HTML page."""
     exp, signer = annex["exporter"], annex["signer"]
@@ -56,15 +83,16 @@ def render_annex_html(annex: dict) -> str:
             ("Form followed / Форма", exp["form_version"]),
             ("Language / Язык", exp["language"]),
         ]), "</table>",
+        *_organisation(annex),
         "<h2>Exported and signed by / Экспорт подписан</h2><table>",
         _rows([("Name / Имя", signer["name"])]),
         "<tr><th>Fingerprint / Отпечаток ключа</th>"
         f"<td class=\"fp\">{escape(signer['fingerprint'])}</td></tr>",
         f"<tr><th>Ed25519 public key</th><td>{_code(signer['sign_public'])}</td></tr>",
         "</table>",
-        "<p class=\"note\">Compare this fingerprint with the one the signer reads to you in person or by a "
-        "trusted channel. / Сверьте отпечаток с тем, который подписавший сообщит вам лично или по "
-        "надёжному каналу.</p>",
+        "<p class=\"note\">As the bundle states it: <code>vault verify</code> shows it only if the "
+        "organisation certified this key. / Так указано в пакете; <code>vault verify</code> покажет его, "
+        "только если организация заверила этот ключ.</p>",
         "<h2>Files / Файлы</h2><table><tr><th>Path / Путь</th><th>Size (bytes)</th>"
         "<th>SHA-256</th></tr>",
     ]
@@ -95,8 +123,9 @@ def render_annex_html(annex: dict) -> str:
         "<h2>How to verify / Как проверить</h2>",
         "<p>Run <code>vault verify BUNDLE.zip</code> (no server, no network needed). It recomputes every "
         "file's SHA-256, checks each uploader's signature over the manifest stored in custody/annex.json "
-        "and the exporter's signature (custody/annex.sig) over custody/annex.json, and names any file that "
-        "was changed, removed or added. / Запустите <code>vault verify BUNDLE.zip</code>: проверка не "
+        "and the exporter's signature (custody/annex.sig) over custody/annex.json, checks each signer's "
+        "certificate chain to the organisation, and names any file that was changed, removed or added. / "
+        "Запустите <code>vault verify BUNDLE.zip</code>: проверка не "
         "требует сервера и сети.</p>",
         "</body></html>",
     ]

@@ -9,10 +9,13 @@ Layout::
     custody/annex.sig                   base64 Ed25519 signature of annex.json by the exporting user
 
 annex.json lists every other file with its SHA-256 and size, and for each
-attachment the exact manifest bytes its uploader signed, that signature and
-the uploader's public keys, so a recipient can check everything offline
-(vault.export.verify) trusting nothing but the fingerprints they compare
-with the people who signed.
+attachment the exact manifest bytes its uploader signed, that signature,
+the uploader's public keys and certificate chain; the exporter's keys and
+chain; and the organisation's two public keys ("organisation"). So a
+recipient can check everything offline (vault.export.verify), trusting
+nothing but the organisation fingerprint they compare once with the
+organisation: each signer's identity comes from a chain to its root
+(docs/trust.md, "What a bundle proves").
 
 Everything is built in memory or streamed into the caller's file object;
 nothing is written to disk here and nothing sealed is logged.
@@ -34,6 +37,7 @@ import pluggy
 from vault import crypto, plugins
 from vault.domain.caserecord import CaseRecord, parse_case
 from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem, Rendered
+from vault.domain.trust import MAX_CHAIN, Organisation
 from vault.export.annex_html import render_annex_html
 from vault.export.layout import (
     ANNEX_FORMAT,
@@ -65,6 +69,26 @@ class ExportRefused(BundleError):
 
 def _fingerprint(box_public: bytes | None, sign_public: bytes) -> str | None:
     return crypto.fingerprint(box_public, sign_public) if box_public else None
+
+
+def _chain(certificates: object) -> list:
+    """A certificate chain as the annex carries it: as given, or empty if it cannot be one.
+
+    The chain comes from the server, which is not trusted, and is checked
+    only by the recipient; this merely keeps something that is no chain
+    (or far longer than any, MAX_CHAIN) out of the signed annex.
+    """
+    if (isinstance(certificates, list | tuple) and len(certificates) <= MAX_CHAIN
+            and all(isinstance(c, dict) for c in certificates)):
+        return list(certificates)
+    return []
+
+
+def _organisation(org: Organisation | None) -> dict | None:
+    if org is None:
+        return None
+    return {"recovery_public": crypto.b64e(org.recovery_public),
+            "root_sign_public": crypto.b64e(org.root_sign_public)}
 
 
 def check_item(item: ExportItem) -> None:
@@ -127,30 +151,36 @@ def _item_entry(path: str, item: ExportItem) -> dict:
         "uploader_box_public": crypto.b64e(item.uploader_box_public) if item.uploader_box_public else None,
         "uploader_fingerprint": _fingerprint(item.uploader_box_public, item.uploader_sign_public),
         "uploader_key_id": key_id(item.uploader_sign_public),
+        "uploader_certificates": _chain(item.uploader_certificates),
     }
 
 
 @dataclass(frozen=True)
 class SignerIdentity:
-    """The public half of whoever signs annex.json: printed in the annex for the recipient."""
+    """The public half of whoever signs annex.json, and their certificate chain (docs/trust.md)."""
 
     name: str
     sign_public: bytes
     box_public: bytes
+    certificates: tuple = ()
 
     @classmethod
-    def of(cls, keys: crypto.UserKeys, name: str) -> SignerIdentity:
-        return cls(name, keys.sign_public, keys.box_public)
+    def of(cls, keys: crypto.UserKeys, name: str, certificates: Iterable[dict] | None = None) -> SignerIdentity:
+        return cls(name, keys.sign_public, keys.box_public, tuple(certificates or ()))
 
 
 def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options: ExportOptions,
                  items: Iterable[ExportItem], signer: SignerIdentity,
-                 sign: Callable[[bytes], bytes] | None, now: dt.datetime | None = None) -> bytes:
+                 sign: Callable[[bytes], bytes] | None, now: dt.datetime | None = None,
+                 organisation: Organisation | None = None) -> bytes:
     """Write the bundle for already-rendered documents to ``out``; returns the annex.json bytes.
 
     ``sign`` makes the Ed25519 signature over annex.json (custody/annex.sig).
     None leaves it out, for a signer whose private key is elsewhere (the
     browser): see build_unsigned_bundle and attach_signature.
+    ``organisation`` is the root the signers' chains lead to; without it
+    (a vault with no root yet) `vault verify` can show the bundle's
+    integrity but cannot tie any signer to an organisation.
     """
     items = list(items)
     for item in items:
@@ -174,10 +204,11 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
                          "target_body": exporter.target_body, "form_version": exporter.form_version,
                          "form_verified": exporter.form_verified, "language": rendered.language,
                          "variant": options.variant},
+            "organisation": _organisation(organisation),
             "signer": {"name": signer.name, "sign_public": crypto.b64e(signer.sign_public),
                        "box_public": crypto.b64e(signer.box_public),
                        "fingerprint": crypto.fingerprint(signer.box_public, signer.sign_public),
-                       "key_id": key_id(signer.sign_public)},
+                       "key_id": key_id(signer.sign_public), "certificates": _chain(signer.certificates)},
             "files": files,
             "items": item_entries,
         }
@@ -229,21 +260,25 @@ def render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportIte
 def build_bundle_into(out: BinaryIO, exporter: str, case: CaseRecord | dict, items: list[ExportItem],
                       options: ExportOptions, signer: crypto.UserKeys, signer_name: str, *,
                       pm: pluggy.PluginManager | None = None, enabled: Iterable[str] | None = None,
-                      allow_missing: bool = False, now: dt.datetime | None = None) -> Checked:
+                      allow_missing: bool = False, now: dt.datetime | None = None,
+                      organisation: Organisation | None = None,
+                      certificates: Iterable[dict] | None = None) -> Checked:
     """build_bundle, streamed into the file object ``out`` (attachments of any size in constant memory).
 
     Returns what render_checked returned (the documents and the problems found).
     """
     checked = render_checked(exporter, case, items, options, pm, enabled, allow_missing)
-    write_bundle(out, checked.rendered, checked.exporter, options, items, SignerIdentity.of(signer, signer_name),
-                 signer.sign, now=now)
+    write_bundle(out, checked.rendered, checked.exporter, options, items,
+                 SignerIdentity.of(signer, signer_name, certificates), signer.sign, now=now,
+                 organisation=organisation)
     return checked
 
 
 def build_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
                  signer: crypto.UserKeys, signer_name: str, *, pm: pluggy.PluginManager | None = None,
                  enabled: Iterable[str] | None = None, allow_missing: bool = False,
-                 now: dt.datetime | None = None) -> bytes:
+                 now: dt.datetime | None = None, organisation: Organisation | None = None,
+                 certificates: Iterable[dict] | None = None) -> bytes:
     """Validate, render and bundle one export, signed by ``signer``; returns the ZIP bytes.
 
     For where the private key is: the Python client. ``enabled`` is the set
@@ -252,17 +287,21 @@ def build_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem]
     something the recipient needs is missing, unless ``allow_missing`` (a
     draft); BundleError when an item does not match its signed manifest;
     vault.plugins.UnknownExporter for a name no enabled plugin offers.
+    ``certificates`` is the signer's chain and ``organisation`` its root
+    (both from the server, both checked by the recipient, not here).
     """
     buf = io.BytesIO()
     build_bundle_into(buf, exporter, case, items, options, signer, signer_name, pm=pm, enabled=enabled,
-                      allow_missing=allow_missing, now=now)
+                      allow_missing=allow_missing, now=now, organisation=organisation,
+                      certificates=certificates)
     return buf.getvalue()
 
 
 def build_unsigned_bundle(exporter: str, case: CaseRecord | dict, items: list[ExportItem],
                           options: ExportOptions, signer: SignerIdentity, *,
                           pm: pluggy.PluginManager | None = None, enabled: Iterable[str] | None = None,
-                          allow_missing: bool = False, now: dt.datetime | None = None) -> tuple[bytes, bytes]:
+                          allow_missing: bool = False, now: dt.datetime | None = None,
+                          organisation: Organisation | None = None) -> tuple[bytes, bytes]:
     """The bundle without custody/annex.sig, and the annex.json bytes the user must sign.
 
     For the browser-driven export: the server renders in memory but never
@@ -271,7 +310,8 @@ def build_unsigned_bundle(exporter: str, case: CaseRecord | dict, items: list[Ex
     """
     checked = render_checked(exporter, case, items, options, pm, enabled, allow_missing)
     buf = io.BytesIO()
-    annex_bytes = write_bundle(buf, checked.rendered, checked.exporter, options, items, signer, None, now=now)
+    annex_bytes = write_bundle(buf, checked.rendered, checked.exporter, options, items, signer, None, now=now,
+                               organisation=organisation)
     return buf.getvalue(), annex_bytes
 
 

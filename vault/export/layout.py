@@ -13,7 +13,11 @@ ANNEX_JSON = "custody/annex.json"
 ANNEX_HTML = "custody/annex.html"
 ANNEX_SIG = "custody/annex.sig"
 ANNEX_FORMAT = "evidence-vault-custody-annex"
-ANNEX_VERSION = 1
+# 2 adds "organisation" and the signers' certificate chains (docs/trust.md,
+# "What a bundle proves"). verify.py still reads 1 (and an annex without a
+# version, as the first bundles were), but cannot tie its signers to a root.
+ANNEX_VERSION = 2
+LEGACY_VERSION = 1
 READ_CHUNK = 1024 * 1024  # attachments are streamed in pieces of this size, never read whole
 
 

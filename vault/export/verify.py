@@ -7,10 +7,20 @@ Needs no server and no network: everything it checks is inside the ZIP.
 * no file is present that annex.json does not list;
 * every attachment's manifest verifies under its uploader's key, names the
   same item, and its SHA-256 and size match the file in the bundle;
-* fingerprints printed in the annex match the keys they claim to describe.
+* fingerprints written in the annex match the keys they claim to describe;
+* each signer (the exporter, every uploader) holds a certificate chain to
+  the organisation root the annex names, certifying the very key that
+  signed (docs/trust.md, "What a bundle proves").
 
-Signatures prove who signed, not who the keys belong to: the report prints
-every signer's fingerprint so the recipient can compare it with the person.
+A signature proves which key signed, not whose the key is, and everything
+in the annex can be rewritten by whoever re-signs it. So the report prints
+no identity and no fingerprint it read from the annex: a signer's name,
+role and fingerprint come only from a verified certificate of the key
+whose signature was checked, and the organisation's fingerprint is computed
+here, for the recipient to compare once with the organisation itself. A
+bundle whose signers cannot be tied to a root is NOT VERIFIED (its
+integrity is still reported); one whose files or signatures do not check
+out has FAILED.
 
 A bundle comes from someone else, so nothing in it is read unbounded: the
 ZIP's directory is checked against its end record before zipfile parses it
@@ -31,9 +41,20 @@ from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Literal
 
 from vault import crypto, jsonlimits
-from vault.export.layout import ANNEX_FORMAT, ANNEX_JSON, ANNEX_SIG, READ_CHUNK, key_id
+from vault.domain import trust
+from vault.export.layout import (
+    ANNEX_FORMAT,
+    ANNEX_JSON,
+    ANNEX_SIG,
+    ANNEX_VERSION,
+    LEGACY_VERSION,
+    READ_CHUNK,
+    key_id,
+)
+from vault.export.names import visible_text
 
-# An annex entry is about 3 KB per attachment: 16 MiB is thousands of items.
+# An annex entry is about 3 KB per attachment, 6 KB with its uploader's certificate chain: 16 MiB is
+# thousands of items.
 ANNEX_MAX = 16 * 1024 * 1024
 MANIFEST_MAX = 2 * 1024 * 1024  # as the server accepts (vault.services.exports)
 SIG_MAX = 1024  # base64 of 64 bytes and a newline
@@ -41,6 +62,7 @@ SIG_MAX = 1024  # base64 of 64 bytes and a newline
 # keep that under ~50 MB, far above any export (one entry per attachment).
 MAX_ENTRIES = 20_000
 MAX_DIRECTORY = 8 * 1024 * 1024
+STATEMENT_MAX = 16384  # as vault.domain.trust.open_statement accepts
 _END = b"PK\x05\x06"  # the end-of-central-directory record, 22 bytes + a comment of up to 64 KiB
 
 Kind = Literal["changed", "missing", "added", "bad_signature", "mismatch", "unsafe_name", "malformed"]
@@ -53,13 +75,34 @@ class Finding:
     detail: str
 
 
+Result = Literal["ok", "not_verified", "failed"]
+EXIT = {"ok": 0, "failed": 1, "not_verified": 3}  # 2: not readable as a bundle at all
+
+
 @dataclass
 class Signer:
+    """One key whose signature was checked, and what a certificate chain says of it (if one does).
+
+    ``name``, ``user_role`` and ``fingerprint`` are set only when
+    ``verified``: they come from the certificate, never from the annex.
+    ``claimed`` is the name the annex gives, shown only as a claim.
+    """
+
     role: Literal["exporter", "uploader"]
-    name: str
-    fingerprint: str | None
-    key_id: str
+    key_id: str  # of the key whose signature was checked
+    verified: bool = False
+    name: str | None = None
+    user_role: str | None = None
+    fingerprint: str | None = None  # crypto.fingerprint of the certified keys
+    certified_by: list[str] = field(default_factory=list)  # the issuers' certified names, up to the root
+    claimed: str = ""
+    problem: str | None = None  # why it is not verified
     items: list[str] = field(default_factory=list)
+
+
+def _shown(value: object) -> str:
+    """Annex text for the terminal: a name cannot hide a line break, an escape or an override."""
+    return visible_text(str(value))
 
 
 @dataclass
@@ -70,37 +113,85 @@ class VerifyReport:
     files_checked: int = 0
     created_at: str | None = None
     exporter: str | None = None
+    annex_version: int | None = None
+    organisation_fingerprint: str | None = None  # computed from the annex's organisation keys
+    organisation_problem: str | None = None  # why no signer can be tied to a root
+
+    @property
+    def intact(self) -> bool:
+        """Every file and every signature checks out (nothing yet about whose keys signed)."""
+        return not self.findings
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        """``intact``, for callers that check integrity only (the server, before handing a bundle back).
+
+        Whether the signers are who the bundle says is ``result == "ok"``.
+        """
+        return self.intact
+
+    @property
+    def result(self) -> Result:
+        if not self.intact:
+            return "failed"
+        if self.organisation_fingerprint and self.signers and all(s.verified for s in self.signers):
+            return "ok"
+        return "not_verified"
 
     def add(self, path: str, kind: Kind, detail: str) -> None:
         self.findings.append(Finding(path, kind, detail))
 
     def to_dict(self) -> dict:
-        return {"bundle": self.bundle, "ok": self.ok, "created_at": self.created_at,
-                "exporter": self.exporter, "files_checked": self.files_checked,
+        """The report for --json: "ok" is true exactly when the text says RESULT: OK."""
+        return {"bundle": self.bundle, "ok": self.result == "ok", "result": self.result, "intact": self.intact,
+                "created_at": self.created_at, "exporter": self.exporter, "annex_version": self.annex_version,
+                "organisation": {"fingerprint": self.organisation_fingerprint,
+                                 "problem": self.organisation_problem},
+                "files_checked": self.files_checked,
                 "findings": [asdict(f) for f in self.findings],
                 "signers": [asdict(s) for s in self.signers]}
+
+    def _signer_lines(self, s: Signer) -> list[str]:
+        who = "Exported and signed by" if s.role == "exporter" else "Uploaded and signed by"
+        if s.verified:
+            chain = " -> ".join([*map(_shown, s.certified_by), "the organisation root"])
+            lines = [f"{who}: {_shown(s.name)} ({_shown(s.user_role)}), certified by {chain}",
+                     f"    fingerprint: {s.fingerprint}   (key id {s.key_id})"]
+        else:
+            claim = f', claims to be "{_shown(s.claimed)}" (unverified)' if s.claimed else ""
+            why = "see Organisation above" if s.problem == self.organisation_problem else s.problem
+            lines = [f"{who}: an unverified key (key id {s.key_id}){claim}",
+                     f"    not tied to the organisation: {why}"]
+        if s.items:
+            lines.append(f"    items: {', '.join(map(_shown, s.items))}")
+        return lines
 
     def to_text(self) -> str:
         lines = [f"Bundle: {self.bundle}"]
         if self.exporter:
-            lines.append(f"Export: {self.exporter}, created {self.created_at}")
+            lines.append(f"Export: {_shown(self.exporter)}, created {_shown(self.created_at)}")
+        if self.organisation_fingerprint:
+            lines += [f"Organisation fingerprint: {self.organisation_fingerprint}",
+                      "    (computed here from the organisation keys in this bundle) Compare it once with the",
+                      "    organisation itself, e.g. by phone with a contact of theirs you already know: if it",
+                      "    differs, the names below are vouched for by someone else, not by that organisation."]
+        else:
+            lines.append(f"Organisation: none this bundle can be tied to ({self.organisation_problem})")
         for s in self.signers:
-            who = "Exported and signed by" if s.role == "exporter" else "Uploaded and signed by"
-            lines.append(f"{who}: {s.name}")
-            lines.append(f"    fingerprint: {s.fingerprint or 'not available'}   (key id {s.key_id})")
-            if s.items:
-                lines.append(f"    items: {', '.join(s.items)}")
-        lines.append("Compare each fingerprint with the signer in person or over a trusted channel.")
+            lines += self._signer_lines(s)
         lines.append(f"Files checked: {self.files_checked}")
-        if self.ok:
-            lines.append("RESULT: OK - every file matches the custody annex and every signature verifies.")
+        result = self.result
+        if result == "ok":
+            lines.append("RESULT: OK - every file matches the custody annex, every signature verifies, and "
+                         "every signer is certified by the organisation whose fingerprint is shown above.")
+        elif result == "not_verified":
+            unverified = sum(not s.verified for s in self.signers)
+            lines.append(f"RESULT: NOT VERIFIED - every file matches the custody annex and every signature "
+                         f"verifies, but {unverified} signer(s) cannot be tied to an organisation root: "
+                         "nothing here says who signed.")
         else:
             lines.append(f"RESULT: FAILED - {len(self.findings)} problem(s):")
-            lines += [f"  {f.kind.upper():<14} {f.path}: {f.detail}" for f in self.findings]
+            lines += [f"  {f.kind.upper():<14} {_shown(f.path)}: {f.detail}" for f in self.findings]
         return "\n".join(lines)
 
 
@@ -168,9 +259,77 @@ def _hash_member(zf: zipfile.ZipFile, name: str) -> tuple[str, int]:
         return crypto.sha256_stream(src, chunk=READ_CHUNK)
 
 
+def _organisation(annex: dict, report: VerifyReport) -> trust.Organisation | None:
+    """The root the annex names, with its fingerprint computed into the report; None and why not."""
+    version = annex.get("version", LEGACY_VERSION)  # the first bundles wrote no version
+    report.annex_version = version if type(version) is int else None
+    org = annex.get("organisation")
+    if type(version) is not int or version not in (LEGACY_VERSION, ANNEX_VERSION):  # (True == 1: not a version)
+        report.organisation_problem = "the annex is of a format this version of vault does not know: update it"
+    elif version == LEGACY_VERSION:
+        report.organisation_problem = ("the annex is of format 1, written before bundles carried certificates: "
+                                       "nothing in it ties a signer to an organisation")
+    elif org is None:
+        report.organisation_problem = "the bundle names no organisation: it was exported before the vault had a root"
+    else:
+        try:
+            recovery, root = crypto.b64d(_dict(org)["recovery_public"]), crypto.b64d(_dict(org)["root_sign_public"])
+            if len(recovery) != 32 or len(root) != 32:
+                raise ValueError("a public key is 32 bytes")
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            report.organisation_problem = "the organisation's keys in the annex are malformed"
+            return None
+        report.organisation_fingerprint = crypto.org_fingerprint(recovery, root)
+        return trust.Organisation(recovery, root)
+    return None
+
+
+def _statements_bounded(chain: object) -> bool:
+    """Whether each certificate's payload is JSON as shallow as any certificate.
+
+    trust.open_statement parses a payload with json.loads once its
+    signature verifies, and anyone can sign a certificate with a key of
+    their own: one nested 16,000 deep would raise RecursionError out of it.
+    """
+    if not isinstance(chain, list):
+        return True  # verify_chain refuses it, with its own message, as it does a chain too long
+    for statement in chain[:trust.MAX_CHAIN]:
+        payload = _dict(statement).get("payload")
+        if isinstance(payload, str):
+            try:
+                jsonlimits.loads(payload, max_bytes=STATEMENT_MAX)
+            except ValueError:
+                return False
+    return True
+
+
+def _certify(signer: Signer, chain: object, public: bytes, org: trust.Organisation | None,
+             report: VerifyReport) -> None:
+    """Mark ``signer`` verified if ``chain`` ties ``public`` (the key that signed) to ``org``."""
+    if org is None:
+        signer.problem = report.organisation_problem
+        return
+    if not _statements_bounded(chain):
+        signer.problem = "a certificate in its chain is malformed"
+        return
+    try:
+        certified = trust.verify_chain(chain if isinstance(chain, list) else [], org)
+    except trust.TrustFailure as exc:
+        signer.problem = str(exc)
+        return
+    if certified.sign_public != public:
+        # A chain copied from someone else: it certifies their key, not the one that signed here.
+        signer.problem = "the key that signed is not the key its certificate chain certifies"
+        return
+    signer.verified, signer.name, signer.user_role = True, str(certified.username), str(certified.role)
+    signer.fingerprint = certified.fingerprint
+    signer.certified_by = [str(name) for name in certified.path[1:]]
+
+
 def _check_signature(zf: zipfile.ZipFile, names: set[str], annex_bytes: bytes, annex: dict,
-                     report: VerifyReport) -> None:
+                     report: VerifyReport, org: trust.Organisation | None) -> None:
     signer = _dict(annex.get("signer"))
+    signed = False
     try:
         public = crypto.b64d(signer.get("sign_public"))
         if ANNEX_SIG not in names:
@@ -179,6 +338,7 @@ def _check_signature(zf: zipfile.ZipFile, names: set[str], annex_bytes: bytes, a
             with zf.open(ANNEX_SIG) as src:
                 sig = jsonlimits.read(src, max_bytes=SIG_MAX)
             crypto.verify_detached(public, annex_bytes, crypto.b64d(sig.decode("ascii").strip()))
+            signed = True
     except crypto.BadSignature:
         report.add(ANNEX_JSON, "bad_signature",
                    "annex.json was changed after it was signed (or annex.sig is not its signature)")
@@ -192,12 +352,17 @@ def _check_signature(zf: zipfile.ZipFile, names: set[str], annex_bytes: bytes, a
         box = None
     if box and public and fpr != crypto.fingerprint(box, public):
         report.add(ANNEX_JSON, "mismatch", "the exporter's fingerprint does not match the exporter's keys")
-    report.signers.append(Signer("exporter", str(signer.get("name")), fpr,
-                                 key_id(public) if public else "?"))
+    exporter = Signer("exporter", key_id(public) if public else "?", claimed=str(signer.get("name") or ""))
+    if signed:
+        _certify(exporter, signer.get("certificates"), public, org, report)
+    else:
+        exporter.problem = "its signature over the custody annex does not verify"
+    report.signers.append(exporter)
 
 
-def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: VerifyReport) -> None:
-    uploaders: dict[tuple[str, str], Signer] = {}
+def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: VerifyReport,
+                 org: trust.Organisation | None) -> None:
+    uploaders: dict[tuple, Signer] = {}
     entries = annex.get("items", [])
     for entry in entries if isinstance(entries, list) else [None]:
         entry = _dict(entry)
@@ -223,9 +388,12 @@ def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: Verify
         fpr = entry.get("uploader_fingerprint")
         if box and fpr != crypto.fingerprint(box, public):
             report.add(path, "mismatch", "the uploader's fingerprint does not match the uploader's keys")
-        kid = key_id(public)
-        signer = uploaders.setdefault((str(entry.get("uploader")), kid),
-                                      Signer("uploader", str(entry.get("uploader")), fpr, kid))
+        # Only a key whose signature over this manifest verified gets here: tie that key to the root.
+        checked = Signer("uploader", key_id(public), claimed=str(entry.get("uploader") or ""))
+        _certify(checked, entry.get("uploader_certificates"), public, org, report)
+        signer = uploaders.setdefault(
+            (checked.key_id, checked.verified, checked.name, checked.fingerprint, checked.claimed, checked.problem),
+            checked)
         signer.items.append(str(entry.get("item_id")))
     report.signers += list(uploaders.values())
 
@@ -268,7 +436,8 @@ def verify_bundle(path: str | os.PathLike | BinaryIO) -> VerifyReport:
             return report
         report.created_at = annex.get("created_at")
         report.exporter = str(_dict(annex.get("exporter")).get("name"))
-        _check_signature(zf, names, annex_bytes, annex, report)
+        org = _organisation(annex, report)
+        _check_signature(zf, names, annex_bytes, annex, report, org)
         actual: dict[str, tuple[str, int]] = {}
         for name, entry in files.items():
             if name not in names:
@@ -285,12 +454,16 @@ def verify_bundle(path: str | os.PathLike | BinaryIO) -> VerifyReport:
                 report.add(name, "changed", "SHA-256 or size differs from the custody annex")
         for name in sorted(names - set(files) - {ANNEX_JSON, ANNEX_SIG}):
             report.add(name, "added", "present in the bundle but not listed in the custody annex")
-        _check_items(annex, actual, report)
+        _check_items(annex, actual, report, org)
     return report
 
 
 def verify_command(path: str, as_json: bool = False, out=None) -> int:
-    """What ``vault verify BUNDLE [--json]`` runs: print the report; 0 if sound, 1 if not, 2 if unreadable."""
+    """What ``vault verify BUNDLE [--json]`` runs: print the report.
+
+    Exit 0 for RESULT: OK, 1 for FAILED, 3 for NOT VERIFIED (intact, but a
+    signer is not tied to an organisation root), 2 if it is not a readable bundle.
+    """
     out = out or sys.stdout
     try:
         report = verify_bundle(path)
@@ -306,4 +479,4 @@ def verify_command(path: str, as_json: bool = False, out=None) -> int:
         return 2
     text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.to_text()
     print(text, file=out)
-    return 0 if report.ok else 1
+    return EXIT[report.result]

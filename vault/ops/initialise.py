@@ -30,10 +30,16 @@ def _write_secret(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def init(config: Config, recovery_public: bytes) -> Vault:
-    """Create the data folder, server keys and schema; register the recovery key."""
+def init(config: Config, recovery_public: bytes, root_sign_public: bytes | None = None) -> Vault:
+    """Create the data folder, server keys and schema; register the recovery key and the root, if given.
+
+    Both come from the paper kit (docs/trust.md); a vault made without the
+    root gets it later with `vault org init-root`.
+    """
     from vault.db import migrate
 
+    if root_sign_public is not None and len(root_sign_public) != 32:
+        raise InitError("the organisation root's public key must be 32 bytes")
     keys = config.keys_dir
     if keys.exists():
         raise InitError(f"{config.data_dir} already holds a vault; nothing was changed")
@@ -53,9 +59,12 @@ def init(config: Config, recovery_public: bytes) -> Vault:
     v = open_vault(config)
     with v.db.session() as s:
         s.add(Setting(key="recovery_box_public", value=base64.b64encode(recovery_public).decode()))
-        v.audit(s, "server", "server_initialised", "", {
-            "recovery_fingerprint": crypto.fingerprint(recovery_public, b""),
-            "server_sign_public": base64.b64encode(v.sign_public).decode()})
+        details = {"recovery_fingerprint": crypto.fingerprint(recovery_public, b""),
+                   "server_sign_public": base64.b64encode(v.sign_public).decode()}
+        if root_sign_public is not None:
+            s.add(Setting(key="root_sign_public", value=base64.b64encode(root_sign_public).decode()))
+            details["org_fingerprint"] = crypto.org_fingerprint(recovery_public, root_sign_public)
+        v.audit(s, "server", "server_initialised", "", details)
     return v
 
 

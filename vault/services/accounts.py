@@ -21,7 +21,7 @@ from vault.services import throttle, tokens
 from vault.services.cases import drop_user_case_keys
 from vault.services.errors import Refused
 from vault.services.invitations import redeemable
-from vault.services.users import find_user, get_user, no_such_user, user_public
+from vault.services.users import find_user, get_user, no_such_user, root_sign_public, user_public
 from vault.services.vault import Vault
 
 # The names a lookup is tried for at all: nothing a database could choke on reaches SQL.
@@ -50,13 +50,17 @@ def user_self(u: User) -> dict:
 
 
 def auth_params(v: Vault) -> dict:
-    """What a client needs before creating an account: KDF parameters and the recovery public key."""
+    """What a client needs before creating an account: KDF parameters, the recovery key and the root."""
     with v.db.session() as s:
         rec = v.recovery_public(s)
+        root = root_sign_public(s)
     return {
         "kdf": client_kdf_params(v.config),
         "recovery_public": crypto.b64e(rec),
         "recovery_fingerprint": crypto.fingerprint(rec, b""),
+        "root_sign_public": crypto.b64e(root) if root else None,
+        # For the server's own pages: a client computes the fingerprint itself.
+        "org_fingerprint": crypto.org_fingerprint(rec, root) if root else None,
     }
 
 
@@ -193,8 +197,13 @@ def logout_token(v: Vault, token: str) -> None:
 
 
 def register(v: Vault, invitation: str, username: str, creds: Credentials,
-             box_public: bytes, sign_public: bytes) -> dict:
-    """Create an account with a one-time invitation, or re-key the account a reset invitation names."""
+             box_public: bytes, sign_public: bytes, binding: bytes) -> dict:
+    """Create an account with a one-time invitation, or re-key the account a reset invitation names.
+
+    `binding` is kept for the inviter's client, which alone can check it
+    (docs/trust.md); the account is uncertified until that client, or the
+    root, certifies its keys.
+    """
     cfg = v.config
     hashed = tokens.token_hash(invitation)
     with v.db.session() as s:
@@ -210,6 +219,7 @@ def register(v: Vault, invitation: str, username: str, creds: Credentials,
             drop_user_case_keys(s, u.id)
             u.key_epoch += 1
             tokens.end_sessions(s, u.id)
+            u.certificates = None  # they certified the old keys: the account waits for a new certificate
             action = "account_rekeyed"
         else:
             if find_user(s, username):
@@ -220,6 +230,7 @@ def register(v: Vault, invitation: str, username: str, creds: Credentials,
             action = "account_registered"
         u.kdf_salt, u.kdf_params, u.auth_hash = creds.kdf_salt, creds.kdf_params, auth_hash
         u.box_public, u.sign_public, u.enc_private_keys = box_public, sign_public, creds.enc_private_keys
+        u.binding, u.invitation_id = binding, inv.id
         inv.used_at, inv.used_by = utcnow(), u.id
         s.flush()
         v.audit(s, u.username, action, "user:" + u.id, {"role": u.role, "invitation": inv.id})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from vault import crypto
 from vault.db.models import Case, CaseKey, CaseKeyVersion, CaseMember, Item, User
+from vault.services import chain
 from vault.services.access import READER_ROLES, member_case
 from vault.services.errors import Refused, not_found
 from vault.services.fields import b64_field
@@ -37,6 +38,7 @@ class CaseInput(Protocol):
     title: str
     region: str | None
     key: KeyVersionInput
+    entry: chain.StatementInput  # the chain's signed `create` entry (docs/trust.md)
 
 
 def case_summary(s: Session, c: Case) -> dict:
@@ -102,6 +104,7 @@ def create_case(v: Vault, user: User, body: CaseInput) -> dict:
             s.add(CaseMember(case_id=c.id, user_id=user.id, added_by=user.id))
             s.flush()
             _add_key_version(s, c, body.key, [user.id], user)
+            chain.append(s, c, chain.plain(body.entry), "create", user, user, (1, body.key.check))
             v.audit(s, user.username, "case_created", "case:" + c.id, {"reference": c.reference})
             out = case_summary(s, c)
     except IntegrityError as exc:
@@ -126,11 +129,24 @@ def case_detail(v: Vault, user: User, case_id: str) -> dict:
                               "signature": crypto.b64e(kv.signature)}
                              for kv in versions],
             "my_keys": {str(k.version): crypto.b64e(k.sealed) for k in mine},
+            "chain": chain.statements(s, c.id),
         }
 
 
-def add_member(v: Vault, actor: User, case_id: str, username: str, sealed: dict[str, str]) -> dict:
-    """A lawyer of the case adds a colleague, with every key version sealed to them."""
+def _racing(exc: IntegrityError) -> Refused:
+    # Two members changing the case at once: both entries claim the same place in the chain.
+    return Refused(409, "conflict", "The case changed meanwhile; reload it and try again.")
+
+
+def add_member(v: Vault, actor: User, case_id: str, username: str, sealed: dict[str, str], entry: dict) -> dict:
+    """A lawyer of the case adds a colleague, with every key version sealed to them and a signed `add`."""
+    try:
+        return _add_member(v, actor, case_id, username, sealed, entry)
+    except IntegrityError as exc:
+        raise _racing(exc) from exc
+
+
+def _add_member(v: Vault, actor: User, case_id: str, username: str, sealed: dict[str, str], entry: dict) -> dict:
     with v.db.session() as s:
         c = member_case(s, case_id, actor)
         if actor.role != "lawyer":
@@ -147,6 +163,7 @@ def add_member(v: Vault, actor: User, case_id: str, username: str, sealed: dict[
         if set(sealed) != versions:
             raise Refused(422, "key_coverage", "Seal every key version of the case to the new member.",
                           expected=sorted(versions))
+        chain.append(s, c, entry, "add", u, actor)
         s.add(CaseMember(case_id=c.id, user_id=u.id, added_by=actor.id))
         for version, key in sealed.items():
             s.add(CaseKey(case_id=c.id, version=int(version), recipient=f"user:{u.id}",
@@ -155,8 +172,17 @@ def add_member(v: Vault, actor: User, case_id: str, username: str, sealed: dict[
     return {"case_id": c.id, "user_id": u.id}
 
 
-def remove_member(v: Vault, actor: User, case_id: str, user_id: str, rotation: KeyVersionInput) -> dict:
-    """A lawyer of the case removes a member; new items use the rotated key, sealed to the rest."""
+def remove_member(v: Vault, actor: User, case_id: str, user_id: str, rotation: KeyVersionInput,
+                  entry: dict) -> dict:
+    """A lawyer of the case removes a member with a signed `remove`; new items use the rotated key."""
+    try:
+        return _remove_member(v, actor, case_id, user_id, rotation, entry)
+    except IntegrityError as exc:
+        raise _racing(exc) from exc
+
+
+def _remove_member(v: Vault, actor: User, case_id: str, user_id: str, rotation: KeyVersionInput,
+                   entry: dict) -> dict:
     with v.db.session() as s:
         c = member_case(s, case_id, actor)
         if actor.role != "lawyer":
@@ -168,6 +194,7 @@ def remove_member(v: Vault, actor: User, case_id: str, user_id: str, rotation: K
             raise Refused(409, "last_member", "A case needs at least one member.")
         if rotation.version != c.key_version + 1:
             raise Refused(409, "stale_key_version", f"The new key version must be {c.key_version + 1}.")
+        chain.append(s, c, entry, "remove", s.get(User, user_id), actor, (rotation.version, rotation.check))
         s.execute(delete(CaseMember).where(CaseMember.case_id == c.id, CaseMember.user_id == user_id))
         s.execute(delete(CaseKey).where(CaseKey.case_id == c.id, CaseKey.recipient == f"user:{user_id}"))
         _add_key_version(s, c, rotation, remaining, actor)
@@ -175,3 +202,16 @@ def remove_member(v: Vault, actor: User, case_id: str, user_id: str, rotation: K
         v.audit(s, actor.username, "member_removed", "case:" + c.id,
                 {"user": user_id, "new_key_version": c.key_version})
     return {"case_id": c.id, "key_version": rotation.version}
+
+
+def adopt_chain(v: Vault, actor: User, case_id: str, entries: list[dict]) -> dict:
+    """A member gives a case from before chains its chain: `create`, then an `add` per other member."""
+    try:
+        with v.db.session() as s:
+            c = member_case(s, case_id, actor)
+            st = chain.adopt(s, c, entries, actor, _members(s, c.id))
+            v.audit(s, actor.username, "case_chain_adopted", "case:" + c.id,
+                    {"members": len(st.members), "key_version": st.key_version})
+    except IntegrityError as exc:
+        raise _racing(exc) from exc
+    return {"case_id": case_id, "seq": st.seq, "head": st.head}

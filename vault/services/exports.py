@@ -15,7 +15,12 @@ decrypts locally and sends the plaintext; then, here:
   which signs them with the user's Ed25519 key (`sign_export`): the server
   never holds a private key;
 * nothing of the content is logged: exceptions by type only, and refusals
-  name fields and item ids, never values.
+  name fields and item ids, never values;
+* the annex carries the organisation's public keys and the certificate
+  chains the server stores for the exporter and each uploader. The server
+  cannot make a certificate, so relaying them adds nothing it could forge:
+  the recipient's `vault verify` checks them against the organisation
+  fingerprint it compares with the organisation (docs/trust.md).
 
 The interface parses the request (vault/api/exports.py) and hands over plain
 values; refusals are `Refused`. Plugin failures are logged to the logger the
@@ -57,6 +62,7 @@ from vault.services.access import member_case
 from vault.services.errors import Refused
 from vault.services.fields import b64_field
 from vault.services.plugins import enabled_exporter
+from vault.services.users import organisation, stored_chain
 from vault.services.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -146,11 +152,15 @@ def export_items(s: Session, case: Case, chosen: Sequence[ChosenItem],
                 or not isinstance(manifest.get("size"), int)):
             raise Refused(422, "bad_manifest", f"items[{n}]: the signed manifest of {item.id} is not a manifest "
                           "of that item in this case.")
-        box = user.box_public if user.sign_public == item.uploader_sign_public else None
+        # The account's keys and chain describe the item's signer only if it still has the key it
+        # signed with; after a re-key the recipient is told the signer is not tied to the root.
+        same_key = user.sign_public == item.uploader_sign_public
         out.append(ExportItem(
             item_id=item.id, manifest=manifest, manifest_bytes=body, manifest_signature=sig,
             uploader_sign_public=item.uploader_sign_public, uploader=user.username,
-            uploaded_at=item.created_at.isoformat() + "Z", open=opener(n), uploader_box_public=box))
+            uploaded_at=item.created_at.isoformat() + "Z", open=opener(n),
+            uploader_box_public=user.box_public if same_key else None,
+            uploader_certificates=stored_chain(user) if same_key else None))
     return out
 
 
@@ -204,14 +214,16 @@ def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachme
     with v.db.session() as s:
         exp, enabled = enabled_exporter(s, req.exporter, pm)
         items = export_items(s, case, req.items, attachments.opener)
+        org = organisation(s)
     record = case_record(req.case_record)
-    signer = SignerIdentity(user.username, user.sign_public, user.box_public)
+    signer = SignerIdentity(user.username, user.sign_public, user.box_public, tuple(stored_chain(user)))
     buf = io.BytesIO()
     try:
         checked = render_checked(exp.name, record, items, req.options, pm=pm, enabled=enabled,
                                  allow_missing=req.draft)
         attachments.stream()
-        annex = write_bundle(buf, checked.rendered, checked.exporter, req.options, items, signer, None)
+        annex = write_bundle(buf, checked.rendered, checked.exporter, req.options, items, signer, None,
+                             organisation=org)
         attachments.finish()
     except ExportRefused as exc:
         raise Refused(422, "missing_fields", f"{exp.target_body} needs what is listed in 'problems'; complete the "
@@ -316,7 +328,9 @@ def sign_export(v: Vault, user: User, case: Case, bundle_b64: str, signature_b64
                       "(sign the exact bytes of annex_b64).") from None
     del bundle
     report = verify_bundle(io.BytesIO(final))
-    if not report.ok:
+    # Integrity only: whether the signers chain to the root is for the recipient to see, and an
+    # export from a vault without a root (or by an uncertified user) is still theirs to make.
+    if not report.intact:
         # Kinds and counts only: the paths are the attachments' original names.
         kinds = Counter(f.kind for f in report.findings)
         raise Refused(422, "bundle_invalid", "The bundle does not verify: it was changed after /exports made it.",

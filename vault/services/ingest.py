@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from vault import crypto, plugins
-from vault.db.models import CaseKeyVersion, Item, SearchOutbox, Upload, User, new_id, utcnow
+from vault.db.models import Case, CaseKeyVersion, Item, SearchOutbox, Upload, User, new_id, utcnow
 from vault.domain.exports import EvidenceNotice
 from vault.services import plugins as plugin_state
 from vault.services.access import member_case
@@ -54,6 +54,18 @@ def _own_upload(s: Session, upload_id: str, user: User) -> Upload:
     if up.expires_at < utcnow():
         raise Refused(410, "upload_expired", "This upload expired. Start it again.")
     return up
+
+
+def _current_version(s: Session, up: Upload) -> None:
+    """Refuse an upload begun under a key version the case has rotated away from.
+
+    A removed member may hold that older key, so an item sealed with it
+    would be readable by someone no longer in the case.
+    """
+    current = s.get(Case, up.case_id).key_version
+    if up.key_version != current:
+        raise Refused(409, "stale_key_version", f"The case key was rotated while you uploaded; start this upload "
+                      f"again with key version {current}.", key_version=current)
 
 
 def _state(v: Vault, up: Upload) -> dict:
@@ -166,12 +178,14 @@ def finish_upload(v: Vault, user: User, upload_id: str, *, ciphertext_sha256: st
         kv = s.get(CaseKeyVersion, (up.case_id, up.key_version))
         if kv is None:
             raise Refused(409, "stale_key_version", "This key version does not exist for the case.")
+        _current_version(s, up)
     digest = _store_blob(v, user, upload_id, snapshot, hashed, ciphertext_sha256, sealed_manifest,
                          receipt_signature, logger)
     with v.db.session() as s:
         up = s.get(Upload, upload_id)
         if up is None:
             raise Refused(409, "already_finished", "This upload was already finished.")
+        _current_version(s, up)  # a rotation may have committed while the blob was being stored
         item = Item(id=up.item_id, case_id=up.case_id, uploader_id=user.id, uploader_role=user.role,
                     key_version=up.key_version, evidence_type=meta["evidence_type"], attached_to=attached_to,
                     meta=meta, blob_sha256=digest, blob_size=up.total_size, wrapped_key=wrapped_key,

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vault import crypto
 from vault.db.models import Invitation, User, new_id, utcnow
 from vault.services.errors import Refused
 from vault.services.tokens import INVITATION_TOKEN_BYTES, new_token, token_hash
@@ -32,7 +33,7 @@ def create_invitation(v: Vault, s: Session, role: str, actor: str, created_by: s
     s.add(inv)
     v.audit(s, actor, "invitation_created", "invitation:" + inv.id,
             {"role": role, "reset_user": reset_user.id if reset_user else None})
-    return {"invitation": token, "role": role, "expires_at": inv.expires_at.isoformat() + "Z",
+    return {"invitation": token, "id": inv.id, "role": role, "expires_at": inv.expires_at.isoformat() + "Z",
             "reset_username": reset_user.username if reset_user else None}
 
 
@@ -59,3 +60,27 @@ def redeemable(s: Session, hashed: str) -> Invitation:
     if inv.expires_at < utcnow():
         raise Refused(410, "invitation_expired", "This invitation has expired. Ask your admin for a new one.")
     return inv
+
+
+def pending(v: Vault) -> list[dict]:
+    """Accounts whose current keys have no certificate, with what their inviter's client checks.
+
+    `invited_by` is None for an invitation made on the server machine: the
+    root (the paper kit's holder) certifies those.
+    """
+    with v.db.session() as s:
+        rows = s.execute(select(User).where(User.certificates.is_(None))
+                         .order_by(User.created_at, User.username)).scalars().all()
+        out = []
+        for u in rows:
+            inv = s.get(Invitation, u.invitation_id) if u.invitation_id else None
+            inviter = s.get(User, inv.created_by) if inv is not None and inv.created_by else None
+            registered = inv.used_at if inv is not None and inv.used_at else u.created_at
+            out.append({
+                "id": u.id, "username": u.username, "role": u.role,
+                "box_public": crypto.b64e(u.box_public), "sign_public": crypto.b64e(u.sign_public),
+                "binding": crypto.b64e(u.binding) if u.binding else None, "invitation_id": u.invitation_id,
+                "invited_by": inviter.username if inviter else None,
+                "invited_by_id": inviter.id if inviter else None,
+                "registered_at": registered.isoformat() + "Z"})
+        return out

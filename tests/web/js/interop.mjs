@@ -11,6 +11,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 
 import * as vc from "../../../vault/static/js/crypto.js";
+import * as trust from "../../../vault/static/js/trust.js";
 
 const hex = (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 const bin = (h) => {
@@ -206,6 +207,50 @@ const OPS = {
   },
 };
 
+// Trust (trust.js): keys travel as base64 inside statements, as on the wire; seeds as hex.
+const orgOf = (o) => trust.Organisation.fromBase64(o.recovery_public, o.root_sign_public);
+const keysOfMap = (m) => (m ? (uid) => new Set(m[uid] || []) : null);
+
+function stateOut(st) {
+  return { case_id: st.caseId, seq: st.seq, head: st.head, key_version: st.keyVersion,
+    members: Object.fromEntries(st.members), checks: Object.fromEntries(st.checks), ids: st.ids };
+}
+
+function stateIn(s) {
+  return { caseId: s.case_id, seq: s.seq, head: s.head, keyVersion: s.key_version,
+    members: new Map(Object.entries(s.members || {})),
+    checks: new Map(Object.entries(s.checks || {}).map(([k, v]) => [Number(k), v])) };
+}
+
+function certifiedOut(c) {
+  return { user_id: c.userId, username: c.username, role: c.role, box_public: vc.toBase64(c.boxPublic),
+    sign_public: vc.toBase64(c.signPublic), may_certify: c.mayCertify, issuer: vc.toBase64(c.issuer), path: c.path,
+    fingerprint: c.fingerprint };
+}
+
+const TRUST_OPS = {
+  root_sign_seed: (r) => hex(vc.rootSignSeed(bin(r.kit_secret))),
+  org_fingerprint: (r) => vc.orgFingerprint(bin(r.recovery_public), bin(r.root_sign_public)),
+  invitation_secret: (r) => hex(vc.invitationSecret(bin(r.seed), r.invitation_id, r.role)),
+  invitation_binding: (r) => hex(vc.invitationBinding(bin(r.secret), r.username, bin(r.box_public), bin(r.sign_public))),
+  statement_message: (r) => hex(vc.statementMessage(r.kind, r.payload)),
+  statement_hash: (r) => vc.statementHash(bin(r.signature), r.payload),
+  base64url: (r) => ({ text: vc.toBase64Url(bin(r.data)), back: hex(vc.fromBase64Url(vc.toBase64Url(bin(r.data)))) }),
+  canonical_json: (r) => trust.canonicalJson(r.body),
+  make_statement: (r) => trust.makeStatement(r.kind, r.body, bin(r.seed)),
+  open_statement(r) {
+    const { body, signer } = trust.openStatement(r.statement, r.kind);
+    return { body, signer: vc.toBase64(signer), id: trust.statementId(r.statement) };
+  },
+  certify: (r) => trust.certify(bin(r.seed), orgOf(r.org), r.user_id, r.username, r.role, vc.fromBase64(r.box_public),
+    vc.fromBase64(r.sign_public), r.issued_at),
+  verify_chain: (r) => certifiedOut(trust.verifyChain(r.certificates, orgOf(r.org))),
+  verify_user: (r) => certifiedOut(trust.verifyUser(r.user, orgOf(r.org))),
+  make_entry: (r) => trust.makeEntry(stateIn(r.state), r.entry_op, r.member, r.key_version, r.key_check, r.signer_id,
+    bin(r.seed), r.time),
+  replay: (r) => stateOut(trust.replay(r.case_id, r.entries, keysOfMap(r.keys_of))),
+};
+
 async function main() {
   const chunks = [];
   for await (const c of process.stdin) chunks.push(c);
@@ -213,7 +258,7 @@ async function main() {
   await vc.ready();
   const results = [];
   for (const req of ops) {
-    const fn = OPS[req.op];
+    const fn = OPS[req.op] || TRUST_OPS[req.op];
     try {
       if (!fn) throw new Error(`unknown op ${req.op}`);
       results.push({ ok: await fn(req) });

@@ -761,6 +761,62 @@ export function caseKeyMessage(caseId, version, check) {
 }
 
 // --------------------------------------------------------------------------
+// Trust from people (docs/trust.md): the organisation root, invitations, signed
+// statements. The structures built on them are in trust.js (vault/domain/trust.py).
+
+/** URL-safe base64 without padding (the invitation code's secret). */
+export function toBase64Url(bytes) {
+  const s = need();
+  return s.to_base64(u8(bytes, "bytes"), s.base64_variants.URLSAFE_NO_PADDING);
+}
+
+export function fromBase64Url(text) {
+  const s = need();
+  if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) throw new TypeError("not URL-safe base64");
+  return s.from_base64(text, s.base64_variants.URLSAFE_NO_PADDING);
+}
+
+/** The organisation root's Ed25519 seed: BLAKE2b-256(key = kit secret, personal "vault-root-sign"). */
+export function rootSignSeed(kitSecret) {
+  return blake2bSaltPersonal(32, new Uint8Array(0), u8(kitSecret, "kit secret", KEY_BYTES), "vault-root-sign");
+}
+
+/** The organisation's fingerprint: one number covering its recovery key and its root. */
+export function orgFingerprint(recoveryPublic, rootSignPublic) {
+  return fingerprint(recoveryPublic, rootSignPublic);
+}
+
+/** An invitation's one-time secret (16 bytes), re-derived by its issuer from their own seed. */
+export function invitationSecret(issuerSignSeed, invitationId, role) {
+  if (typeof role !== "string") throw new TypeError("role must be a string");
+  const data = encodeUtf8(`${idText(invitationId, "invitation id")}|${role}`, "invitation");
+  return blake2bSaltPersonal(16, data, u8(issuerSignSeed, "Ed25519 seed", KEY_BYTES), "vault-invite");
+}
+
+/** The newcomer's proof that these public keys are the ones made with this invitation (32 bytes). */
+export function invitationBinding(secret, username, boxPublic, signPublic) {
+  if (typeof username !== "string") throw new TypeError("username must be a string");
+  const message = encodeUtf8(
+    `vault-invite-bind-v1|${username}|${toBase64(u8(boxPublic, "X25519 public key", KEY_BYTES))}|` +
+      `${toBase64(u8(signPublic, "Ed25519 public key", KEY_BYTES))}`,
+    "binding",
+  );
+  return blake2bSaltPersonal(32, message, u8(secret, "invitation secret", 16), "vault-inv-bind");
+}
+
+/** What a signed statement's signature covers: "vault-{kind}-v1\n", then the exact payload text. */
+export function statementMessage(kind, payload) {
+  if (typeof kind !== "string" || !/^[a-z-]+$/.test(kind)) throw new TypeError("bad statement kind");
+  return concat(encodeUtf8(`vault-${kind}-v1\n`), encodeUtf8(payload, "payload"));
+}
+
+/** A signed statement's id: hex BLAKE2b-256(personal "vault-chain", signature || payload). */
+export function statementHash(signature, payload) {
+  const data = concat(u8(signature, "signature", SIGNATURE_BYTES), encodeUtf8(payload, "payload"));
+  return toHex(blake2bSaltPersonal(32, data, null, "vault-chain"));
+}
+
+// --------------------------------------------------------------------------
 // Content streams: "VLT\x01" || secretstream header(24) || records
 // Every record is CHUNK_SIZE plaintext bytes + 17, except the last, which
 // carries TAG_FINAL and may be shorter (empty only for an empty file).

@@ -9,11 +9,12 @@ export class UserError extends Error {
   }
 }
 
-/** A key or signature that cannot be trusted; `changed` names whose pinned keys changed, if that is why. */
+/** A key, signature or history that cannot be trusted; `translated`: the message says what failed, in the page's language. */
 export class TrustError extends Error {
-  constructor(message) {
+  constructor(message, { translated = false } = {}) {
     super(message);
     this.name = "TrustError";
     this.code = "TrustError";
+    this.translated = translated;
   }
 }

@@ -4,24 +4,30 @@ import { caseKeys } from "./casekeys.js";
 import * as vc from "./crypto.js";
 import { TrustError } from "./errors.js";
 import { t } from "./i18n.js";
-import { pin, pinnedSignKeys } from "./pinning.js";
+import { trustUser } from "./pinning.js";
+
+/**
+ * The uploader's signing key must be one the case's signed chain recorded for them (a member,
+ * now or before), or their current keys must be certified (or compared in person).
+ */
+async function checkUploader(up, state) {
+  if ((state.signKeys.get(up.id) || new Set()).has(up.sign_public)) return;
+  const user = await api("GET", `/users/${encodeURIComponent(up.username)}`);
+  if (user.id !== up.id || user.sign_public !== up.sign_public) {
+    throw new TrustError(t("This item is signed with a key that neither the case's signed history nor a certificate ties to {name}. Do not rely on it; tell your admin.", { name: up.username }), { translated: true });
+  }
+  trustUser(user);
+}
 
 /** As vault/client/transfer.py fetch_item: every check before anything is shown. */
 export async function fetchVerified(itemId) {
   const item = await api("GET", `/items/${itemId}`);
   const kase = await api("GET", `/cases/${item.case_id}`);
-  const keys = await caseKeys(kase);
+  const { state, keys } = await caseKeys(kase);
   const caseKey = keys.get(item.key_version);
-  if (!caseKey) throw new TrustError(t("You have no key for this item's key version. Ask a member to add you again."));
+  if (!caseKey) throw new TrustError(t("You have no key for this item's key version. Ask a member to add you again."), { translated: true });
   const up = item.uploader;
-  const owner = pinnedSignKeys()[up.sign_public];
-  if (owner === undefined) {
-    const user = await api("GET", `/users/${encodeURIComponent(up.username)}`);
-    if (user.sign_public !== up.sign_public) throw new TrustError(`the item's signing key is not ${up.username}'s current key`);
-    pin(user);
-  } else if (owner !== up.username) {
-    throw new TrustError(`the item claims uploader ${up.username} but the key belongs to ${owner}`);
-  }
+  await checkUploader(up, state);
   const signer = vc.fromBase64(up.sign_public);
   const sealedManifest = vc.fromBase64(item.sealed_manifest);
   vc.verify(signer, vc.receiptMessage(item.id, item.case_id, item.key_version, item.blob_sha256,

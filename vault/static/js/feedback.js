@@ -4,7 +4,6 @@
 import { ApiFailure } from "./api.js";
 import { $ } from "./dom.js";
 import { t } from "./i18n.js";
-import { RECOVERY } from "./pinning.js";
 
 export function status(msg) {
   const box = $("#status");
@@ -60,16 +59,18 @@ const ERRORS = {
   IntegrityError: N_("This evidence failed its integrity check: it was altered or damaged. Do not rely on it; tell your admin."),
   BadSignature: N_("A signature does not verify: the data was altered or signed by someone else. Do not rely on it."),
   TrustError: N_("A colleague's key could not be trusted. Compare fingerprints in person before continuing."),
+  stale_key_version: N_("The case key changed while this upload was under way. It starts again under the new key."),
+  bad_certificate: N_("The server refused the certificate: it does not match this person's current keys, name or role."),
+  bad_entry: N_("The server refused the change to the case's membership: it does not follow the case's history. Reload the page."),
 };
 
 export function errorText(err) {
   if (!err) return "";
   if (err.name === "UserError") return err.message; // already says what to do, translated
-  if (err.name === "TrustError" && err.changed === RECOVERY) {
-    return t("The organisation's recovery key changed. On your Account page, compare its new fingerprint with the paper recovery kit, and accept it there only if they match.");
-  }
-  if (err.name === "TrustError" && err.changed) {
-    return t("{name}'s keys changed since you first saw them. Open the case page, compare the new fingerprint with them in person, and accept it there.", { name: err.changed });
+  if (err.name === "TrustError" && err.translated) return err.message;
+  if (err.name === "TrustFailure") {
+    // trust.js: what failed, in English as vault/domain/trust.py words it, translated here.
+    return t("Refused: {reason}. Nothing was sealed or accepted; tell your admin.", { reason: t(err.msgid, err.params) });
   }
   const key = err.code || err.name;
   if (key && ERRORS[key]) return t(ERRORS[key]);

@@ -1,10 +1,9 @@
 // Encrypt, sign and upload one file, resumably — the browser twin of
 // vault/client/transfer.py upload_file (same manifest, sealed fields, receipt).
 import { api, putBytes } from "./api.js";
-import { caseKeys } from "./casekeys.js";
+import { currentCaseKey } from "./casekeys.js";
 import { csrfToken, me } from "./context.js";
 import * as vc from "./crypto.js";
-import { UserError } from "./errors.js";
 import { photoExif } from "./exif.js";
 import { t } from "./i18n.js";
 import { userKeys } from "./keys.js";
@@ -113,13 +112,27 @@ export class Upload {
     while (this.paused) await new Promise((r) => (this._resume = r));
   }
 
+  /**
+   * Upload under the key version the case's signed chain says is current. If the case key
+   * changed meanwhile (a member was removed), the server refuses to finish (409
+   * stale_key_version) and the upload starts again, re-encrypted under the new version.
+   */
   async run() {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this._runOnce();
+      } catch (err) {
+        if (err.code !== "stale_key_version" || attempt >= 3) throw err;
+        this.restarted = (this.restarted || 0) + 1;
+        this.onState(t("The case key changed: starting again under the new key…"));
+      }
+    }
+  }
+
+  async _runOnce() {
     const keys = await userKeys();
     const kase = await api("GET", `/cases/${this.caseId}`);
-    const ck = await caseKeys(kase);
-    const version = kase.key_version;
-    const caseKey = ck.get(version);
-    if (!caseKey) throw new UserError(t("You have no key for this case's current key version. Ask a member to add you again."));
+    const { version, key: caseKey } = await currentCaseKey(kase);
     const size = this.file.size;
     this.onState(t("Starting…"));
     const start = await api("POST", `/cases/${this.caseId}/uploads`, {

@@ -7,7 +7,7 @@ import { UserError } from "../errors.js";
 import { guard, status } from "../feedback.js";
 import { t } from "../i18n.js";
 import { passwordProof, refusalText, setPassword, userKeys } from "../keys.js";
-import { fingerprintOf, keyChange, pin, recoveryKey } from "../pinning.js";
+import { fingerprintOf, orgFromParams, pinnedOrg, pinOrgTyped, trustOf } from "../pinning.js";
 
 await boot();
 const show = guard(async () => {
@@ -18,18 +18,30 @@ const show = guard(async () => {
   $("#totp-disable-form").hidden = !mine.totp_enabled;
 });
 
-const showRecovery = guard(async () => {
-  const key = await recoveryKey();
-  const change = keyChange(key);
-  if (!change) pin(key); // first sight: trusted from now on, as creating a case would do
-  $("#recovery-fingerprint").textContent = change ? change.old : vc.recoveryFingerprint(vc.fromBase64(key.box_public));
-  $("#recovery-new-fingerprint").textContent = change ? change.now : "";
-  $("#recovery-change").hidden = !change;
+const showOrg = guard(async () => {
+  const org = pinnedOrg();
+  $("#org-pin-form").hidden = Boolean(org);
+  $("#org-fingerprint").textContent = org ? org.fingerprint : t("none pinned yet");
+  if (!org) return;
+  let server = null;
+  try {
+    server = orgFromParams(await api("GET", "/auth/params"));
+  } catch {
+    server = null;
+  }
+  $("#org-change").hidden = Boolean(server && server.fingerprint === org.fingerprint);
+  $("#org-server-fingerprint").textContent = server ? server.fingerprint : "—";
+  const mine = await api("GET", "/me");
+  const tr = trustOf(mine, org);
+  $("#my-certified").textContent = tr.certified
+    ? t("certified by your organisation ({path})", { path: tr.certified.path.join(" ← ") })
+    : t("not certified yet: an admin certifies them");
 });
-$("#recovery-accept").addEventListener("click", guard(async () => {
-  pin(await recoveryKey(), { acceptChange: true });
-  status(t("The new recovery key is accepted in this browser."));
-  await showRecovery();
+$("#org-pin-form").addEventListener("submit", guard(async (ev) => {
+  ev.preventDefault();
+  await pinOrgTyped($("#org-digits").value);
+  status(t("Your organisation is pinned in this browser."));
+  await showOrg();
 }));
 
 $("#password-form").addEventListener("submit", guard(async (ev) => {
@@ -157,4 +169,4 @@ $("#totp-disable-form").addEventListener("submit", guard(async (ev) => {
   await show();
 }));
 show();
-showRecovery();
+showOrg();

@@ -3,7 +3,9 @@ import { boot } from "../app.js";
 import { me } from "../context.js";
 import { $, el } from "../dom.js";
 import { guard, status } from "../feedback.js";
+import { createInvitation, showPending } from "../certify.js";
 import { fmtDate, fmtNumber, localized, roleName, t } from "../i18n.js";
+import { fingerprintOf, pinnedOrg, trustOf } from "../pinning.js";
 
 await boot();
 
@@ -11,6 +13,12 @@ await boot();
 function labelCells(table) {
   const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
   for (const tr of table.querySelectorAll("tbody tr")) [...tr.cells].forEach((td, i) => (td.dataset.label = names[i] || ""));
+}
+
+function certBadge(u) {
+  const org = pinnedOrg();
+  const ok = org && trustOf(u, org).certified;
+  return el("span", { class: ok ? "badge ok" : "badge bad", text: ok ? t("certified") : t("not certified") });
 }
 
 async function users() {
@@ -26,7 +34,7 @@ async function users() {
           await users();
         }) }, u.disabled ? t("Enable") : t("Disable"));
     return el("tr", {}, el("td", { text: u.username }), el("td", { text: roleName(u.role) }),
-      el("td", { class: "mono", text: u.fingerprint }),
+      el("td", {}, el("div", {}, el("span", { class: "mono", text: fingerprintOf(u.box_public, u.sign_public) }), " ", certBadge(u))),
       el("td", {}, el("span", { class: u.disabled ? "badge bad" : "badge ok", text: u.disabled ? t("disabled") : t("active") })),
       el("td", {}, action));
   }));
@@ -35,11 +43,8 @@ async function users() {
 
 $("#invite-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
-  const out = await api("POST", "/admin/invitations", { role: $("#invite-role").value });
-  $("#invite-token").textContent = out.invitation;
-  $("#invite-link").value = `${location.origin}/register#invite=${out.invitation}`;
-  $("#invite-result").hidden = false;
-  $("#invite-link").select();
+  await createInvitation($("#invite-role").value);
+  await showPending();
 }));
 
 async function plugins() {
@@ -81,5 +86,6 @@ async function audit() {
 }
 
 guard(users)();
+guard(showPending)();
 guard(plugins)();
 guard(audit)();

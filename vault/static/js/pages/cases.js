@@ -6,8 +6,9 @@ import { $, el } from "../dom.js";
 import { UserError } from "../errors.js";
 import { guard, status } from "../feedback.js";
 import { fmtDate, fmtNumber, t } from "../i18n.js";
-import { userKeys } from "../keys.js";
+import { meAsMember, nowText } from "../casekeys.js";
 import { recoveryPublic } from "../pinning.js";
+import { emptyState, makeEntry } from "../trust.js";
 
 await boot();
 
@@ -48,18 +49,20 @@ if (form) {
       throw new UserError(t("Give the case a title (no names)."));
     }
     status(t("Making the case key in this browser…"));
-    const keys = await userKeys();
+    const { keys, member } = await meAsMember();
     // As vault/client/session.py create_case: the browser picks the id so the signed commitment names the case.
     const caseKey = vc.randomKey();
     const check = vc.caseKeyCheck(caseKey);
     const caseId = vc.toHex(vc.randomBytes(16));
-    const sealed = { recovery: vc.toBase64(vc.seal(await recoveryPublic(), caseKey)),
+    const sealed = { recovery: vc.toBase64(vc.seal(recoveryPublic(), caseKey)),
       [`user:${me.id}`]: vc.toBase64(vc.seal(keys.boxPublic, caseKey)) };
     const signature = vc.toBase64(keys.sign(vc.caseKeyMessage(caseId, 1, check)));
     vc.wipe(caseKey);
+    // The membership chain's first entry: I create the case at key version 1 (docs/trust.md).
+    const entry = makeEntry(emptyState(caseId), "create", member, 1, check, me.id, keys.signSeed, nowText());
     const region = $("#case-region").value || null;
     const out = await api("POST", "/cases", { id: caseId, reference, title, region,
-      key: { version: 1, check, signature, sealed } });
+      key: { version: 1, check, signature, sealed }, entry });
     status(t("Case opened."));
     location.assign(`/cases/${out.id}`);
   }));

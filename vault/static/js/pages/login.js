@@ -7,7 +7,7 @@ import { TrustError, UserError } from "../errors.js";
 import { clearError, showError, status } from "../feedback.js";
 import { t } from "../i18n.js";
 import { deriveKeys, refusalText, setPassword, storeSessionKeys, weakerKdf } from "../keys.js";
-import { pin } from "../pinning.js";
+import { checkOwnCertificate, pinnedOrg, pinOrgTyped } from "../pinning.js";
 
 await boot();
 const form = $("#login-form");
@@ -29,6 +29,30 @@ function localNext(raw) {
   }
   if (url.origin !== location.origin || !["http:", "https:"].includes(url.protocol)) return "/";
   return url.href; // absolute and checked: "//x" in its path cannot be read as another host
+}
+
+/**
+ * A browser that has not pinned this user's organisation (a new device) asks for its
+ * fingerprint, from the paper kit or an invitation code, and pins the organisation the
+ * server names only if the fingerprint computed here is the one typed.
+ */
+function askOrganisation(username) {
+  form.hidden = true;
+  $("#org-prompt").hidden = false;
+  $("#org-digits").focus();
+  return new Promise((resolve) => {
+    $("#org-form").addEventListener("submit", async function onSubmit(ev) {
+      ev.preventDefault();
+      clearError();
+      try {
+        await pinOrgTyped($("#org-digits").value, username);
+        $("#org-form").removeEventListener("submit", onSubmit);
+        resolve();
+      } catch (err) {
+        showError(err);
+      }
+    });
+  });
 }
 
 form.addEventListener("submit", async (ev) => {
@@ -92,11 +116,13 @@ form.addEventListener("submit", async (ev) => {
       }
     }
     keys.wipe();
-    pin(user, { acceptChange: true });
     vc.wipe(derived.kek);
     vc.wipe(derived.authKey);
     derived = null;
     $("#password").value = "";
+    status("");
+    if (!pinnedOrg(user.username)) await askOrganisation(user.username);
+    checkOwnCertificate(await api("GET", "/me"));
     location.assign(localNext(new URLSearchParams(location.search).get("next")));
   } catch (err) {
     status("");

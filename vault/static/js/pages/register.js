@@ -5,15 +5,29 @@ import { $ } from "../dom.js";
 import { UserError } from "../errors.js";
 import { clearError, showError, status } from "../feedback.js";
 import { t } from "../i18n.js";
+import { codeFromFragment, digits, parseCode } from "../invitecode.js";
 import { deriveKeys } from "../keys.js";
-import { pinFirstKeys } from "../pinning.js";
+import { orgFromParams, pinOrg, rememberInviter } from "../pinning.js";
 
 await boot();
 const form = $("#register-form");
-const fromFragment = new URLSearchParams(location.hash.slice(1)).get("invite");
-if (fromFragment) {
-  $("#invitation").value = fromFragment;
-  history.replaceState(null, "", location.pathname); // keep the token out of history
+if (location.hash.length > 1) {
+  $("#invitation").value = codeFromFragment(location.hash);
+  history.replaceState(null, "", location.pathname); // keep the code out of history
+}
+
+/** The code, and the organisation the server names, refused unless its fingerprint (computed here) is the code's. */
+async function checkedInvitation(text) {
+  const code = parseCode(text);
+  if (!code) {
+    throw new UserError(t("This is not a complete invitation code. It starts with “vault-invite-v1:” and has five parts separated by colons. Ask your admin for the whole code or link."));
+  }
+  const params = await api("GET", "/auth/params");
+  const org = orgFromParams(params);
+  if (digits(org.fingerprint) !== code.org) {
+    throw new UserError(t("Refused: the organisation fingerprint this server gives ({fp}) is not the one in your invitation. This server may not be your organisation's. Do not register; tell your admin in person.", { fp: org.fingerprint }));
+  }
+  return { code, params, org };
 }
 
 form.addEventListener("submit", async (ev) => {
@@ -39,21 +53,26 @@ form.addEventListener("submit", async (ev) => {
   $("#kdf-progress").hidden = false;
   status(t("Making your keys in this browser…"));
   try {
-    const params = await api("GET", "/auth/params");
+    const { code, params, org } = await checkedInvitation(invitation);
     const salt = vc.randomBytes(vc.SALT_BYTES);
     const { authKey, kek } = await deriveKeys(password, salt, params.kdf);
     const keys = vc.UserKeys.generate();
-    const out = await api("POST", "/auth/register", {
-      invitation, username, kdf_salt: vc.toBase64(salt), kdf_params: params.kdf, auth_key: vc.toBase64(authKey),
+    // Binds these public keys to the invitation's secret: the inviting admin's page checks it
+    // before certifying them, so a server that swapped them cannot get them certified.
+    const binding = vc.invitationBinding(code.secret, username, keys.boxPublic, keys.signPublic);
+    await api("POST", "/auth/register", {
+      invitation: code.token, username, kdf_salt: vc.toBase64(salt), kdf_params: params.kdf, auth_key: vc.toBase64(authKey),
       box_public: vc.toBase64(keys.boxPublic), sign_public: vc.toBase64(keys.signPublic),
-      enc_private_keys: vc.toBase64(vc.encryptUserKeys(kek, username, keys)),
+      enc_private_keys: vc.toBase64(vc.encryptUserKeys(kek, username, keys)), binding: vc.toBase64(binding),
     });
-    pinFirstKeys(username, out.user, params.recovery_public);
+    pinOrg(org, username);
+    rememberInviter(username, code.inviter);
     $("#my-fingerprint").textContent = vc.fingerprint(keys.boxPublic, keys.signPublic);
-    $("#recovery-fingerprint").textContent = params.recovery_fingerprint;
+    $("#org-fingerprint").textContent = org.fingerprint;
     keys.wipe();
     vc.wipe(kek);
     vc.wipe(authKey);
+    vc.wipe(code.secret);
     form.hidden = true;
     $("#register-done").hidden = false;
     $("#done-title").focus?.();
