@@ -9,7 +9,6 @@ used here are swept for on the server's data folder when the module ends
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 import requests

@@ -62,28 +62,43 @@ def _in_order(request):
 
 
 def test_admin_sets_up_and_invites(web):
+    from vault.client.session import ClientSession
+
     page = web.page()
     S["admin_fpr"] = web.register(page, web.env.admin_invitation, "admin", PASSWORDS["admin"], setup=True)
+    # The kit holder certifies the first admin with the paper kit (`vault org certify --kit`).
+    kit_holder = ClientSession.login(web.url, "admin", PASSWORDS["admin"], home=web.tmp / "kit-holder")
+    kit_holder.pin_organisation(web.org_fingerprint)
+    assert kit_holder.certify_pending(kit_secret=web.env.recovery_secret) == ["admin"]
     web.login(page, "admin", PASSWORDS["admin"])
     assert page.url.endswith("/admin")
     for role in ("lawyer", "medic"):
         page.select_option("#invite-role", role)
         page.click("#invite-form button[type=submit]")
         page.wait_for_selector("#invite-result:not([hidden])")
-        page.wait_for_function("() => document.querySelector('#invite-token').textContent.length > 10")
-        S[f"invite_{role}"] = page.text_content("#invite-token").strip()
-        assert page.input_value("#invite-link").endswith("/register#invite=" + S[f"invite_{role}"])
-        page.evaluate("() => { document.querySelector('#invite-token').textContent = ''; }")
+        page.wait_for_function("() => document.querySelector('#invite-code').textContent.length > 10")
+        S[f"invite_{role}"] = page.text_content("#invite-code").strip()
+        assert S[f"invite_{role}"].split(":")[3] == S["admin_fpr"].replace(" ", "")  # the inviter: this admin
+        assert page.input_value("#invite-link").endswith("/register#" + S[f"invite_{role}"])
+        page.evaluate("() => { document.querySelector('#invite-code').textContent = ''; }")
     assert S["invite_lawyer"] != S["invite_medic"]
     page.wait_for_selector("#audit-verify.ok")
     assert page.errors == []
     S["admin_page"] = page
 
 
+def _admin_certifies(web, username: str) -> None:
+    page = S["admin_page"]
+    page.goto(f"{web.url}/admin")
+    page.locator(f'#pending li[data-user="{username}"] [data-certify]').click()
+    page.wait_for_selector(f'#pending li[data-user="{username}"]', state="detached")
+
+
 def test_lawyer_registers_creates_case_and_uploads_through_a_broken_connection(web):
     url, tmp = web.url, web.tmp
     page = web.page()
     web.register(page, S["invite_lawyer"], "aigul", PASSWORDS["aigul"])
+    _admin_certifies(web, "aigul")  # the admin's browser checks the invitation binding and certifies
     web.login(page, "aigul", PASSWORDS["aigul"])
     assert page.url.endswith("/cases")
     page.fill("#reference", "KG-2026-101")
@@ -164,11 +179,13 @@ def test_lawyer_adds_the_medic_after_comparing_fingerprints(web):
     page.click("#member-form button[type=submit]")
     page.wait_for_selector("#member-confirm:not([hidden])")
     assert page.text_content("#member-fingerprint").strip() == S["medic_fpr"]
+    assert page.is_visible("#member-uncertified")  # not certified yet: the comparison in person is needed
     page.click("#member-grant")  # refused until the box is ticked
     page.wait_for_selector("#alert:not([hidden])")
     page.check("#member-compared")
     page.click("#member-grant")
     page.wait_for_function("() => document.querySelector('#member-list').textContent.includes('bakyt')")
+    _admin_certifies(web, "bakyt")  # certified afterwards, so every client of the vault trusts his keys
 
 
 def test_medic_files_a_forensic_report_from_a_phone(web):
@@ -214,6 +231,7 @@ def test_browser_and_cli_read_each_other(web):
     url, tmp = web.url, web.tmp
     cli = Cli(url, tmp / "cli-aigul", "aigul", PASSWORDS["aigul"])
     cli.run("login")
+    cli.run("org", "pin", "--fingerprint", web.org_fingerprint)  # a new computer: the organisation from the kit
     out = tmp / "big.from-cli"
     got = cli.json("download", S["big_item"], "--out", str(out))
     assert got["verified"] is True

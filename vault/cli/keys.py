@@ -59,10 +59,12 @@ def recovery_kit(out_dir, organisation, as_json):
     from vault.domain import recovery_kit as recovery
 
     pub, files = recovery.write_kit(out_dir, organisation)
-    emit({"recovery_public": crypto.b64e(pub), "fingerprint": crypto.fingerprint(pub, b""),
-          "files": [str(f) for f in files]}, as_json,
+    root = recovery.root_public(recovery.load_kit(files[0]))
+    emit({"recovery_public": crypto.b64e(pub), "root_public": crypto.b64e(root),
+          "org_fingerprint": crypto.org_fingerprint(pub, root), "files": [str(f) for f in files]}, as_json,
          lambda o: click.echo(f"Kit in {out_dir}. Register with: vault server init --recovery-public "
-                              f"{o['recovery_public']}\nFingerprint: {o['fingerprint']}"))
+                              f"{o['recovery_public']} --root-public {o['root_public']}\n"
+                              f"Organisation fingerprint: {o['org_fingerprint']}"))
 
 
 @click.command()

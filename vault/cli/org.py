@@ -92,6 +92,13 @@ def org_certify(url, kit, username, fingerprint, as_json):
 
     secret = recovery.load_kit(kit)
     s = open_session(url)
+    # The kit itself names the organisation: the strongest anchor there is. Pin it if this
+    # computer has none yet (the first admin may have registered in a browser).
+    from vault.client import state
+
+    if state.pinned_org(s.url, base=s.home) is None:
+        s.trust.pin_organisation(s.http.get("/auth/params"), crypto.org_fingerprint(
+            crypto.box_public_from_secret(secret), recovery.root_public(secret)))
     if username is None:
         done = s.certify_pending(kit_secret=secret)
     else:

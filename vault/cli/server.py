@@ -210,13 +210,21 @@ def audit_verify(data_dir, as_json):
 @json_option
 @handle_errors
 def info(data_dir, as_json):
-    """Fingerprints of the recovery key and the server's signing key."""
+    """The organisation fingerprint as this server holds it, and the server's signing key.
+
+    Only useful on the server machine itself: a client never takes a
+    fingerprint from the server, it computes it from the keys it uses.
+    """
     from vault import crypto
+    from vault.db.models import Setting
 
     v = open_vault_at(data_dir)
     with v.db.session() as s:
         rec = v.recovery_public(s)
-    emit({"recovery_fingerprint": crypto.fingerprint(rec, b""),
+        root = s.get(Setting, "root_sign_public")
+        root = crypto.b64d(root.value) if root else None
+    emit({"org_fingerprint": crypto.org_fingerprint(rec, root) if root else None,
+          "recovery_fingerprint": crypto.fingerprint(rec, b""),
           "server_sign_public": crypto.b64e(v.sign_public),
           "database": v.config.db_url.split("://")[0], "blob_store": v.blobs.describe()}, as_json)
 
