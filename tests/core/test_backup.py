@@ -106,12 +106,23 @@ def _check_restored(tmp_path: Path, restored: Path, source: dict, item_id: str, 
     app = create_app(cfg)
     live = LiveServer(app)
     try:
-        lawyer = ClientSession.login(live.url, "aigul", "lawyer-password-1", home=_home(tmp_path, "lawyer"))
+        lawyer = _moved_login(live.url, tmp_path)
         path, manifest = download_item(lawyer, item_id, tmp_path / "downloaded.bin")
         assert path.read_bytes() == data and manifest["uploader"] == "aigul"
     finally:
         live.stop()
         app.extensions["vault"].db.dispose()
+
+
+def _moved_login(url: str, tmp_path: Path) -> ClientSession:
+    """The lawyer signs in to the restored vault at its new address; the organisation is pinned there once."""
+    sess = ClientSession.login(url, "aigul", "lawyer-password-1", home=_home(tmp_path, "lawyer"))
+    old = next(iter(json.loads((_home(tmp_path, "lawyer") / "pins.json").read_text()).values()))["@org"]
+    from vault import crypto
+
+    sess.pin_organisation(crypto.org_fingerprint(crypto.b64d(old["recovery_public"]),
+                                                 crypto.b64d(old["root_sign_public"])))
+    return sess
 
 
 def _backup(env, archive: Path) -> None:
@@ -192,7 +203,7 @@ def test_sqlite_vault_moves_to_postgresql(tmp_path, new_pg_database):
     app = create_app(load_config(restored, **TEST_SETTINGS))
     live = LiveServer(app)
     try:
-        lawyer = ClientSession.login(live.url, "aigul", "lawyer-password-1", home=_home(tmp_path, "lawyer"))
+        lawyer = _moved_login(live.url, tmp_path)
         case = lawyer.create_case("KG-2026-002", "After the move")
         src = tmp_path / "second.bin"
         src.write_bytes(os.urandom(5000))

@@ -5,7 +5,7 @@ seized or broken-into server), and a rewriting HTTP proxy in front of real
 gunicorn (a server that answers what it likes). For each attack the client
 refuses with a message saying what failed, seals nothing to a key the
 attacker made, and encrypts nothing under a key version it cannot verify.
-The browser's side of the same attacks is tests/web/test_browser_malicious.py.
+The browser's side of the same attacks is tests/web/test_browser_trust.py.
 """
 
 from __future__ import annotations

@@ -423,3 +423,56 @@ def test_a_proxy_that_swaps_a_colleagues_key_at_add_member_is_refused(web, lawye
     page.wait_for_selector("#alert:not([hidden])")
     assert all(r != f"user:{genuine['id']}" for _, r in _case_keys(web, case_id))
     assert json.dumps(proxy.rewritten).count("/users/") >= 1
+
+
+def test_a_case_from_before_chains_is_adopted_in_the_browser(web, lawyer, case_id, make_user):
+    from sqlalchemy import delete
+
+    from vault.db.models import CaseEntry
+    from vault.domain import trust
+
+    medic = make_user("medic", "saltanat")
+    lawyer.session.add_member(case_id, medic.username)
+    v = _db(web)
+    try:
+        with v.db.session() as s:  # as a vault made by the previous release holds it: no chain
+            s.execute(delete(CaseEntry).where(CaseEntry.case_id == case_id))
+            s.commit()
+    finally:
+        v.db.dispose()
+    page = web.signed_in(lawyer)
+    page.goto(f"{web.url}/cases/{case_id}")
+    page.wait_for_selector("#adopt:not([hidden])")
+    row = page.locator(f'#adopt-list li[data-user="{medic.username}"]')
+    assert _fpr(_user(web, lawyer, medic.username)) in row.text_content()
+    assert page.is_hidden("#adopt-compared-row")  # everyone listed is certified: nothing to tick
+    page.click("#adopt-button")
+    page.wait_for_selector("#adopt", state="hidden")
+    page.wait_for_selector(f'#member-list li[data-user="{medic.username}"]')
+    kase = requests.get(f"{web.url}/api/v1/cases/{case_id}", timeout=30,
+                        headers=web.bearer(lawyer.username, lawyer.password)).json()
+    st = trust.replay(case_id, kase["chain"])
+    assert {m["username"] for m in st.members.values()} == {lawyer.username, medic.username}
+    item = _upload_in_browser(web, page, case_id, "after-adoption.txt", b"after the adoption")
+    assert item
+    assert page.errors == []
+
+
+def test_a_certificate_from_someone_other_than_the_inviter_is_flagged(web, admin, make_user):
+    from vault.domain import trust
+
+    other = make_user("admin", "second-admin")  # a second admin, certified by the first
+    code = admin.session.invite("lawyer")["code"]
+    page = web.page()
+    web.register(page, code, "kubat", "kubat-Pässwörd-31")
+    p = next(x for x in admin.session.pending() if x["username"] == "kubat")
+    keys = other.session._require_keys()
+    cert = trust.certify(keys.sign_seed, _org(web), p["id"], p["username"], p["role"], base64.b64decode(p["box_public"]),
+                         base64.b64decode(p["sign_public"]), "2026-12-02T10:00:00Z")
+    other.session.http.post(f"/admin/users/{p['id']}/certificate", {"certificate": cert})
+    page.goto(f"{web.url}/login")
+    page.fill("#username", "kubat")
+    page.fill("#password", "kubat-Pässwörd-31")
+    page.click("#login-button")
+    page.wait_for_selector("#alert:not([hidden])")
+    assert "other than the admin who invited you" in page.text_content("#alert")
