@@ -60,11 +60,14 @@ from vault.domain.exports import (
 )
 from vault.domain.vocab import codes, huridocs_code, label
 from vault.export.context import (
+    ROMANIZATION,
     attached_categories,
     attachment_lines,
     base_context,
     facts_for,
+    latin_name,
     render,
+    romanize,
     state_name,
 )
 from vault.export.document import (
@@ -76,6 +79,7 @@ from vault.export.document import (
     ItemList,
     Para,
     SignatureBlock,
+    Table,
     Title,
     clean_text,
     format_date,
@@ -84,18 +88,22 @@ from vault.export.document import (
     word,
     yes_no,
 )
+from vault.export.forensic import forensic_document, forensic_summary, read_forensic_report
 from vault.export.mapping import (
     applies,
     build_sections,
     check_requirements,
+    cite_messages,
     exporter_from_mapping,
     format_value,
     is_empty,
     load_mapping,
     note,
+    other_spellings,
     required_fields,
     resolve,
     tr,
+    untranslated_text,
 )
 from vault.export.names import attachment_paths, safe_filename
 from vault.hookspecs import hookimpl
@@ -109,13 +117,16 @@ __all__ = [
     "Examination", "Autopsy", "DomesticRemedy", "OtherProcedure", "ArticleClaim", "InterimMeasures", "Source",
     "Applicant", "Authorisation", "AttachmentRef", "Requests", "ForensicReport", "ForensicFinding",
     # the document
-    "Document", "Block", "Title", "Heading", "Para", "Fields", "ItemList", "AddressBlock", "SignatureBlock",
+    "Document", "Block", "Title", "Heading", "Para", "Fields", "Table", "ItemList", "AddressBlock", "SignatureBlock",
     "word", "format_date", "format_period", "yes_no", "clean_text", "roman",
+    # the forensic report as a document, and summed up for another one
+    "forensic_document", "forensic_summary", "read_forensic_report",
     # mappings as data
     "load_mapping", "exporter_from_mapping", "required_fields", "check_requirements", "build_sections", "note",
-    "tr", "resolve", "is_empty", "format_value", "applies",
+    "tr", "resolve", "is_empty", "format_value", "applies", "cite_messages", "untranslated_text",
+    "other_spellings",
     # shared values and rendering
     "base_context", "render", "state_name", "facts_for", "attachment_lines", "attached_categories",
     # names and vocabularies
-    "safe_filename", "attachment_paths", "label", "codes", "huridocs_code",
+    "safe_filename", "attachment_paths", "label", "codes", "huridocs_code", "romanize", "ROMANIZATION", "latin_name",
 ]

@@ -35,6 +35,7 @@ BUNDLED_PLUGINS: dict[str, str] = {
     "omct": "vault_plugin_omct",
     "un": "vault_plugin_un",
     "ombudsman": "vault_plugin_ombudsman",
+    "prosecutor": "vault_plugin_prosecutor",
 }
 
 # Part of the vault itself: registered always, cannot be disabled.

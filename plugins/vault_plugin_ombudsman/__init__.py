@@ -2,16 +2,23 @@
 
 A formal letter in Russian or Kyrgyz: the addressee and the applicant in the
 upper right, the title, the victim, the statement of facts, the violations,
-the rights violated, the steps taken, the request, the attachments, and a
-date and signature line. It follows the general law on citizens' appeals
-(No. 67 of 2007); the complaint rules of the constitutional law on the
-Akyikatchy in force since October 2025 could not be checked (mapping.json
-says so, and validation warns the user, not the recipient).
+the rights violated, the medical examination, the steps taken, what the
+Akyikatchy needs to accept the complaint, the request, the attachments, and a
+date and signature line.
+
+It is built on the constitutional law «Об Акыйкатчы (Омбудсмене) Кыргызской
+Республики» in force since 3 October 2025, whose number and text could not be
+found: the document says so, and the complaint rules follow the Akyikatchy's
+own questions and answers (ombudsman.kg/en/faq) — one year from the day the
+violation became known, at most two for exceptional circumstances; only
+state and local bodies and their officials; not a matter pending in court; a
+third party needs the victim's consent. The letter's form follows the Law on
+citizens' appeals (4 May 2007 No. 67). The default request asks for what the
+Akyikatchy can do (consider, check, make submissions to the body, apply to
+the prosecutor or a court), not for punishment.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from vault.plugin_api import (
     AddressBlock,
@@ -26,6 +33,7 @@ from vault.plugin_api import (
     base_context,
     build_sections,
     check_requirements,
+    cite_messages,
     exporter_from_mapping,
     format_date,
     hookimpl,
@@ -40,9 +48,23 @@ from vault.plugin_api import (
 NAME = "ombudsman"
 MAPPING = load_mapping(__name__)
 LANGUAGES = ("ru", "ky")
-# Under the former Ombudsman law a complaint was expected within one year of
-# the violation; unverified under the 2025 law, hence a warning only.
-TIME_LIMIT_DAYS = 365
+# Who the Akyikatchy may be asked about: state and local bodies and their officials
+# (ombudsman.kg/en/faq); a private person counts when acting with official consent.
+STATE_ACTORS = frozenset({"police", "security_service", "prison_staff", "military", "prosecutor",
+                          "other_official", "private_with_consent"})
+
+
+def _state_actor(case: CaseRecord) -> bool:
+    if case.against_state_body is not None:
+        return case.against_state_body
+    return any(p.type in STATE_ACTORS for act in case.acts for p in act.perpetrators)
+
+
+def _years_before(day, years: int):
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
 
 
 def _context(case: CaseRecord, items: list[ExportItem], options: ExportOptions) -> dict:
@@ -55,6 +77,9 @@ def _context(case: CaseRecord, items: list[ExportItem], options: ExportOptions) 
     ctx["request"] = case.requests.ombudsman_request or tr(MAPPING["letter"]["request"], lang)
     ctx["identity_attached"] = "identity" in ctx["categories"]
     ctx["decisions_attached"] = "domestic_decision" in ctx["categories"]
+    ctx["state_actor"] = _state_actor(case)
+    ctx["known_date"] = case.violation_known_date
+    ctx["consent_row"] = case.victim.consent_to_submit if ctx["represented"] else None
     return ctx
 
 
@@ -79,24 +104,25 @@ def vault_exporters() -> list[Exporter]:
 
 
 def _late(case: CaseRecord, options: ExportOptions) -> list[Problem]:
-    last = case.last_violation_date
-    if last is None or (options.date - last) <= dt.timedelta(days=TIME_LIMIT_DAYS):
+    """One year from the day the violation became known, at most two (ombudsman.kg/en/faq)."""
+    spec = MAPPING["time_limit"]
+    known = case.violation_known_date or case.last_violation_date
+    if known is None:
         return []
-    return [Problem(
-        "acts", severity="warning",
-        message=(f"The last violation was on {format_date(last, 'en')}, more than a year ago. Under the "
-                 "former Ombudsman law a complaint was expected within one year; whether the 2025 law "
-                 "keeps that limit could not be verified. Explain the delay in the letter."),
-        messages={
-            "ru": (f"Последнее нарушение произошло {format_date(last, 'ru')}, более года назад. По прежнему "
-                   "закону об Омбудсмене жалоба подавалась в течение года; сохранён ли этот срок в законе "
-                   "2025 года, проверить не удалось. Объясните в жалобе причину задержки."),
-            "ky": (f"Акыркы укук бузуу {format_date(last, 'ky')} болгон, бир жылдан ашык убакыт мурун. "
-                   "Омбудсмен жөнүндө мурдагы мыйзам боюнча арыз бир жылдын ичинде берилчү; 2025-жылдагы "
-                   "мыйзамда бул мөөнөт сакталганбы, текшерүү мүмкүн болгон жок. Кечиктирүүнүн себебин "
-                   "арызда түшүндүрүңүз."),
-        },
-    )]
+    found = []
+
+    def problem(key: str, path: str, severity: str) -> Problem:
+        messages = cite_messages({lang: text.format(date=format_date(known, lang))
+                                  for lang, text in spec[key].items()}, spec["cite"])
+        return Problem(path, messages["en"], severity=severity, messages=messages)
+
+    if case.violation_known_date is None:
+        found.append(problem("unknown", "violation_known_date", "warning"))
+    if known < _years_before(options.date, spec["max_years"]):
+        found.append(problem("too_late", "violation_known_date", "missing"))
+    elif known < _years_before(options.date, spec["years"]):
+        found.append(problem("late", "violation_known_date", "warning"))
+    return found
 
 
 @hookimpl

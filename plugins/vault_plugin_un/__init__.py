@@ -2,20 +2,26 @@
 
 * ``un-srt`` — individual communication to the Special Rapporteur on
   torture, following the sections of OHCHR's model questionnaire (srt.json).
+  A victim still in custody (or disappeared, or incommunicado) and at risk
+  gets the urgent-appeal form; others the allegation-letter form (the
+  Special Rapporteur's pages on urgent appeals and allegation letters). When
+  the victim refuses the transmission of the name to the government, the
+  name and identity document are not printed.
 * ``un-hrc`` — individual complaint to the Human Rights Committee under the
-  Optional Protocol to the ICCPR (hrc.json), with the variant ``cat22``: the
-  same complaint to the Committee against Torture under article 22 CAT,
-  offered only for states recorded as having made that declaration
-  (cat22_declarations.json; Kyrgyzstan is unverified, so not by default).
+  Optional Protocol to the ICCPR (hrc.json; admissibility checks in
+  admissibility.py), with the variant ``cat22``: the same complaint to the
+  Committee against Torture under article 22 CAT, refused for a state
+  without that declaration (cat22_declarations.json: Kyrgyzstan has none).
 
 Both in English or Russian, the two UN languages the coalition writes in.
+English documents write names in Latin letters by one named standard
+(``romanize``) and warn about free text left in Russian or Kyrgyz.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from vault.plugin_api import (
+    ROMANIZATION,
     CaseRecord,
     Document,
     Exporter,
@@ -30,38 +36,63 @@ from vault.plugin_api import (
     build_sections,
     check_requirements,
     exporter_from_mapping,
-    format_date,
     hookimpl,
     label,
+    latin_name,
     load_mapping,
     note,
     render,
+    romanize,
     safe_filename,
     tr,
+    untranslated_text,
     word,
 )
 
-from . import cat22
+from . import admissibility, cat22
 
 SRT, HRC = "un-srt", "un-hrc"
 MAPPINGS = {SRT: load_mapping(__name__, "srt.json"), HRC: load_mapping(__name__, "hrc.json")}
 LANGUAGES = ("en", "ru")
-# Human Rights Committee rules of procedure, rule 99(c) (2019 text; number unverified):
-# a complaint 5 years after the last domestic decision may be an abuse of submission.
-HRC_TIME_LIMIT_YEARS = 5
+# In custody, or held where no one can reach them: the Special Rapporteur's urgent appeal applies
+# (ohchr.org/EN/Issues/Torture/SRTorture/Pages/Appeals.aspx), not the allegation letter.
+IN_CUSTODY = frozenset({"detained"})
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+def _names(case: CaseRecord, lang: str) -> dict:
+    """The victim's names as the document prints them: in English, romanized with the original once."""
+    victim = case.victim
+    out = {}
+    for key in ("family_name", "first_names", "patronymic"):
+        value = getattr(victim, key)
+        latin = romanize(value) if value and lang == "en" else value
+        out[key] = f"{latin} ({value})" if value and latin != value else value
+    return out
+
+
+def _srt_context(ctx: dict, case: CaseRecord) -> None:
+    victim, detention = case.victim, case.detention
+    held = detention.current_status in IN_CUSTODY or victim.status in ("disappeared", "incommunicado")
+    ctx["urgent_candidate"] = bool(held and not victim.deceased)
+    ctx["urgent"] = bool(ctx["urgent_candidate"] and detention.present_risk)
+    ctx["urgent_intro"] = tr(MAPPINGS[SRT]["titles"]["urgent_intro"], ctx["lang"])
+    ctx["allegation"] = not ctx["urgent"]
+    # Printed only on a yes: not answered is treated as no, as the bundle's anonymity check treats it.
+    transmissible = victim.consent_transmit_name_to_government is True
+    ctx["name_transmissible"] = transmissible
+    ctx["name_withheld"] = None if transmissible else tr(MAPPINGS[SRT]["titles"]["name_withheld"], ctx["lang"])
+    ctx["form_kind"] = tr(MAPPINGS[SRT]["titles"]["urgent" if ctx["urgent"] else "allegation"], ctx["lang"])
 
 
 def _context(exporter: str, case: CaseRecord, items: list[ExportItem], options: ExportOptions) -> dict:
     ctx = base_context(case, items, options)
     lang = options.language
     ctx["deceased"] = True if case.victim.deceased else None
+    ctx.update({f"victim_{k}": v for k, v in _names(case, lang).items()})
+    ctx["applicant_name"] = latin_name(case.applicant.full_name, lang)
+    ctx["authorisation_given_by"] = latin_name(case.authorisation.given_by, lang)
+    if exporter == SRT:
+        _srt_context(ctx, case)
     if exporter == HRC:
         titles = MAPPINGS[HRC]["titles"]
         instrument = "CAT" if options.variant == "cat22" else "ICCPR"
@@ -76,6 +107,15 @@ def _context(exporter: str, case: CaseRecord, items: list[ExportItem], options: 
         roles = MAPPINGS[HRC]["relationship"]
         ctx["representative_role"] = tr(roles[role], lang) if ctx["represented"] else None
         ctx["authorisation_attached"] = "authorisation" in ctx["categories"]
+        # Rule 99 (b): a victim who cannot act (dead, disappeared, incommunicado) may be represented
+        # without authorisation, if the complaint explains why.
+        ctx["needs_authorisation"] = ctx["represented"] and not case.victim.cannot_authorise
+        ctx["explain_no_authorisation"] = (ctx["represented"] and case.victim.cannot_authorise
+                                           and case.authorisation.given is not True)
+        ctx["no_authorisation_statement"] = (admissibility.no_authorisation_statement(titles, case, lang)
+                                             if ctx["represented"] else None)
+        ctx["anonymity_request"] = tr(titles["anonymity"], lang) if case.victim.request_anonymity else None
+        ctx["final_decision_date"] = admissibility.final_decision(case)
         ctx["other_procedures_stated"] = bool(case.other_procedures) or case.other_procedures_none is not None
         ctx["other_none_text"] = (tr(titles["other_none"], lang)
                                   if case.other_procedures_none and not case.other_procedures else None)
@@ -113,14 +153,14 @@ def vault_exporters() -> list[Exporter]:
             variants=(Variant(
                 name="cat22", label="Committee against Torture (article 22 CAT) instead",
                 states=cat22.offered_states(),
-                note="Only for states that made the article 22 declaration; unverified for Kyrgyzstan.",
+                note="Only for states that made the article 22 declaration; Kyrgyzstan has not (refused).",
                 translations={
                     "ru": {"label": "Вместо этого — Комитет против пыток (статья 22 КПП)",
                            "note": "Только для государств, сделавших заявление по статье 22; "
-                                   "для Кыргызстана не проверено."},
+                                   "Кыргызстан его не сделал."},
                     "ky": {"label": "Анын ордуна — Кыйноолорго каршы комитет (КККнын 22-беренеси)",
                            "note": "22-берене боюнча билдирүү жасаган мамлекеттер үчүн гана; "
-                                   "Кыргызстан үчүн текшерилген эмес."},
+                                   "Кыргызстан аны жасаган эмес."},
                 },
             ),),
             description="Complaint following the treaty bodies' model form, in English or Russian.",
@@ -134,28 +174,6 @@ def vault_exporters() -> list[Exporter]:
             },
         ),
     ]
-
-
-def _date_problems(exporter: str, case: CaseRecord, options: ExportOptions) -> list[Problem]:
-    last = case.last_domestic_decision
-    if exporter != HRC or options.variant == "cat22" or last is None:
-        return []
-    if last >= _years_before(options.date, HRC_TIME_LIMIT_YEARS):
-        return []
-    return [Problem(
-        "domestic_remedies", severity="warning",
-        message=(f"The last domestic decision is dated {format_date(last, 'en')}, more than five years "
-                 "ago: the Human Rights Committee may treat the complaint as an abuse of the right of "
-                 "submission unless you explain the delay."),
-        messages={
-            "ru": (f"Последнее решение внутри страны датировано {format_date(last, 'ru')}, более пяти лет "
-                   "назад: Комитет может счесть жалобу злоупотреблением правом на представление "
-                   "сообщений, если задержка не объяснена."),
-            "ky": (f"Өлкөдөгү акыркы чечим {format_date(last, 'ky')} кабыл алынган, беш жылдан ашык "
-                   "убакыт мурун: кечиктирүүнүн себеби түшүндүрүлбөсө, Комитет даттанууну кайрылуу "
-                   "укугунан кыянаттык менен пайдалануу катары кароосу мүмкүн."),
-        },
-    )]
 
 
 def _variant_problems(exporter: str, case: CaseRecord, options: ExportOptions) -> list[Problem]:
@@ -172,22 +190,25 @@ def vault_validate(exporter: str, case: CaseRecord, items: list[ExportItem],
     if exporter not in MAPPINGS:
         return None
     ctx = _context(exporter, case, items, options)
-    return (_variant_problems(exporter, case, options)
-            + check_requirements(MAPPINGS[exporter]["requirements"], case, ctx)
-            + _date_problems(exporter, case, options))
+    mapping = MAPPINGS[exporter]
+    found = _variant_problems(exporter, case, options) + check_requirements(mapping["requirements"], case, ctx)
+    if exporter == HRC:
+        found += admissibility.problems(mapping["admissibility"], case, options)
+    return found + untranslated_text(mapping["sections"], case, ctx, options.language)
 
 
-def _title(exporter: str, options: ExportOptions) -> tuple[str, str]:
+def _title(exporter: str, options: ExportOptions, ctx: dict) -> tuple[str, str]:
     lang = options.language
     if exporter == SRT:
-        if lang == "ru":
-            return ("Индивидуальное сообщение Специальному докладчику по вопросу о пытках",
-                    "и других жестоких, бесчеловечных или унижающих достоинство видах обращения и наказания")
-        return ("Individual communication to the Special Rapporteur on torture",
-                "and other cruel, inhuman or degrading treatment or punishment")
+        return ctx["form_kind"], tr(MAPPINGS[SRT]["titles"]["subtitle"], lang)
     titles = MAPPINGS[HRC]["titles"]
     key = "cat22" if options.variant == "cat22" else "hrc"
     return tr(titles[key], lang), tr(titles[f"{key}_sub"], lang)
+
+
+def _signer(case: CaseRecord, lang: str) -> str | None:
+    name = case.applicant.full_name or case.victim.full_name
+    return romanize(name) if name and lang == "en" else name
 
 
 @hookimpl
@@ -198,7 +219,7 @@ def vault_export(exporter: str, case: CaseRecord, items: list[ExportItem],
     lang = options.language if options.language in LANGUAGES else "en"
     ctx = _context(exporter, case, items, options)
     mapping = MAPPINGS[exporter]
-    title, subtitle = _title(exporter, options)
+    title, subtitle = _title(exporter, options, ctx)
     doc = Document(title=title, subtitle=subtitle, language=lang, author=case.source.organisation or "",
                    footer=f"{title} — {ctx['document_date']}",
                    header_note=word("confidential", lang))
@@ -209,8 +230,11 @@ def vault_export(exporter: str, case: CaseRecord, items: list[ExportItem],
         doc.heading(f"{number}. {tr(titles['signature'], lang)}")
         doc.add(Para(tr(titles["signature_text"], lang), align="justify"))
         doc.add(SignatureBlock([tr(titles["place"], lang), word("date", lang), word("signature", lang)],
-                               name=case.applicant.full_name or case.victim.full_name,
+                               name=_signer(case, lang),
                                values={word("date", lang): ctx["document_date"]}))
     note(doc, tr(mapping["form"]["doc_note"], lang))
+    if lang == "en":
+        note(doc, f"Names are written in Latin letters following the {ROMANIZATION}; "
+                  "the original spelling follows in brackets.")
     stem = "UN-SRT" if exporter == SRT else ("UN-CAT" if options.variant == "cat22" else "UN-HRC")
     return render(doc, safe_filename(f"{stem}-{case.reference or options.date.isoformat()}-{lang}"))

@@ -3,8 +3,8 @@
 The answer is data (cat22_declarations.json), not code, because it changes
 when a state makes or withdraws the declaration and because some entries
 could not be verified. The variant is offered by default only for states
-recorded with a declaration; for any other state a user who chooses it
-explicitly is told why that is risky.
+recorded with a declaration; a state recorded without one (Kyrgyzstan) is
+refused, an unknown state is warned about.
 """
 
 from __future__ import annotations
@@ -30,15 +30,20 @@ def offered_states() -> frozenset[str]:
 def problems(state: str, state_label: str) -> list[Problem]:
     entry = status(state)
     if entry["declaration"] is False:
+        checked = entry.get("checked") or DATA.get("checked", "")
+        where = f"UN Treaty Collection, chapter IV.9, checked {checked}"
         return [Problem(
             "options.variant",
             f"The Committee against Torture cannot receive complaints against {state_label}: "
-            "no article 22 declaration. Use the Human Rights Committee instead.",
+            f"it has made no declaration under article 22 of the Convention ({where}). "
+            "Use the Human Rights Committee instead.",
             messages={
                 "ru": "Комитет против пыток не может рассматривать жалобы против этого государства: "
-                      "нет заявления по статье 22. Используйте Комитет по правам человека.",
+                      f"оно не сделало заявления по статье 22 Конвенции (Собрание договоров ООН, глава IV.9, "
+                      f"проверено {checked}). Используйте Комитет по правам человека.",
                 "ky": "Кыйноолорго каршы комитет бул мамлекетке каршы даттанууларды карай албайт: "
-                      "22-берене боюнча арыз жок. Адам укуктары боюнча комитетти колдонуңуз.",
+                      f"ал Конвенциянын 22-беренеси боюнча билдирүү жасаган эмес (БУУнун келишимдер жыйнагы, "
+                      f"IV.9-бөлүм, {checked} текшерилген). Адам укуктары боюнча комитетти колдонуңуз.",
             },
         )]
     if entry["declaration"] is None:

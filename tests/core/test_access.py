@@ -419,3 +419,37 @@ def test_404_body_does_not_reveal_that_an_item_exists(people, client, tmp_path):
         fake = client.get(path.format(secrets.token_hex(16)), headers=bearer(people.outsider.http.token))
         assert real.status_code == fake.status_code == 404
         assert real.get_json() == fake.get_json()
+
+
+def test_invitations_are_listed_without_their_token_and_revoked(people, app, client, client_home):
+    """GET /admin/invitations lists the open invitations (role, creator, expiry, never the token); DELETE revokes
+    one, audited, and its code no longer registers anyone. Readers get 403 (test_admin_routes_refuse_readers)."""
+    from vault.client.session import register
+
+    admin = people.admin
+    made = admin.invite("medic")
+    listed = admin.http.get("/admin/invitations")["invitations"]
+    mine = next(i for i in listed if i["id"] == made["id"])
+    assert mine["role"] == "medic" and mine["created_by"] == admin.username and mine["expires_at"].endswith("Z")
+    assert set(mine) == {"id", "role", "created_by", "created_at", "expires_at", "reset_username"}
+    assert made["invitation"] not in json.dumps(listed)
+    used = {i["id"] for i in listed} - {made["id"]}
+    resp = client.delete(f"/api/v1/admin/invitations/{made['id']}", headers=bearer(admin.http.token))
+    assert resp.status_code == 200 and resp.get_json()["status"] == "revoked"
+    assert made["id"] not in {i["id"] for i in admin.http.get("/admin/invitations")["invitations"]}
+    entry = admin.http.get("/admin/audit?limit=1000")["entries"][-1]
+    assert (entry["action"], entry["object"], entry["actor"]) == ("invitation_revoked", "invitation:" + made["id"],
+                                                                  admin.username)
+    with pytest.raises(ApiFailure) as refused:
+        register(people.admin.url, made["code"], "revoked-one", "revoked-password-1", home=client_home("revoked"))
+    assert refused.value.code == "invalid_invitation"
+    again = client.delete(f"/api/v1/admin/invitations/{made['id']}", headers=bearer(admin.http.token))
+    assert again.status_code == 404 and again.get_json()["error"]["code"] == "no_such_invitation"
+    # A used invitation is not "open" and cannot be revoked (disable the account instead).
+    with app.extensions["vault"].db.session() as s:
+        from vault.db.models import User
+
+        used_id = s.get(User, people.lawyer.me["id"]).invitation_id
+    assert used_id not in used
+    gone = client.delete(f"/api/v1/admin/invitations/{used_id}", headers=bearer(admin.http.token))
+    assert gone.status_code == 409 and gone.get_json()["error"]["code"] == "invitation_used"

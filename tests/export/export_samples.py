@@ -64,7 +64,7 @@ def full_case() -> dict:
             "nationality": "Кыргыз Республикасы", "occupation": "студент, курьер",
             "id_document": "ID 2345678", "activities": "Активист молодёжного движения «Жаңы муун»",
             "address": KY_ADDRESS, "consent_to_submit": True, "consent_publish_name": True,
-            "consent_transmit_name_to_government": True,
+            "consent_transmit_name_to_government": True, "request_anonymity": False,
         },
         "arrest": {
             "date": "2025-03-12", "place": "Бишкек, возле дома по ул. Жаңы-Жер, 12",
@@ -108,11 +108,27 @@ def full_case() -> dict:
             "treatment": "Обезболивающие, наблюдение травматолога",
             "current_condition": "Боли при ходьбе, нарушения сна",
         },
+        # The whole domestic chain of a Kyrgyz torture case: crime report, the prosecutor's
+        # refusal to open a case, the court appeal against it, the appeal (HRC exhaustion).
         "domestic_remedies": [{
-            "body": "Прокуратура Свердловского района г. Бишкек", "date": "2025-03-18",
-            "action": "Заявление о пытках (ст. 143 УК КР)",
-            "outcome": "Отказ в возбуждении уголовного дела", "decision_date": "2025-09-10",
+            "type": "crime_report", "body": "Прокуратура Свердловского района г. Бишкек", "date": "2025-03-18",
+            "action": "Заявление о пытках (ст. 143 УК КР)", "outcome": "Проведена доследственная проверка",
+        }, {
+            "type": "prosecutor_refusal", "body": "Прокуратура Свердловского района г. Бишкек",
+            "date": "2025-04-17", "outcome": "Отказ в возбуждении уголовного дела", "decision_date": "2025-04-17",
+        }, {
+            "type": "court_appeal_refusal", "body": "Свердловский районный суд г. Бишкек (следственный судья)",
+            "date": "2025-05-02", "action": "Жалоба на постановление об отказе в возбуждении уголовного дела",
+            "outcome": "Жалоба оставлена без удовлетворения", "decision_date": "2025-06-12",
+        }, {
+            "type": "appeal", "body": "Бишкекский городской суд", "date": "2025-06-20",
+            "action": "Апелляционная жалоба на постановление следственного судьи",
+            "outcome": "Постановление оставлено без изменения", "decision_date": "2025-09-10",
         }],
+        "final_decision_date": "2025-09-10",
+        "violation_known_date": "2025-03-13",
+        "against_state_body": True,
+        "pending_in_court": False,
         "other_procedures_none": True,
         "claims": [
             {"instrument": "ICCPR", "article": "7", "explanation": "Пытки с целью получения признания"},

@@ -17,7 +17,7 @@ INCOMPLETE = {
 
 MISSING = {
     ("omct", "en"): {
-        "victim.consent_publish_name", "victim.age", "victim.occupation", "detention.current_whereabouts",
+        "victim.consent_to_submit", "victim.consent_publish_name", "victim.age", "victim.occupation", "detention.current_whereabouts",
         "detention.present_risk", "acts[0].place", "acts[0].perpetrators", "domestic_remedies",
         "requests.omct_actions", "source.organisation", "source.contact_person", "source.may_be_named",
     },
@@ -31,13 +31,14 @@ MISSING = {
         "applicant.address", "authorisation.given", "attachments", "claims", "domestic_remedies",
         "other_procedures_none", "requests.remedy_sought",
     },
-    ("ombudsman", "ru"): {"applicant.address", "applicant.phone", "acts[0].place", "acts[0].perpetrators"},
+    ("ombudsman", "ru"): {"applicant.address", "applicant.phone", "acts[0].place", "acts[0].perpetrators",
+                          "victim.consent_to_submit", "against_state_body", "pending_in_court"},
 }
 WARNINGS = {
     ("omct", "en"): {"form", "medical", "facts.en"},
     ("un-srt", "ru"): {"form", "arrest.date"},
     ("un-hrc", "ru"): {"form"},
-    ("ombudsman", "ru"): {"form", "attachments"},
+    ("ombudsman", "ru"): {"form", "attachments", "violation_known_date"},
 }
 
 
@@ -58,8 +59,8 @@ def test_messages_are_in_the_recipients_terms(pm):
     problems = plugins.validate(pm, ENABLED, "un-srt", parse_case(INCOMPLETE), [], options("en"))
     by_path = {p.path: p for p in problems}
     consent = by_path["victim.consent_transmit_name_to_government"]
-    assert consent.message == ("The UN needs the victim's consent to transmit the name to the government "
-                               "(yes or no).")
+    assert consent.message.startswith("The UN needs the victim's consent to transmit the name to the "
+                                      "government (yes or no). (Special Procedures:")
     assert "правительству" in consent.text("ru") and "өкмөткө" in consent.text("ky")
 
 
@@ -70,7 +71,13 @@ def test_full_case_has_nothing_missing(pm, items, exporter, lang):
     assert paths(problems, "missing") == set()
     # The form is unverified. The manifests carry only the hash of their sealed
     # fields, so nothing sealed travels in the annex and there is no "items" warning.
-    assert paths(problems, "warning") == {"form"}
+    # An English document also names each free-text field still in Russian or Kyrgyz.
+    others = [p for p in problems if p.severity == "warning" and p.path != "form"]
+    assert all("in Russian or Kyrgyz" in p.message for p in others)
+    assert bool(others) == (lang == "en")
+    if lang == "en":
+        assert "victim.occupation" in paths(problems, "warning")
+        assert "victim.family_name" not in paths(problems, "warning")  # names are romanized
 
 
 def test_manifest_carrying_sealed_fields_is_flagged(pm, keys):
@@ -87,35 +94,140 @@ def test_manifest_carrying_sealed_fields_is_flagged(pm, keys):
     assert not [p for p in problems if p.path == "items"]
 
 
-def test_hrc_warns_when_last_decision_is_over_five_years_old(pm, items):
+def test_hrc_five_years_from_the_final_decision(pm, items):
+    """Rule 99 (c): computed from the final domestic decision, and never skipped without one."""
     data = full_case()
-    data["domestic_remedies"][0]["decision_date"] = "2020-11-19"
+    data["final_decision_date"] = "2020-11-19"
     problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
-    late = [p for p in problems if p.path == "domestic_remedies"]
+    late = [p for p in problems if p.path == "final_decision_date"]
     assert [p.severity for p in late] == ["warning"]
     assert "19 November 2020" in late[0].message and "abuse of the right of submission" in late[0].message
-    data["domestic_remedies"][0]["decision_date"] = "2020-11-20"  # exactly five years: no warning
+    assert "rule 99 (c)" in late[0].message and "правило 99 c)" in late[0].text("ru")
+    data["final_decision_date"] = "2020-11-20"  # exactly five years: no warning
     problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
-    assert not [p for p in problems if p.path == "domestic_remedies"]
+    assert not [p for p in problems if p.path == "final_decision_date"]
+    del data["final_decision_date"]
+    for remedy in data["domestic_remedies"]:
+        remedy.pop("decision_date", None)
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("ru"))
+    unknown = [p for p in problems if p.path == "final_decision_date"]
+    assert [p.severity for p in unknown] == ["warning"]
+    assert "cannot be checked" in unknown[0].message and "Дата окончательного решения" in unknown[0].text("ru")
 
 
-def test_ombudsman_warns_when_violation_is_over_a_year_old(pm, items):
+def test_hrc_three_years_after_another_procedure(pm, items):
     data = full_case()
-    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items,
-                                options("ru", day="2026-03-20"))
-    late = [p for p in problems if p.path == "acts"]
+    data["other_procedures_none"] = None
+    data["other_procedures"] = [{"body": "UN Working Group on Arbitrary Detention", "date": "2020-01-10",
+                                 "date_concluded": "2022-11-19"}]
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    late = [p for p in problems if p.path == "other_procedures[0].date_concluded"]
+    assert [p.severity for p in late] == ["warning"] and "three years" in late[0].message
+    data["other_procedures"][0]["date_concluded"] = "2023-01-10"
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    assert not [p for p in problems if p.path.startswith("other_procedures")]
+    del data["other_procedures"][0]["date_concluded"]  # still being examined: OP art. 5(2)(a)
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    pending = [p for p in problems if p.path == "other_procedures[0].date_concluded"]
+    assert [p.severity for p in pending] == ["missing"] and "art. 5(2)(a)" in pending[0].message
+
+
+@pytest.mark.parametrize(("keep", "severity", "words"), [
+    (2, "missing", "Court appeal against the refusal"),  # crime report and refusal only
+    (3, "missing", "Appeal to the higher court"),  # no appeal against the investigating judge
+])
+def test_hrc_exhaustion_needs_the_whole_chain(pm, items, keep, severity, words):
+    data = full_case()
+    data["domestic_remedies"] = data["domestic_remedies"][:keep]
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    chain = [p for p in problems if p.path == "domestic_remedies"]
+    assert [p.severity for p in chain] == [severity]
+    assert words in chain[0].message and "art. 5(2)(b)" in chain[0].message
+    data["no_remedies_reason"] = "Апелляция по таким жалобам заведомо неэффективна: ..."
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    assert [p.severity for p in problems if p.path == "domestic_remedies"] == ["warning"]
+
+
+def test_hrc_one_untyped_entry_does_not_show_exhaustion(pm, items):
+    data = full_case()
+    data["domestic_remedies"] = [{k: v for k, v in data["domestic_remedies"][0].items() if k != "type"}]
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    assert [(p.severity, "one entry does not show it" in p.message) for p in problems
+            if p.path == "domestic_remedies"] == [("missing", True)]
+
+
+def test_hrc_family_of_a_dead_victim_files_without_authorisation(pm, items):
+    data = full_case()
+    data["victim"]["deceased"] = True
+    data["applicant"]["relationship_to_victim"] = "family"
+    data["authorisation"] = {}
+    data["attachments"] = [a for a in data["attachments"] if a["category"] != "authorisation"]
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    assert paths(problems, "missing") == {"authorisation.no_authorisation_reason"}
+    data["authorisation"]["no_authorisation_reason"] = "Пострадавший умер под стражей; жалобу подаёт мать."
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    assert paths(problems, "missing") == set()
+    data["victim"]["deceased"] = False  # alive and reachable: the authorisation is required again
+    problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en"))
+    assert {"authorisation.given", "attachments"} <= paths(problems, "missing")
+
+
+@pytest.mark.parametrize(("exporter", "lang"), [("omct", "en"), ("un-hrc", "ru"), ("ombudsman", "ky"),
+                                                 ("un-srt", "en")])
+def test_refused_consent_is_never_silent(pm, items, exporter, lang):
+    data = full_case()
+    data["victim"]["consent_to_submit"] = False
+    problems = plugins.validate(pm, ENABLED, exporter, parse_case(data), items, options(lang))
+    assert "victim.consent_to_submit" in paths(problems, "missing")
+
+
+def test_ombudsman_time_limit_runs_from_discovery_with_a_two_year_maximum(pm, items):
+    data = full_case()  # became known on 13 March 2025
+    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items, options("ru", day="2026-03-20"))
+    late = [p for p in problems if p.path == "violation_known_date"]
     assert [p.severity for p in late] == ["warning"]
-    assert "could not be verified" in late[0].message and "14 марта 2025 г." in late[0].text("ru")
-    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items,
-                                options("ky", day="2026-03-10"))
-    assert not [p for p in problems if p.path == "acts"]
+    assert "exceptional circumstances" in late[0].message and "13 марта 2025 г." in late[0].text("ru")
+    assert "questions and answers" in late[0].message
+    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items, options("ky", day="2027-03-20"))
+    assert [p.severity for p in problems if p.path == "violation_known_date"] == ["missing"]
+    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items, options("ky", day="2026-03-10"))
+    assert not [p for p in problems if p.path == "violation_known_date"]
+    data["violation_known_date"] = "2026-01-05"  # learnt of it later: counted from then
+    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items, options("ru", day="2027-01-01"))
+    assert not [p for p in problems if p.path == "violation_known_date"]
 
 
-def test_cat22_variant_for_kyrgyzstan_is_unverified(pm, items):
+def test_ombudsman_competence_and_court(pm, items):
+    data = full_case()
+    data["pending_in_court"] = True
+    data["against_state_body"] = None
+    for act in data["acts"]:
+        act["perpetrators"] = [{"type": "unknown"}]
+    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items, options("ru"))
+    assert {"pending_in_court", "against_state_body"} <= paths(problems, "missing")
+    data["acts"][0]["perpetrators"] = [{"type": "prison_staff"}]  # an official: within competence
+    data["pending_in_court"] = False
+    problems = plugins.validate(pm, ENABLED, "ombudsman", parse_case(data), items, options("ru"))
+    assert not {"pending_in_court", "against_state_body"} & paths(problems, "missing")
+
+
+def test_english_documents_flag_other_spellings_of_the_name(pm, items):
+    data = full_case()
+    data["requests"]["omct_actions"][0] = "guarantee the physical integrity of Mr Omurbekov"
+    problems = plugins.validate(pm, ENABLED, "omct", parse_case(data), items, options("en"))
+    spelt = [p for p in problems if p.path == "requests.omct_actions[0]"]
+    assert len(spelt) == 1 and "“Omurbekov”" in spelt[0].message and "“Ömürbekov”" in spelt[0].message
+    assert "BGN/PCGN 1979" in spelt[0].message
+
+
+def test_cat22_variant_for_kyrgyzstan_is_refused(pm, items):
+    """No article 22 declaration recorded for Kyrgyzstan (UN Treaty Collection): an error, not a warning."""
     problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(full_case()), items, options("en", "cat22"))
     variant = [p for p in problems if p.path == "options.variant"]
-    assert [p.severity for p in variant] == ["warning"]
-    assert "could not be verified that Kyrgyzstan" in variant[0].message
+    assert [p.severity for p in variant] == ["missing"]
+    assert "no declaration under article 22" in variant[0].message and "checked 2026-12-02" in variant[0].message
+    exporter = plugins.exporters(pm, ENABLED)["un-hrc"]
+    assert [v.name for v in exporter.variants_for("KGZ")] == []
 
 
 def test_cat22_variant_refused_where_no_declaration(pm, items, monkeypatch):
@@ -129,7 +241,7 @@ def test_cat22_variant_refused_where_no_declaration(pm, items, monkeypatch):
 
 
 def test_cat22_needs_convention_articles(pm, items):
-    data = full_case()
+    data = full_case() | {"state": "KAZ"}
     data["claims"] = [c for c in data["claims"] if c["instrument"] == "ICCPR"]
     problems = plugins.validate(pm, ENABLED, "un-hrc", parse_case(data), items, options("en", "cat22"))
     claims = [p for p in problems if p.path == "claims"]
@@ -154,4 +266,4 @@ def test_death_in_custody_needs_the_autopsy(pm, items):
 
 def test_attachment_listed_but_not_chosen(pm, items):
     problems = plugins.validate(pm, ENABLED, "omct", parse_case(full_case()), items[:2], options("en"))
-    assert paths(problems, "missing") == {"attachments[2].item_id", "attachments[3].item_id"}
+    assert {"attachments[2].item_id", "attachments[3].item_id"} <= {p.path for p in problems}

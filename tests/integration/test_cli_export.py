@@ -68,12 +68,20 @@ def test_every_bundled_exporter_through_the_cli(people, live, env, tmp_path):
         assert result["ok"] is True and result["path"] == str(out) and result["case_record_item"] == record["item_id"]
         assert sorted(result["items"]) == sorted(seeded.files)  # the attachments the record lists
         members = bundle_members(out.read_bytes())
-        # The attachments, decrypted on the client, are byte for byte the originals.
-        assert {n: d for n, d in members.items() if n.startswith("attachments/")} == names
+        # The attachments, decrypted on the client, are byte for byte the originals; OMCT and the Special
+        # Rapporteur get them under neutral names ("attachment-01-photo.jpg"), whatever the consent.
+        attached = {n: d for n, d in members.items() if n.startswith("attachments/")}
+        if exporter in ("omct", "un-srt"):
+            assert sorted(attached.values()) == sorted(names.values())
+            assert all(n.startswith("attachments/attachment-0") for n in attached)
+        else:
+            assert attached == names
         docx_bytes, pdf_bytes = documents(members)
         texts = {"docx": flat(docx_text(docx_bytes)), "pdf": flat(pdf_text(pdf_bytes))}
         for kind, text in texts.items():
             for value in COMMON + EXPECTED[(exporter, lang, None)]:
+                if exporter in ("omct", "un-srt") and "attachments/" in value:
+                    value = value.split(" — attachments/")[0]  # listed under its neutral name
                 assert flat(value) in text, f"{exporter}/{lang} {kind}: {value!r} missing"
             assert {"ң", "ө", "ү"} <= set(text), f"{exporter}/{lang} {kind}: Kyrgyz letters lost"
         annex = json.loads(members["custody/annex.json"])
@@ -108,8 +116,9 @@ def flip_one_byte(data: bytes) -> bytes:
 def test_vault_verify_names_what_was_tampered_with(people, live, env, tmp_path):
     seeded = seed_case(people, tmp_path)
     cli = lawyer_cli(live, people)
-    bundle = tmp_path / "omct.zip"
-    cli.json("export", people.case_id, "--format", "omct", "--date", DOCUMENT_DATE, "--out", str(bundle))
+    bundle = tmp_path / "ombudsman.zip"  # keeps the original names that the findings below name
+    cli.json("export", people.case_id, "--format", "ombudsman", "--language", "ru", "--date", DOCUMENT_DATE,
+             "--out", str(bundle), "--draft")
     p = cli.run("verify", str(bundle))
     assert p.returncode == 0 and "RESULT: OK" in p.stdout
     assert f"Organisation fingerprint: {org_fingerprint(env)}" in p.stdout
@@ -171,7 +180,10 @@ def test_missing_fields_are_listed_and_a_draft_still_builds(people, live, tmp_pa
         x["path"] for x in answer["problems"] if x["severity"] == "missing"}
     assert "правительству" in " ".join(x["messages"].get("ru", "") for x in answer["problems"])
     assert not audit_entries(people.admin, "case_exported")  # nothing was exported
-    draft = cli.json("export", people.case_id, "--format", "un-srt", "--out", str(out), "--draft")
+    # Without the consent the name must not reach the government: a draft too needs the redaction.
+    p = cli.run("export", people.case_id, "--format", "un-srt", "--out", str(out), "--draft", check=False)
+    assert p.returncode == 1 and "--redact" in p.stderr and not out.exists()
+    draft = cli.json("export", people.case_id, "--format", "un-srt", "--out", str(out), "--draft", "--redact")
     assert draft["draft"] is True and out.exists()
     assert verify_bundle(out).ok
     assert json.loads(audit_entries(people.admin, "case_exported")[-1]["details"])["draft"] is True
@@ -182,14 +194,17 @@ def test_export_choices_and_clear_refusals(people, live, tmp_path):
     cli = lawyer_cli(live, people)
     photo = seeded.ids["item-photo"]
     out = tmp_path / "one.zip"
-    # An attachment the case record lists but the user leaves out is "missing" for the recipient: a draft.
-    p = cli.run("export", people.case_id, "--format", "ombudsman", "--language", "ky", "--items", photo,
-                "--out", str(out), check=False)
-    assert p.returncode == 1 and "attachments[1].item_id" in p.stderr
-    result = cli.json("export", people.case_id, "--format", "ombudsman", "--language", "ky", "--items", photo,
+    # An attachment the case record lists but the user leaves out is a warning, never a refusal (issue #12).
+    result = cli.json("export", people.case_id, "--format", "ombudsman", "--language", "ky", "--attach", photo,
                       "--draft", "--out", str(out))
-    assert result["items"] == [photo] and result["draft"] is True
+    assert result["items"] == [photo]
+    left_out = {p["path"]: p["severity"] for p in result["problems"] if p["path"].startswith("attachments[")}
+    assert left_out == {"attachments[1].item_id": "warning", "attachments[2].item_id": "warning",
+                        "attachments[3].item_id": "warning"}
     assert [n for n in zipfile.ZipFile(out).namelist() if n.startswith("attachments/")] == [PHOTO]
+    bare = cli.json("export", people.case_id, "--format", "ombudsman", "--language", "ky", "--no-attachments",
+                    "--draft", "--out", str(out))
+    assert bare["items"] == [] and not [n for n in zipfile.ZipFile(out).namelist() if n.startswith("attachments/")]
     every = cli.json("export", people.case_id, "--format", "omct", "--all-items", "--out", str(out))
     assert sorted(every["items"]) == sorted(seeded.files)  # the case record itself is not attached
     refusals = [
@@ -274,3 +289,43 @@ def test_vault_download_writes_the_same_clean_name(people, live, tmp_path):
         assert written == [shown] and got["path"] == str(out_dir / shown)
         assert_clean(written[0], "download")
         assert (out_dir / shown).read_bytes() == name.encode()
+
+
+def test_the_name_is_kept_out_until_the_redaction_is_accepted(people, live, tmp_path):
+    """Issue #12: refused with the places named, then --redact, then a bundle with no form of the name."""
+    from tests.export.test_anonymity import leaks, leaky_case
+    from tests.integration.conftest import upload_attachments
+    from vault.client.transfer import upload_file
+
+    ids, _, _ = upload_attachments(people, tmp_path)
+    photo = tmp_path / "Токтогулов_Азамат_травмы.jpg"
+    photo.write_bytes(b"\xff\xd8\xff" + b"\x00\x80" * 1000)
+    named = upload_file(people.lawyer, people.case_id, photo, {"title": "Photo", "evidence_type": "photo"},
+                        sealed={"description": "photo"})["item_id"]
+    record = leaky_case()
+    for ref in record["attachments"]:
+        ref["item_id"] = ids[ref["item_id"]]
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    upload_record_item(people.lawyer, people.case_id, path)
+    cli = lawyer_cli(live, people)
+    out = tmp_path / "omct.zip"
+    args = ["export", people.case_id, "--format", "omct", "--attach", named, "--attach", ids["item-photo"],
+            "--date", DOCUMENT_DATE, "--out", str(out), "--draft"]  # a draft too is refused: it can be sent
+    p = cli.run(*args, check=False)
+    assert p.returncode == 1 and not out.exists(), p.stdout + p.stderr
+    for place in ("facts (ru), paragraph 2", "arrest place", "requests, concern", "«Жаңы-Жер» (home address)",
+                  "--redact"):
+        assert place in p.stderr, (place, p.stderr)
+    answer = json.loads(cli.run(*args, "--json", check=False).stdout)["error"]
+    assert answer["code"] == "missing" and "anonymity" in {x["path"] for x in answer["problems"]}
+    result = cli.json(*args, "--redact")
+    assert result["ok"] is True and out.exists()
+    assert any("will be replaced with «Victim A»" in x["message"] for x in result["problems"])
+    data = out.read_bytes()
+    assert leaks(data) == []
+    assert sorted(n for n in zipfile.ZipFile(out).namelist() if n.startswith("attachments/")) == [
+        "attachments/attachment-01-photo.jpg", "attachments/attachment-02-photo.jpg"]
+    verified = cli.json("verify", str(out))
+    assert verified["ok"] is True and verified["withheld_manifests"] == [named, ids["item-photo"]]
+    assert "Manifests withheld for the victim's anonymity: 2" in cli.run("verify", str(out)).stdout

@@ -57,7 +57,7 @@ def test_admin_lists_and_toggles_plugins_and_every_change_is_audited(people, cli
     assert {e["name"] for e in by_name["un"]["exporters"]} == {"un-srt", "un-hrc"}
 
     shown = client.get("/api/v1/exporters", headers=bearer(people.medic)).get_json()
-    assert {e["name"] for e in shown["exporters"]} == {"omct", "un-srt", "un-hrc", "ombudsman"}
+    assert {e["name"] for e in shown["exporters"]} == {"omct", "un-srt", "un-hrc", "ombudsman", "prosecutor"}
     hrc = next(e for e in shown["exporters"] if e["name"] == "un-hrc")
     assert hrc["languages"] == ["en", "ru"] and hrc["formats"] == ["docx", "pdf"] and hrc["plugin"] == "un"
     assert hrc["variants"][0]["name"] == "cat22" and hrc["form_verified"] is False and hrc["form_version"]
@@ -89,11 +89,11 @@ def test_admin_lists_and_toggles_plugins_and_every_change_is_audited(people, cli
 
     out = client.post("/api/v1/admin/plugins/un", json={"enabled": False}, headers=admin).get_json()
     assert (out["name"], out["enabled"], out["changed"], out["changed_by"]) == ("un", False, True, "admin")
-    assert exporter_names(client, people.lawyer) == {"omct", "ombudsman"}  # at once, no restart
+    assert exporter_names(client, people.lawyer) == {"omct", "ombudsman", "prosecutor"}  # at once, no restart
     again = client.post("/api/v1/admin/plugins/un", json={"enabled": False}, headers=admin).get_json()
     assert again["changed"] is False
     client.post("/api/v1/admin/plugins/un", json={"enabled": True}, headers=admin)
-    assert exporter_names(client, people.lawyer) == {"omct", "un-srt", "un-hrc", "ombudsman"}
+    assert exporter_names(client, people.lawyer) == {"omct", "un-srt", "un-hrc", "ombudsman", "prosecutor"}
     changes = [(e["action"], e["actor"], e["object"]) for e in audit_entries(people.admin)
                if e["action"].startswith("plugin_")]
     assert changes == [("plugin_disabled", "admin", "plugin:un"), ("plugin_enabled", "admin", "plugin:un")]

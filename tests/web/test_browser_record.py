@@ -80,7 +80,9 @@ def test_the_record_form_keeps_every_field_of_a_full_record(web, lawyer, case_id
     data["victim"]["deceased"] = True
     data["facts"]["fr"] = "Le 12 mars 2025, M. Ömürbekov a été arrêté."
     data["other_procedures"] = [{"body": "UN WGAD", "date": "2025-05-01", "reference": "WGAD/2025/1",
-                                 "status": "pending"}]
+                                 "status": "pending", "date_concluded": "2025-08-01"}]
+    data["victim"]["status"] = "incommunicado"  # the fields the exports' admissibility checks read
+    data["authorisation"]["no_authorisation_reason"] = "Содержится без связи с внешним миром."
     source = tmp / "full-record.json"
     source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     web.sealed.append(data["victim"]["family_name"].encode())
@@ -100,3 +102,17 @@ def test_the_record_form_keeps_every_field_of_a_full_record(web, lawyer, case_id
         update={"occupation": "журналист"})})
     assert got["record"].model_dump(mode="json") == want.model_dump(mode="json")
     assert page.errors == []
+    for lang in ("ky", "ru"):  # the admissibility fields on a phone, labelled in the user's language
+        phone = web.signed_in(lawyer, phone=True, lang=lang)
+        phone.wait_for_load_state("load")
+        if phone.evaluate("document.documentElement.lang") != lang:  # the account's language: switch in the UI
+            with phone.expect_navigation():
+                phone.select_option("#language-select", lang)
+        phone.goto(f"{url}/cases/{case_id}/record")
+        phone.wait_for_selector("#record-state.ok")
+        assert phone.input_value("#r-violation_known_date") == "2025-03-13"
+        assert web.entry(phone, "domestic_remedies", 2).locator('[data-path="type"]').input_value() == \
+            "court_appeal_refusal"
+        phone.locator("#s-remedies").screenshot(path=f"/tmp/ui-shots/record-remedies-{lang}.png")
+        phone.locator("#s-victim").screenshot(path=f"/tmp/ui-shots/record-victim-{lang}.png")
+        assert phone.errors == []

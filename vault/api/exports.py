@@ -60,6 +60,8 @@ class OptionsIn(Strict):
     variant: VariantName | None = None
     document_date: dt.date | None = None
     draft: bool = False  # build even if something the recipient needs is missing
+    # accept the proposed redaction of the victim's name where it must not appear (vault/export/anonymity.py)
+    redact: bool = False
 
 
 class ExportIn(Strict):
@@ -72,7 +74,8 @@ class ExportIn(Strict):
         o = self.options
         return exports.ExportRequest(
             exporter=self.exporter, case_record=self.case_record, draft=o.draft,
-            options=ExportOptions(language=o.language, variant=o.variant, document_date=o.document_date),
+            options=ExportOptions(language=o.language, variant=o.variant, document_date=o.document_date,
+                                  redact=o.redact),
             items=[exports.ChosenItem(i.item_id, i.manifest_b64, i.signature_b64) for i in self.items])
 
 

@@ -49,7 +49,7 @@ from vault.crypto import b64d, sha256_stream
 from vault.domain.caserecord import RECORD_MAX, CaseRecord, parse_case_json
 from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem
 from vault.domain.trust import Organisation
-from vault.export.bundle import build_bundle_into
+from vault.export.bundle import build_bundle_into, validate_export
 
 CASE_RECORD_TYPE = "case_record"
 
@@ -306,12 +306,14 @@ def _case_record(sess: ClientSession, items: list[dict], workdir: Path) -> tuple
 
 def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, *, language: str | None = None,
                    variant: str | None = None, item_ids: list[str] | None = None, all_items: bool = False,
-                   document_date: dt.date | None = None, pm: pluggy.PluginManager | None = None) -> ExportPlan:
+                   document_date: dt.date | None = None, pm: pluggy.PluginManager | None = None,
+                   redact: bool = False) -> ExportPlan:
     """Everything an export needs, checked, before any attachment is downloaded.
 
     Attachments: ``item_ids`` if given; every item except case records if
     ``all_items``; otherwise the items the case record lists under
-    ``attachments``.
+    ``attachments``; ``[]`` for none. ``redact``: the user accepted the proposed redaction of the
+    victim's name (vault/export/anonymity.py).
     """
     sess._require_keys()
     org = pinned_organisation(sess)
@@ -350,8 +352,8 @@ def prepare_export(sess: ClientSession, case_id: str, exporter: str, out: Path, 
         for item_id in dict.fromkeys(item_ids):
             item, export_item = _export_item(sess, item_id, chains)
             chosen.append(_Chosen(item, export_item))
-        options = ExportOptions(language=language, variant=variant, document_date=document_date)
-        problems = plugins.validate(pm, enabled, exp.name, record, [c.export_item for c in chosen], options)
+        options = ExportOptions(language=language, variant=variant, document_date=document_date, redact=redact)
+        problems = validate_export(pm, enabled, exp, record, [c.export_item for c in chosen], options)
         return ExportPlan(sess, case_id, exp, enabled, record, record_id, options, chosen, problems, workdir,
                           pm, out, org)
     except BaseException:

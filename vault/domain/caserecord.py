@@ -39,6 +39,8 @@ Sex = Literal[vocab.SEX]  # type: ignore[valid-type]
 BodyRegion = Literal[vocab.BODY_REGIONS]  # type: ignore[valid-type]
 CustodyStatus = Literal[vocab.CUSTODY_STATUS]  # type: ignore[valid-type]
 AttachmentCategory = Literal[vocab.ATTACHMENT_CATEGORIES]  # type: ignore[valid-type]
+VictimStatus = Literal[vocab.VICTIM_STATUS]  # type: ignore[valid-type]
+RemedyType = Literal[vocab.REMEDY_TYPES]  # type: ignore[valid-type]
 
 FEW = 20
 MANY = 200
@@ -65,10 +67,19 @@ class Victim(_Model):
     activities: Text | None = None  # political, religious, trade-union, press...
     address: Line | None = None
     deceased: bool = False
+    # Why the victim cannot authorise anyone (HRC model form: deceased, disappeared, incommunicado)
+    status: VictimStatus | None = None
     # None means "not asked yet"; False is an answer. Exporters tell the two apart.
     consent_to_submit: bool | None = None  # victim (or family) agrees to the submission
     consent_publish_name: bool | None = None
     consent_transmit_name_to_government: bool | None = None
+    # The victim asks a UN treaty body to keep the identity out of its published decision
+    request_anonymity: bool | None = None
+
+    @property
+    def cannot_authorise(self) -> bool:
+        """Dead, disappeared or held incommunicado: the HRC accepts a complaint without authorisation."""
+        return self.deceased or self.status is not None
 
     @property
     def full_name(self) -> str | None:
@@ -170,6 +181,7 @@ class Medical(_Model):
 
 class DomesticRemedy(_Model):
     body: Line  # prosecutor's office, court, internal investigation...
+    type: RemedyType | None = None  # the step of the domestic chain (vocab.REMEDY_TYPES)
     date: dt.date | None = None
     action: Text | None = None  # what was filed or asked
     outcome: Text | None = None
@@ -181,6 +193,7 @@ class OtherProcedure(_Model):
     date: dt.date | None = None
     reference: Short | None = None
     status: Line | None = None
+    date_concluded: dt.date | None = None  # None: still being examined (OP ICCPR art. 5(2)(a))
 
 
 class ArticleClaim(_Model):
@@ -218,6 +231,8 @@ class Authorisation(_Model):
     given: bool | None = None  # the victim's written authorisation to act for them
     given_by: Short | None = None
     date: dt.date | None = None
+    # HRC model form: "explain why you act without authorisation" (victim dead, disappeared, incommunicado)
+    no_authorisation_reason: Text | None = None
 
 
 class AttachmentRef(_Model):
@@ -248,7 +263,11 @@ class CaseRecord(_Model):
     acts: list[Act] = Field(default_factory=list, max_length=50)
     medical: Medical = Field(default_factory=Medical)
     domestic_remedies: list[DomesticRemedy] = Field(default_factory=list, max_length=50)
-    no_remedies_reason: Text | None = None  # why domestic remedies were not available
+    no_remedies_reason: Text | None = None  # why domestic remedies were not available or are ineffective
+    final_decision_date: dt.date | None = None  # the final domestic decision (HRC 5-year rule)
+    violation_known_date: dt.date | None = None  # when the violation became known (Akyikatchy time limit)
+    against_state_body: bool | None = None  # the complaint is against a state or local body or official
+    pending_in_court: bool | None = None  # the same matter is before a court now
     other_procedures: list[OtherProcedure] = Field(default_factory=list, max_length=FEW)
     other_procedures_none: bool | None = None  # True: confirmed not submitted elsewhere
     claims: list[ArticleClaim] = Field(default_factory=list, max_length=40)
@@ -304,6 +323,14 @@ class ForensicReport(_Model):
     informed_consent: bool
     persons_present: Line | None = None
     restraints: Line | None = None  # restraints and custody conditions during the examination
+    # The conditions of the examination, as answers (None: not asked). The Istanbul Principles
+    # (Protocol, annex I, principle 6(a)) want the examination in private, under the clinician's
+    # control, without security agents or other officials present; annex IV's case information asks
+    # who was present and whether the person was restrained.
+    officials_present: bool | None = None  # police, guards or other officials in the room
+    restraints_used: bool | None = None
+    clinician_independent: bool | None = None  # independent of the detaining or investigating authority
+    independence_details: Line | None = None  # the clinician's employer, any link to those authorities
     # The clinician
     clinician_name: Short
     clinician_qualifications: Line

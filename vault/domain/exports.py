@@ -60,6 +60,12 @@ class Exporter:
     # web UI speaks English, Russian and Kyrgyz, so an exporter's texts do too;
     # a missing language or key falls back to the English field.
     translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # When the victim's name must not appear in the bundle (vault/export/anonymity.py):
+    # "publish" (the recipient may publish the text: hidden unless victim.consent_publish_name),
+    # "government" (it is sent to the State: hidden unless consent_transmit_name_to_government),
+    # "decision" (the body needs the name; victim.request_anonymity asks it to keep the name out of
+    # its published decision), "none"; None: not declared (the vault's default for the exporter).
+    anonymity: str | None = None
 
     def variants_for(self, state: str) -> tuple[Variant, ...]:
         """The variants to offer by default for a case against ``state``."""
@@ -101,6 +107,9 @@ class ExportOptions:
     language: str
     variant: str | None = None
     document_date: dt.date | None = None
+    # The user accepted the proposed redaction: every form of the victim's name (and their ID
+    # number, date of birth, home address) is replaced before rendering (vault/export/anonymity.py).
+    redact: bool = False
 
     @property
     def date(self) -> dt.date:

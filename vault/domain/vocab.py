@@ -199,6 +199,37 @@ _ATTACHMENT_CATEGORIES = (
     _t("other", "Other documents", "Другие документы", "Башка документтер"),
 )
 
+# Why a victim cannot authorise someone to act (the Human Rights Committee's
+# exception to the written authorisation: OHCHR model complaint form).
+_VICTIM_STATUS = (
+    _t("deceased", "Deceased", "Умер(ла)", "Каза болгон"),
+    _t("disappeared", "Disappeared (whereabouts unknown)", "Исчез(ла) (местонахождение неизвестно)",
+       "Дайынсыз жоголгон (кайда экени белгисиз)"),
+    _t("incommunicado", "Held incommunicado", "Содержится без связи с внешним миром",
+       "Тышкы дүйнө менен байланышсыз кармалууда"),
+)
+
+# The steps of the domestic chain in a Kyrgyz torture case, in order: the
+# crime report, the prosecutor's refusal to open a criminal case, the court
+# appeal against that refusal (Criminal Procedure Code), the appeal and the
+# cassation. The Human Rights Committee's exhaustion check reads the chain.
+_REMEDY_TYPES = (
+    _t("crime_report", "Crime report or complaint to the prosecutor",
+       "Заявление о преступлении или жалоба прокурору", "Кылмыш тууралуу арыз же прокурорго даттануу"),
+    _t("prosecutor_refusal", "Prosecutor's refusal to open a criminal case",
+       "Отказ прокурора в возбуждении уголовного дела",
+       "Прокурордун кылмыш ишин козгоодон баш тартуусу"),
+    _t("court_appeal_refusal", "Court appeal against the refusal (investigating judge)",
+       "Обжалование отказа в суд (следственному судье)",
+       "Баш тартууну сотко (тергөө судьясына) даттануу"),
+    _t("appeal", "Appeal to the higher court", "Апелляционная жалоба", "Апелляциялык даттануу"),
+    _t("cassation", "Cassation (Supreme Court)", "Кассационная жалоба (Верховный суд)",
+       "Кассациялык даттануу (Жогорку сот)"),
+    _t("criminal_case", "Criminal case opened (investigation or trial)",
+       "Возбуждено уголовное дело (следствие или суд)", "Кылмыш иши козголгон (тергөө же сот)"),
+    _t("other", "Other complaint or authority", "Иная жалоба или орган", "Башка даттануу же орган"),
+)
+
 VOCABULARIES: dict[str, tuple[Term, ...]] = {
     "REGIONS": _REGIONS,
     "DETENTION_PLACE_TYPES": _DETENTION_PLACE_TYPES,
@@ -211,6 +242,8 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
     "BODY_REGIONS": _BODY_REGIONS,
     "CUSTODY_STATUS": _CUSTODY_STATUS,
     "ATTACHMENT_CATEGORIES": _ATTACHMENT_CATEGORIES,
+    "VICTIM_STATUS": _VICTIM_STATUS,
+    "REMEDY_TYPES": _REMEDY_TYPES,
 }
 
 _INDEX: dict[str, dict[str, Term]] = {
@@ -234,6 +267,8 @@ SEX = codes("SEX")
 BODY_REGIONS = codes("BODY_REGIONS")
 CUSTODY_STATUS = codes("CUSTODY_STATUS")
 ATTACHMENT_CATEGORIES = codes("ATTACHMENT_CATEGORIES")
+VICTIM_STATUS = codes("VICTIM_STATUS")
+REMEDY_TYPES = codes("REMEDY_TYPES")
 
 
 def term(vocab_name: str, code: str) -> Term:

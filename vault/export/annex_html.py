@@ -100,11 +100,16 @@ def render_annex_html(annex: dict) -> str:
         parts.append(f"<tr><td>{escape(entry['path'])}</td><td>{entry['size']}</td>"
                      f"<td>{_code(entry['sha256'])}</td></tr>")
     parts.append("</table>")
+    if annex.get("anonymous"):
+        parts.append("<p class=\"note\">The victim's name is withheld in this bundle: attachments have neutral names "
+                     "and each is listed by its id and SHA-256. / В этом пакете имя потерпевшего не раскрывается: "
+                     "приложения названы нейтрально и указаны по идентификатору и SHA-256.</p>")
     for n, item in enumerate(annex["items"], start=1):
+        shown = item.get("path") or ", ".join(item.get("rendered") or ())
         parts += [
-            f"<h2>Attachment {n} / Приложение {n}: {escape(item['path'])}</h2><table>",
+            f"<h2>Attachment {n} / Приложение {n}: {escape(shown)}</h2><table>",
             _rows([
-                ("Original name / Исходное имя", item["original_filename"]),
+                ("Original name / Исходное имя", item.get("original_filename")),
                 ("Item id", item["item_id"]),
                 ("Evidence type / Тип", item["evidence_type"]),
                 ("Size (bytes) / Размер", item["size"]),
@@ -117,6 +122,12 @@ def render_annex_html(annex: dict) -> str:
             f"<td class=\"fp\">{escape(item['uploader_fingerprint'] or 'not available')}</td></tr>",
             f"<tr><th>Uploader Ed25519 key</th><td>{_code(item['uploader_sign_public'])}</td></tr>",
             f"<tr><th>Signature over the manifest</th><td>{_code(item['signature'])}</td></tr>",
+            *([f"<tr><th>SHA-256 of the manifest</th><td>{_code(item['manifest_sha256'])}</td></tr>",
+               f"<tr><th>Manifest / Манифест</th><td>{escape(item.get('note', ''))} / Подписанный манифест не "
+               "включён ради анонимности потерпевшего; отправитель может предоставить его по запросу.</td></tr>"]
+              if item.get("manifest_withheld") else []),
+            *([f"<tr><th>Rendered / Оформлено</th><td>{escape(item.get('rendered_note', ''))}</td></tr>"]
+              if item.get("rendered") else []),
             "</table>",
         ]
     parts += [

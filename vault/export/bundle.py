@@ -38,6 +38,7 @@ from vault import crypto, plugins
 from vault.domain.caserecord import CaseRecord, parse_case
 from vault.domain.exports import Exporter, ExportItem, ExportOptions, Problem, Rendered
 from vault.domain.trust import MAX_CHAIN, Organisation
+from vault.export import anonymity, leakscan
 from vault.export.annex_html import render_annex_html
 from vault.export.layout import (
     ANNEX_FORMAT,
@@ -48,7 +49,19 @@ from vault.export.layout import (
     READ_CHUNK,
     key_id,
 )
-from vault.export.names import attachment_paths, safe_filename, visible_text
+from vault.export.names import (
+    ATTACHMENT_DIR,
+    safe_filename,
+    visible_text,
+)
+from vault.export.privacy import (
+    Privacy,
+    anonymity_problems,
+    bundle_names,
+    display_items,
+    forensic_renderer,
+    privacy_for,
+)
 
 # Media that is already compressed gains nothing from deflate and costs time.
 _STORED_PREFIXES = ("image/", "video/", "audio/")
@@ -119,9 +132,30 @@ def _write_bytes(zf: zipfile.ZipFile, path: str, data: bytes, when: dt.datetime,
     return {"path": path, "sha256": crypto.sha256_hex(data), "size": len(data)}
 
 
-def _write_item(zf: zipfile.ZipFile, path: str, item: ExportItem, when: dt.datetime) -> dict:
-    """Stream one attachment into the zip in chunks, checking it against its manifest."""
+def _read_checked(item: ExportItem, limit: int) -> bytes:
+    """The whole plaintext of a small item, checked against its manifest."""
+    with item.open() as src:
+        data = src.read(limit + 1)
+    if len(data) > limit or crypto.sha256_hex(data) != item.manifest.get("sha256") \
+            or len(data) != item.manifest.get("size"):
+        raise BundleError(f"item {item.item_id}: the decrypted file does not match its signed manifest")
+    return data
+
+
+def _write_item(zf: zipfile.ZipFile, path: str, item: ExportItem, when: dt.datetime,
+                scanner: leakscan.BundleScanner | None = None) -> dict:
+    """Stream one attachment into the zip in chunks, checking it against its manifest.
+
+    With a ``scanner`` (an anonymous bundle), a text, PDF or DOCX attachment is read whole (it is
+    small) and its text searched for the victim's name before it is written.
+    """
     media_type = str(item.manifest.get("media_type") or "")
+    size = item.manifest.get("size")
+    if scanner is not None and leakscan.is_text_like(item.filename, media_type) \
+            and isinstance(size, int) and size <= leakscan.TEXT_MAX:
+        data = _read_checked(item, leakscan.TEXT_MAX)
+        scanner.entry(f"{path} (contents)", data, media_type)
+        return _write_bytes(zf, path, data, when, media_type)
     with item.open() as src, zf.open(_zipinfo(path, when, media_type), "w", force_zip64=True) as dst:
         digest, size = crypto.sha256_stream(src, dst.write, READ_CHUNK)
     if digest != item.manifest.get("sha256") or size != item.manifest.get("size"):
@@ -136,6 +170,20 @@ def _shown(value: object) -> object:
     and a right-to-left override must be seen there, not obeyed.
     """
     return visible_text(value) if isinstance(value, str) else value
+
+
+WITHHELD_NOTE = ("The uploader's signed manifest of this item is withheld for the victim's anonymity (it holds the "
+                 "original file name). Its SHA-256 and the uploader's signature over it are given here; the sender "
+                 "can produce the manifest to the recipient on request, and it then verifies against both.")
+
+
+def _withheld_entry(path: str, item: ExportItem) -> dict:
+    """An item of an anonymous bundle: by id and hash, without the original name or the manifest bytes."""
+    entry = _item_entry(path, item)
+    for key in ("original_filename", "manifest"):
+        del entry[key]
+    return entry | {"manifest_withheld": True, "manifest_sha256": crypto.sha256_hex(item.manifest_bytes),
+                    "note": WITHHELD_NOTE}
 
 
 def _item_entry(path: str, item: ExportItem) -> dict:
@@ -169,10 +217,43 @@ class SignerIdentity:
         return cls(name, keys.sign_public, keys.box_public, tuple(certificates or ()))
 
 
+FORENSIC_MAX = 8 * 1024 * 1024  # a ForensicReport's JSON (vault.domain.caserecord RECORD_MAX)
+
+
+def _write_forensic(zf: zipfile.ZipFile, names: list[str], item: ExportItem, when: dt.datetime,
+                    privacy: Privacy, scanner: leakscan.BundleScanner | None) -> list[dict]:
+    """The medic's report as the recipient reads it (PDF and DOCX, in the export's language), not its JSON."""
+    data = _read_checked(item, FORENSIC_MAX)
+    if privacy.redact and privacy.identity is not None:
+        data = json.dumps(anonymity.map_strings(json.loads(data), privacy.identity.redact),
+                          ensure_ascii=False).encode("utf-8")
+    stem = names[0].rsplit(".", 1)[0]
+    try:
+        copies = dict(forensic_renderer()(data, privacy.language, stem))
+    except Exception:  # noqa: BLE001 - not a report the renderer reads: it travels as the signed JSON
+        copies = None
+    if not copies:
+        path = f"{ATTACHMENT_DIR}/{stem}.json"
+        return [_write_item(zf, path, item, when, scanner) | {"role": "attachment"}]
+    out = []
+    for name in names:
+        path = f"{ATTACHMENT_DIR}/{name}"
+        body = copies.get(name, b"")
+        if scanner is not None:
+            scanner.entry(path, body)
+        out.append(_write_bytes(zf, path, body, when) | {"role": "forensic_report", "item_id": item.item_id})
+    return out
+
+
+def _refuse_leaks(scanner: leakscan.BundleScanner | None, privacy: Privacy) -> None:
+    if scanner is not None and scanner.hits:
+        raise ExportRefused(leakscan.leak_problems(scanner.hits, privacy.mode, privacy.identity, redact=False))
+
+
 def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options: ExportOptions,
                  items: Iterable[ExportItem], signer: SignerIdentity,
                  sign: Callable[[bytes], bytes] | None, now: dt.datetime | None = None,
-                 organisation: Organisation | None = None) -> bytes:
+                 organisation: Organisation | None = None, privacy: Privacy | None = None) -> bytes:
     """Write the bundle for already-rendered documents to ``out``; returns the annex.json bytes.
 
     ``sign`` makes the Ed25519 signature over annex.json (custody/annex.sig).
@@ -181,22 +262,42 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
     ``organisation`` is the root the signers' chains lead to; without it
     (a vault with no root yet) `vault verify` can show the bundle's
     integrity but cannot tie any signer to an organisation.
+    ``privacy`` (privacy_for): in an anonymous bundle every entry's name and bytes are searched for
+    the victim's name as they are written, and ExportRefused is raised at the first that has it.
     """
     items = list(items)
+    privacy = privacy or Privacy()
     for item in items:
         check_item(item)
     when = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     base = safe_filename(rendered.basename, fallback="export")
+    scanner = leakscan.BundleScanner(privacy.identity) if privacy.anonymous else None
     files: list[dict] = []
     item_entries: list[dict] = []
     with zipfile.ZipFile(out, "w", allowZip64=True) as zf:
-        files.append(_write_bytes(zf, f"{base}.docx", rendered.docx, when) | {"role": "document"})
-        files.append(_write_bytes(zf, f"{base}.pdf", rendered.pdf, when, "application/pdf")
-                     | {"role": "document"})
-        paths = attachment_paths((item.filename, item.item_id) for item in items)
-        for item, path in zip(items, paths, strict=True):
-            files.append(_write_item(zf, path, item, when) | {"role": "attachment"})
-            item_entries.append(_item_entry(path, item))
+        for ext, data, media in (("docx", rendered.docx, ""), ("pdf", rendered.pdf, "application/pdf")):
+            if scanner is not None:
+                scanner.entry(f"{base}.{ext}", data)
+                _refuse_leaks(scanner, privacy)
+            files.append(_write_bytes(zf, f"{base}.{ext}", data, when, media) | {"role": "document"})
+        for item, names in zip(items, bundle_names(items, privacy), strict=True):
+            paths = [f"{ATTACHMENT_DIR}/{name}" for name in names]
+            if scanner is not None:
+                for path in paths:
+                    scanner.name(path)
+                _refuse_leaks(scanner, privacy)
+            if len(names) == 2:
+                written = _write_forensic(zf, names, item, when, privacy, scanner)
+            else:
+                written = [_write_item(zf, paths[0], item, when, scanner) | {"role": "attachment"}]
+            _refuse_leaks(scanner, privacy)
+            files += written
+            entry = (_withheld_entry if privacy.anonymous else _item_entry)(written[0]["path"], item)
+            if written[0]["role"] == "forensic_report":
+                entry |= {"path": None, "rendered": [w["path"] for w in written],
+                          "rendered_note": "The medical report as the recipient reads it, rendered in the "
+                                           "export's language from the signed report (its SHA-256 above)."}
+            item_entries.append(entry)
         annex = {
             "format": ANNEX_FORMAT, "version": ANNEX_VERSION,
             "created_at": when.isoformat().replace("+00:00", "Z"),
@@ -212,7 +313,14 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
             "files": files,
             "items": item_entries,
         }
+        if privacy.anonymous:
+            annex["anonymous"] = True
         html = render_annex_html(annex).encode("utf-8")
+        annex_bytes = json.dumps(annex, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+        if scanner is not None:
+            scanner.entry(ANNEX_HTML, html)
+            scanner.entry(ANNEX_JSON, annex_bytes)
+            _refuse_leaks(scanner, privacy)
         files.append(_write_bytes(zf, ANNEX_HTML, html, when) | {"role": "custody"})
         annex_bytes = json.dumps(annex, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
         zf.writestr(_zipinfo(ANNEX_JSON, when), annex_bytes)
@@ -228,6 +336,21 @@ class Checked:
     rendered: Rendered
     exporter: Exporter
     problems: tuple[Problem, ...]
+    privacy: Privacy = Privacy()
+
+
+def validate_export(pm: pluggy.PluginManager, enabled: Iterable[str], exporter: Exporter, case: CaseRecord,
+                    items: list[ExportItem], options: ExportOptions) -> list[Problem]:
+    """What the recipient still needs (every enabled plugin's checks) and where the victim's name would leak.
+
+    The one validation every path runs (the Python client, the browser's /validate, render_checked).
+    Attachments are not opened: the documents are rendered in memory to be scanned.
+    """
+    enabled = set(enabled)
+    privacy = privacy_for(exporter, case, options)
+    shown = display_items(items, privacy)
+    problems = plugins.validate(pm, enabled, exporter.name, case, shown, options)
+    return problems + anonymity_problems(pm, enabled, exporter, case, items, options, privacy)
 
 
 def render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportItem], options: ExportOptions,
@@ -236,7 +359,9 @@ def render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportIte
     """Validate, then render: the first half of every bundle function below.
 
     Raises ExportRefused when something the recipient needs is missing
-    (unless ``allow_missing``), vault.plugins.UnknownExporter for a name no
+    (unless ``allow_missing``) or when the victim's name would appear where
+    it must not (always, a draft too, unless the user accepted the redaction:
+    ``options.redact``), vault.plugins.UnknownExporter for a name no
     enabled plugin offers, vault.plugins.PluginFailed if a plugin raised.
     ``problems`` holds every problem found (warnings, and what is missing in
     a draft), so the caller can show them.
@@ -249,12 +374,17 @@ def render_checked(exporter: str, case: CaseRecord | dict, items: list[ExportIte
     exp = plugins.exporters(pm, enabled).get(exporter)
     if exp is None:
         raise plugins.UnknownExporter(f"no enabled plugin offers the exporter {exporter!r}")
-    problems = plugins.validate(pm, enabled, exporter, record, items, options)
+    privacy = privacy_for(exp, record, options)
+    problems = plugins.validate(pm, enabled, exp.name, record, display_items(items, privacy), options)
+    leaks = anonymity_problems(pm, enabled, exp, record, items, options, privacy)
+    problems += leaks
     missing = [p for p in problems if p.severity == "missing"]
-    if missing and not allow_missing:
-        raise ExportRefused(missing)
-    rendered = plugins.export(pm, enabled, exporter, record, items, options)
-    return Checked(rendered, exp, tuple(problems))
+    if (missing and not allow_missing) or any(p.severity == "missing" for p in leaks):
+        raise ExportRefused(missing)  # a leak refuses a draft too: a draft can be sent
+    redactor = privacy.identity.redact if privacy.anonymous and privacy.redact else None
+    with anonymity.rendering(redactor):
+        rendered = plugins.export(pm, enabled, exporter, record, display_items(items, privacy), options)
+    return Checked(rendered, exp, tuple(problems), privacy)
 
 
 def build_bundle_into(out: BinaryIO, exporter: str, case: CaseRecord | dict, items: list[ExportItem],
@@ -270,7 +400,7 @@ def build_bundle_into(out: BinaryIO, exporter: str, case: CaseRecord | dict, ite
     checked = render_checked(exporter, case, items, options, pm, enabled, allow_missing)
     write_bundle(out, checked.rendered, checked.exporter, options, items,
                  SignerIdentity.of(signer, signer_name, certificates), signer.sign, now=now,
-                 organisation=organisation)
+                 organisation=organisation, privacy=checked.privacy)
     return checked
 
 
@@ -311,7 +441,7 @@ def build_unsigned_bundle(exporter: str, case: CaseRecord | dict, items: list[Ex
     checked = render_checked(exporter, case, items, options, pm, enabled, allow_missing)
     buf = io.BytesIO()
     annex_bytes = write_bundle(buf, checked.rendered, checked.exporter, options, items, signer, None, now=now,
-                               organisation=organisation)
+                               organisation=organisation, privacy=checked.privacy)
     return buf.getvalue(), annex_bytes
 
 

@@ -32,17 +32,23 @@ def _facts_language(case: CaseRecord, lang: str) -> list[Problem]:
 
 
 def _attachments(case: CaseRecord, items: list[ExportItem]) -> list[Problem]:
+    # The user chooses what goes to each recipient (`vault export --attach`, the page's checkboxes):
+    # leaving a listed attachment out (the passport copy from an OMCT appeal) is a choice, said
+    # and never refused. A recipient that needs a kind of attachment says so in its own rules.
     chosen = {item.item_id for item in items}
     problems = []
     for n, ref in enumerate(case.attachments):
         if ref.item_id not in chosen:
+            title = f" ({ref.title})" if ref.title else ""
             problems.append(Problem(
-                path=f"attachments[{n}].item_id",
-                message="An attachment listed in the case record was not chosen for this export.",
+                path=f"attachments[{n}].item_id", severity="warning",
+                message=f"An attachment listed in the case record{title} is not chosen for this export: it will "
+                        "not be sent.",
                 messages={
-                    "en": "An attachment listed in the case record was not chosen for this export.",
-                    "ru": "Приложение, указанное в карточке дела, не выбрано для этого экспорта.",
-                    "ky": "Иштин картасында көрсөтүлгөн тиркеме бул экспорт үчүн тандалган жок.",
+                    "en": f"An attachment listed in the case record{title} is not chosen for this export: it will "
+                          "not be sent.",
+                    "ru": f"Приложение из карточки дела{title} не выбрано для этого экспорта и не будет отправлено.",
+                    "ky": f"Иштин картасындагы тиркеме{title} бул экспорт үчүн тандалган жок жана жөнөтүлбөйт.",
                 },
             ))
     cases = {str(item.manifest.get("case_id")) for item in items}

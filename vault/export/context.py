@@ -12,6 +12,7 @@ from typing import Any
 from vault.domain import vocab
 from vault.domain.caserecord import CaseRecord
 from vault.domain.exports import ExportItem, ExportOptions, Rendered
+from vault.export import anonymity
 from vault.export.document import Document, format_date, format_period, word
 from vault.export.names import attachment_paths
 from vault.export.render_docx import render_docx
@@ -20,6 +21,45 @@ from vault.export.render_pdf import render_pdf
 STATE_NAMES: dict[str, dict[str, str]] = {
     "KGZ": {"en": "Kyrgyzstan", "ru": "Кыргызская Республика", "ky": "Кыргыз Республикасы"},
 }
+
+
+# One transliteration standard for names in every English document, named in
+# the document: the BGN/PCGN 1979 romanization of Kyrgyz (it covers the
+# Russian letters too), without the optional marks for the soft and hard signs.
+ROMANIZATION = "BGN/PCGN 1979 romanization of Kyrgyz"
+_LATIN = dict(zip(
+    "абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя",
+    ["a", "b", "v", "g", "d", "e", "yo", "j", "z", "i", "y", "k", "l", "m", "n", "ng", "o", "ö", "p", "r",
+     "s", "t", "u", "ü", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+_VOWELS = set("аеёиоөуүыэюяъь")
+
+
+def romanize(text: str) -> str:
+    """``text`` with Cyrillic letters romanized by ROMANIZATION ("Өмүрбеков" → "Ömürbekov").
+
+    "е" is "ye" at the start of a word and after a vowel or a sign, as the
+    standard says; other characters are kept.
+    """
+    out = []
+    for n, ch in enumerate(text):
+        low = ch.lower()
+        if low not in _LATIN:
+            out.append(ch)
+            continue
+        before = text[n - 1].lower() if n else ""
+        latin = "ye" if low == "е" and (not before.isalpha() or before in _VOWELS) else _LATIN[low]
+        if ch != low and latin:
+            nxt = text[n + 1] if n + 1 < len(text) else ""
+            latin = latin.upper() if nxt.isupper() else latin[0].upper() + latin[1:]
+        out.append(latin)
+    return "".join(out)
+
+
+def latin_name(name: str | None, lang: str) -> str | None:
+    """A person's name as a document in ``lang`` prints it: in English romanized, the original in brackets."""
+    if not name or lang != "en" or romanize(name) == name:
+        return name
+    return f"{romanize(name)} ({name})"
 
 
 def state_name(code: str, lang: str) -> str:
@@ -83,6 +123,7 @@ def base_context(case: CaseRecord, items: list[ExportItem], options: ExportOptio
         "categories": attached_categories(case, items),
         "represented": represented,
         "organisation": case.source.organisation or "",
+        "contact_person": latin_name(case.source.contact_person, lang),
     }
 
 
@@ -92,5 +133,6 @@ def render(doc: Document, basename: str) -> Rendered:
     The PDF first: it is the one with a work budget, so a document too
     complex to lay out (DocumentTooComplex) is refused before any other work.
     """
+    doc, basename = anonymity.on_render(doc, basename)  # the accepted redaction, before any byte is written
     pdf = render_pdf(doc)
     return Rendered(docx=render_docx(doc), pdf=pdf, basename=basename, language=doc.language)

@@ -35,6 +35,8 @@ WORDS: dict[str, dict[str, str]] = {
     "attached": {"en": "attached", "ru": "прилагается", "ky": "тиркелет"},
     "not_attached": {"en": "not attached", "ru": "не прилагается", "ky": "тиркелген жок"},
     "confidential": {"en": "Confidential", "ru": "Конфиденциально", "ky": "Купуя"},
+    # After the label of a table row that goes on from the page before (vault/export/pdf_rows.py).
+    "continued": {"en": "(continued)", "ru": "(продолжение)", "ky": "(уландысы)"},
 }
 
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -183,7 +185,29 @@ class Para:
 
 @dataclass
 class Fields:
+    """Label/value rows, a two-column table. A row is never split across pages: one that does not fit
+    moves whole to the next page; only a row too tall to move (see pdf_rows.MAX_KEEP) is continued,
+    at a line boundary, under its label marked "(continued)"."""
+
     rows: list[tuple[str, str]]
+
+
+@dataclass
+class Table:
+    """A table with a header row (repeated on every page it spans) and rows kept whole, as Fields.
+
+    ``widths`` are the columns' shares of the text width (any positive numbers; equal by default).
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+    widths: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if any(len(row) != len(self.header) for row in self.rows):
+            raise ValueError("every row of a Table needs one cell per header column")
+        if self.widths is not None and (len(self.widths) != len(self.header) or min(self.widths) <= 0):
+            raise ValueError("a Table needs one positive width per column")
 
 
 @dataclass
@@ -207,7 +231,7 @@ class SignatureBlock:
     values: dict[str, str] = field(default_factory=dict)  # label -> printed instead of the line
 
 
-Block = Title | Heading | Para | Fields | ItemList | AddressBlock | SignatureBlock
+Block = Title | Heading | Para | Fields | Table | ItemList | AddressBlock | SignatureBlock
 
 
 @dataclass

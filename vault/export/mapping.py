@@ -19,16 +19,22 @@ victim's display name, the reference). Rules:
 ``true``      the answer must be yes
 ``each``      every element of ``list`` has ``field`` (optionally ``only_if``
               {"field", "in"}: only for elements whose field is one of "in")
+``is_not``    the field must not have ``value`` (``pending_in_court`` must not
+              be true, ``consent_to_submit`` must not be false)
 A rule on an ``@`` value names the record ``path`` the user should fix. Any
 rule or section may carry ``when`` (a path that must be truthy, or
 equal ``when_is``); rules also ``severity`` ("missing" by default, or
-"warning").
+"warning"), ``cite`` (the recipient's rule the check applies, {lang: text};
+it is appended to the message, so the user reads which rule says so) and
+``source`` (where that rule was read: a URL or document symbol, and when).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -116,8 +122,17 @@ def applies(spec: Mapping, case: BaseModel, ctx: Mapping[str, Any]) -> bool:
     return bool(value)
 
 
+def cite_messages(messages: Mapping[str, str], cite: Mapping[str, str] | str | None) -> dict[str, str]:
+    """``messages`` with the rule they apply appended in each language: "… (OP ICCPR, art. 5(2)(b))"."""
+    out = dict(messages)
+    if cite:
+        for lang in out:
+            out[lang] = f"{out[lang]} ({tr(cite, lang)})"
+    return out
+
+
 def _problem(rule: Mapping, path: str) -> Problem:
-    messages = dict(rule["message"])
+    messages = cite_messages(rule["message"], rule.get("cite"))
     return Problem(path=path, message=messages["en"], severity=rule.get("severity", "missing"),
                    messages=messages)
 
@@ -146,6 +161,10 @@ def check_requirements(rules: list[Mapping], case: BaseModel, ctx: Mapping[str, 
                     continue
                 if is_empty(resolve(element, rule["field"], ctx)):
                     problems.append(_problem(rule, f"{rule['list']}[{n}].{rule['field']}"))
+        elif kind == "is_not":
+            value = resolve(case, rule["field"], ctx)
+            if type(value) is type(rule["value"]) and value == rule["value"]:
+                problems.append(_problem(rule, rule.get("path", rule["field"])))
         else:
             raise ValueError(f"unknown requirement rule {kind!r}")
     return problems
@@ -154,6 +173,8 @@ def check_requirements(rules: list[Mapping], case: BaseModel, ctx: Mapping[str, 
 def _rows(spec_rows: list[Mapping], obj: Any, ctx: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
     rows = []
     for row in spec_rows:
+        if not applies(row, obj, ctx):  # a row may be left out, e.g. a name that must not be printed
+            continue
         value = format_value(resolve(obj, row["field"], ctx), lang, row.get("vocab"))
         if value:
             rows.append((tr(row["label"], lang), value))
@@ -178,6 +199,8 @@ def build_sections(doc: Document, sections: list[Mapping], case: BaseModel, ctx:
         if "intro" in section:
             doc.para(_fill(tr(section["intro"], lang), ctx), align="justify")
         filled = _section_body(doc, section, case, ctx, lang)
+        if filled and "outro" in section:
+            doc.add(Para(_fill(tr(section["outro"], lang), ctx), small=True))
         if not filled:
             if section.get("optional"):
                 del doc.blocks[before:]
@@ -205,7 +228,9 @@ def _section_body(doc: Document, section: Mapping, case: BaseModel, ctx: Mapping
         doc.fields(rows)
         return bool(rows)
     if kind == "static":
-        doc.para(_fill(tr(section["text"], lang), ctx), align="justify")
+        for paragraph in _fill(tr(section["text"], lang), ctx).split("\n\n"):
+            if paragraph.strip():
+                doc.para(paragraph.strip(), align="justify")
         return True
     if kind == "list":
         items = [str(i) for i in resolve(case, section["field"], ctx) or [] if not is_empty(i)]
@@ -222,6 +247,97 @@ def _section_body(doc: Document, section: Mapping, case: BaseModel, ctx: Mapping
                 filled = True
         return filled
     raise ValueError(f"unknown section kind {kind!r}")
+
+
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+_FOREIGN = {
+    "en": "The English document will carry text in Russian or Kyrgyz under “{label}”: translate it "
+          "in the case record, or the recipient reads it untranslated.",
+    "ru": "В документе на английском языке поле «{label}» останется на русском или кыргызском языке: "
+          "переведите его в карточке дела.",
+    "ky": "Англис тилиндеги документте «{label}» талаасы орус же кыргыз тилинде калат: аны иштин "
+          "картасында которуңуз.",
+}
+
+
+def _text_fields(sections: list[Mapping], case: BaseModel, ctx: Mapping[str, Any]):
+    """(record path, English label, value) of each free-text field the sections print."""
+    for section in sections:
+        if not applies(section, case, ctx):
+            continue
+        kind = section.get("kind", "fields")
+        title = tr(section["title"], "en")
+        if kind == "fields":
+            for row in section["rows"]:
+                if "vocab" not in row and not row["field"].startswith("@"):
+                    yield row["field"], tr(row["label"], "en"), resolve(case, row["field"], ctx)
+        elif kind in ("text", "list") and not section["field"].startswith("@"):
+            value = resolve(case, section["field"], ctx)
+            for n, item in enumerate(value if isinstance(value, list) else [value]):
+                path = f"{section['field']}[{n}]" if isinstance(value, list) else section["field"]
+                yield path, title, item
+        elif kind == "each":
+            for n, element in enumerate(resolve(case, section["list"], ctx) or []):
+                for row in section["rows"]:
+                    if "vocab" not in row:
+                        label = f"{title}, {tr(row['label'], 'en')}"
+                        yield f"{section['list']}[{n}].{row['field']}", label, resolve(element, row["field"], ctx)
+
+
+def untranslated_text(sections: list[Mapping], case: BaseModel, ctx: Mapping[str, Any],
+                      lang: str) -> list[Problem]:
+    """Warnings for free text in Cyrillic that an English document would print, each naming its field.
+
+    Vocabulary values are translated by ``format_value``; what the user typed
+    cannot be, so the user is told where it is before the document is sent.
+    """
+    if lang != "en":
+        return []
+    problems, seen = [], set()
+    for path, label, value in _text_fields(sections, case, ctx):
+        if path in seen:
+            continue
+        seen.add(path)
+        # Printed as English prints it: vocabulary codes become English labels, so
+        # any Cyrillic left is text the user typed (a name, a place, a finding).
+        if CYRILLIC.search(format_value(value, "en")):
+            messages = {code: msg.format(label=label) for code, msg in _FOREIGN.items()}
+            problems.append(Problem(path=path, message=messages["en"], severity="warning", messages=messages))
+    return problems
+
+
+_SPELLING = {
+    "en": "“{other}” in {where} is another spelling of the name the document writes “{standard}” ({standard_name}): "
+          "use one spelling.",
+    "ru": "«{other}» в поле {where} — другое написание имени, которое документ пишет как «{standard}»: "
+          "используйте одно написание.",
+    "ky": "{where} талаасындагы «{other}» — документ «{standard}» деп жазган аттын башка жазылышы: "
+          "бир жазылышты колдонуңуз.",
+}
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
+
+
+def other_spellings(names: list[str], texts: list[tuple[str, str]], standard_name: str) -> list[Problem]:
+    """Warnings for Latin spellings of ``names`` (as the standard writes them) that differ from it.
+
+    ``texts`` are (record path, text) pairs of an English document's free
+    text; "Omurbekov" against the standard "Ömürbekov" is flagged, so one
+    document never spells a name two ways.
+    """
+    wanted = {_fold(n): n for n in names if n and len(n) > 2}
+    problems, seen = [], set()
+    for path, text in texts:
+        for other in re.findall(r"[^\W\d_]+", text or ""):
+            standard = wanted.get(_fold(other))
+            if standard and other != standard and (path, other) not in seen:
+                seen.add((path, other))
+                messages = {lang: msg.format(other=other, where=path, standard=standard,
+                                             standard_name=standard_name) for lang, msg in _SPELLING.items()}
+                problems.append(Problem(path=path, message=messages["en"], severity="warning", messages=messages))
+    return problems
 
 
 def note(doc: Document, text: str) -> None:
@@ -254,5 +370,7 @@ def exporter_from_mapping(mapping: Mapping, **fields: Any) -> Exporter:
     target_body, languages, description, variants, translations...).
     """
     form = mapping["form"]
+    if "anonymity" in mapping:  # when the victim's name must not appear (vault/export/anonymity.py)
+        fields.setdefault("anonymity", mapping["anonymity"])
     return Exporter(form_version=form["version"], form_verified=form["verified"],
                     required_fields=required_fields(mapping), **fields)

@@ -165,3 +165,30 @@ def attachment_paths(filenames: Iterable[tuple[str, str]]) -> list[str]:
     """Bundle paths for (original name, item id) pairs, in order, sanitised and unique."""
     safe = [safe_filename(name, fallback=item_id) for name, item_id in filenames]
     return [f"{ATTACHMENT_DIR}/{name}" for name in unique_names(safe)]
+
+
+# Extensions an attachment keeps when it is given a neutral name (anything else becomes ".bin").
+SAFE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp", "heic", "tif", "tiff", "bmp", "pdf", "docx",
+                             "doc", "odt", "rtf", "txt", "csv", "json", "xml", "mp4", "mov", "m4v", "webm", "avi",
+                             "mkv", "mp3", "m4a", "wav", "ogg", "opus", "amr", "zip", "7z", "xlsx", "ods", "eml"})
+_MEDIA_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+                     "image/heic": "heic", "image/tiff": "tif", "application/pdf": "pdf", "text/plain": "txt",
+                     "application/json": "json", "video/mp4": "mp4", "video/quicktime": "mov",
+                     "video/webm": "webm", "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/wav": "wav",
+                     "audio/ogg": "ogg", "application/zip": "zip",
+                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx"}
+
+
+def safe_extension(filename: str, media_type: str = "") -> str:
+    """The extension a neutral name keeps: the original one if it is a known kind, else the media type's."""
+    stem, dot, ext = (filename or "").rpartition(".")
+    ext = ext.lower() if dot and stem else ""
+    if ext in SAFE_EXTENSIONS:
+        return ext
+    return _MEDIA_EXTENSIONS.get((media_type or "").split(";")[0].strip().lower(), "bin")
+
+
+def neutral_stem(index: int, evidence_type: str) -> str:
+    """``attachment-03-photo``: the position and the kind, nothing the uploader typed."""
+    kind = evidence_type if re.fullmatch(r"[a-z][a-z0-9_]{0,31}", evidence_type or "") else "file"
+    return f"attachment-{index:02d}-{kind}"

@@ -4,6 +4,10 @@ The DOCX is the editable version: plain styles (Normal, Heading 1/2, a
 two-column table for label/value rows), Times New Roman and Arial — both
 carry Cyrillic with the Kyrgyz letters on every office suite a recipient is
 likely to use — and page numbers as Word fields in the footer.
+
+As in the PDF, a table row is not split across pages (w:cantSplit; Word
+still breaks a row taller than a page), a table's header row repeats on
+each page (w:tblHeader), and a heading stays with what follows it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from vault.export.document import (
     ItemList,
     Para,
     SignatureBlock,
+    Table,
     Title,
     clean_text,
     roman,
@@ -68,6 +73,13 @@ def _field(paragraph, instr: str) -> None:
     run.append(text)
     fld.append(run)
     paragraph._p.append(fld)
+
+
+def _row_flag(row, tag: str) -> None:
+    """Set an on/off property of a table row (w:cantSplit, w:tblHeader)."""
+    props = row._tr.get_or_add_trPr()
+    if props.find(qn(tag)) is None:
+        props.append(OxmlElement(tag))
 
 
 def _shade(cell, fill: str) -> None:
@@ -144,7 +156,9 @@ class _Writer:
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         widths = (Mm(52), Mm(TEXT_WIDTH_MM - 52))
         for label, value in block.rows:
-            cells = table.add_row().cells
+            row = table.add_row()
+            _row_flag(row, "w:cantSplit")
+            cells = row.cells
             for cell, width in zip(cells, widths, strict=True):
                 cell.width = width
             _shade(cells[0], "F2F2F2")
@@ -154,6 +168,29 @@ class _Writer:
             cells[1].paragraphs[0].add_run(lines[0])
             for line in lines[1:]:
                 cells[1].add_paragraph(line)
+        self.out.add_paragraph().paragraph_format.space_after = Pt(2)
+
+    def table(self, block: Table) -> None:
+        table = self.out.add_table(rows=0, cols=len(block.header))
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.LEFT
+        shares = block.widths or [1.0] * len(block.header)
+        widths = [Mm(TEXT_WIDTH_MM * share / sum(shares)) for share in shares]
+        for n, values in enumerate([block.header, *block.rows]):
+            row = table.add_row()
+            _row_flag(row, "w:cantSplit")
+            if n == 0:
+                _row_flag(row, "w:tblHeader")
+            for cell, width, value in zip(row.cells, widths, values, strict=True):
+                cell.width = width
+                lines = clean_text(value).split("\n")
+                run = cell.paragraphs[0].add_run(lines[0])
+                run.font.size = Pt(9 if n == 0 else 10)
+                if n == 0:
+                    _shade(cell, "F2F2F2")
+                    run.bold, run.font.name = True, HEAD_FONT
+                for line in lines[1:]:
+                    cell.add_paragraph().add_run(line).font.size = Pt(10)
         self.out.add_paragraph().paragraph_format.space_after = Pt(2)
 
     def item_list(self, block: ItemList) -> None:
@@ -190,7 +227,7 @@ def render_docx(doc: Document) -> bytes:
     """The Document as DOCX bytes (A4, page numbers, no author metadata beyond ``doc.author``)."""
     w = _Writer(doc)
     draw = {
-        Title: w.title, Heading: w.heading, Para: w.para, Fields: w.fields,
+        Title: w.title, Heading: w.heading, Para: w.para, Fields: w.fields, Table: w.table,
         ItemList: w.item_list, AddressBlock: w.address, SignatureBlock: w.signature,
     }
     for block in doc.blocks:

@@ -35,9 +35,24 @@ from vault.export.document import (
     ItemList,
     Para,
     SignatureBlock,
+    Table,
     Title,
     clean_text,
-    roman,
+)
+from vault.export.pdf_rows import (
+    BODY,
+    BODY_PT,
+    BOTTOM,
+    GREY,
+    LEFT,
+    LINE,
+    MIN_LINES,
+    RIGHT,
+    RULE,
+    SMALL_PT,
+    SPARSE,
+    TOP,
+    Rows,
 )
 
 FONT_FILES = {
@@ -47,13 +62,6 @@ FONT_FILES = {
     ("sans", "B"): "DejaVuSans-Bold.ttf",
 }
 _ALIGN = {"left": "L", "right": "R", "center": "C", "justify": "J"}
-
-LEFT, RIGHT, TOP, BOTTOM = 25.0, 20.0, 20.0, 22.0  # mm
-LABEL_WIDTH = 52.0
-BODY_PT, SMALL_PT = 10.5, 8.5
-LINE = 5.2  # mm per body line
-GREY = (90, 90, 90)
-RULE = (200, 200, 200)
 
 MAX_ZERO_WIDTH = 4  # zero-advance glyphs kept after one glyph: enough for Hebrew points and an accent
 # Costs in width look-ups, measured against fpdf2 2.8 (~0.1 µs each): a
@@ -78,17 +86,32 @@ class _Budget:
             raise DocumentTooComplex(f"laying the PDF out would take more than {self.limit} steps")
 
 
+def _prefix(text: str, lines: list[str]) -> int | None:
+    """Where in ``text`` the printed ``lines`` end (fpdf2 drops the space or newline it breaks at)."""
+    pos = 0
+    for line in lines:
+        found = text.find(line, pos)
+        if found < 0:
+            return None
+        pos = found + len(line)
+    return pos
+
+
 def font_path(name: str) -> str:
     return str(resources.files("vault.export").joinpath("fonts", name))
 
 
-class _PDF(FPDF):
-    def __init__(self, doc: Document, break_before: int | None = None, budget: _Budget | None = None):
+class _PDF(Rows, FPDF):
+    def __init__(self, doc: Document, break_at: tuple[int, int] | None = None, budget: _Budget | None = None):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.doc = doc
-        self.break_before = break_before
+        self.break_at = break_at  # (block, row or item): start a page there (see render_pdf)
         self.budget = budget if budget is not None else _Budget(WORK_BUDGET)
         self.signature_alone = False
+        self.text_page = 0  # the last page that received text of the document (small notes aside)
+        self.block_no = 0
+        self.bottoms: dict[int, float] = {}  # page -> lowest y its content reaches
+        self._frame = False  # drawing the header or footer, not content
         self.set_margins(LEFT, TOP, RIGHT)
         self.set_auto_page_break(True, margin=BOTTOM)
         for (family, style), name in FONT_FILES.items():
@@ -126,13 +149,27 @@ class _PDF(FPDF):
     def multi_cell(self, w, h=None, text="", *args, **kwargs):
         width = (w or self.w - self.r_margin - self.x) - 2 * self.c_margin
         self.budget.charge(self._layout_work(text, max(width, 1.0)))
-        return super().multi_cell(w, h, text, *args, **kwargs)
+        result = super().multi_cell(w, h, text, *args, **kwargs)
+        if not kwargs.get("dry_run"):
+            self._mark(self.get_y())
+        return result
 
     def cell(self, w=None, h=None, text="", *args, **kwargs):
         self.budget.charge(CALL + LINEAR * len(text))
-        return super().cell(w, h, text, *args, **kwargs)
+        result = super().cell(w, h, text, *args, **kwargs)
+        self._mark(self.get_y() + (h or 0))
+        return result
+
+    def _mark(self, y: float) -> None:
+        if not self._frame:
+            self.bottoms[self.page] = max(self.bottoms.get(self.page, TOP), y)
+
+    def sparse_pages(self) -> list[int]:
+        """Pages, the last one excepted, whose content ends in the top SPARSE share of the text area."""
+        return [page for page in range(1, self.page) if self.bottoms.get(page, TOP) - TOP < SPARSE * BODY]
 
     def header(self) -> None:
+        self._frame = True
         if self.doc.header_note:
             self.set_font("sans", "", SMALL_PT)
             self.set_text_color(*GREY)
@@ -141,8 +178,10 @@ class _PDF(FPDF):
             self.cell(self.w - LEFT - RIGHT, 4, self.safe(self.doc.header_note), align="R")
             self.set_text_color(0, 0, 0)
         self.set_y(TOP)
+        self._frame = False
 
     def footer(self) -> None:
+        self._frame = True
         self.set_xy(LEFT, self.h - 14)
         self.set_draw_color(*RULE)
         self.line(LEFT, self.get_y() - 1.5, self.w - RIGHT, self.get_y() - 1.5)
@@ -159,6 +198,7 @@ class _PDF(FPDF):
         self.cell(room, 4, text, align="L")
         self.cell(width - room, 4, page, align="R")
         self.set_text_color(0, 0, 0)
+        self._frame = False
 
     # -- blocks -------------------------------------------------------------
 
@@ -175,27 +215,75 @@ class _PDF(FPDF):
             self.set_text_color(0, 0, 0)
         self.ln(5)
 
+
+    def lead(self, n: int) -> float:
+        """The height the start of block ``n`` needs on a page: a heading before it keeps this much with it."""
+        if n >= len(self.doc.blocks):
+            return 0.0
+        block = self.doc.blocks[n]
+        if isinstance(block, Heading):
+            return 10.0 + self.lead(n + 1) if block.level == 2 else 0.0
+        if isinstance(block, Fields) and block.rows:
+            return self.keep_height(self.field_cells(*block.rows[0]))
+        if isinstance(block, Table) and block.rows:
+            return self.row_height(self.table_cells(block, block.header, True)) + self.keep_height(
+                self.table_cells(block, block.rows[0]))
+        if isinstance(block, ItemList) and block.items:
+            return self.keep_height(self.item_cells(block, 0), 0.4)
+        if isinstance(block, Para):
+            lines, height = self.para_lines(block)
+            return height * (len(lines) if len(lines) <= MIN_LINES + 1 else MIN_LINES)
+        return 3 * LINE
+
     def heading_block(self, block: Heading) -> None:
-        # Keep a heading with at least three lines of what follows it.
-        if self.will_page_break(8 + 3 * LINE):
-            self.add_page()
-        self.ln(4 if block.level == 1 else 2)
         size = 11.5 if block.level == 1 else 10.5
         self.set_font("sans", "B", size)
-        self.multi_cell(0, 6, self.safe(block.text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        text = self.safe(block.text)
+        own = (4 if block.level == 1 else 2) + 6 * len(self.wrap(text, self.w - LEFT - RIGHT, 6)) + 3
+        # Keep a heading with what follows it: the first row, item or lines that would move with it.
+        if own + self.lead(self.block_no + 1) > self.room() and self.get_y() > TOP + 1:
+            self.add_page()
+        self.ln(4 if block.level == 1 else 2)
+        self.set_font("sans", "B", size)
+        self.multi_cell(0, 6, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if block.level == 1:
             self.set_draw_color(*RULE)
             self.line(LEFT, self.get_y() + 0.5, self.w - RIGHT, self.get_y() + 0.5)
         self.ln(2)
 
-    def para_block(self, block: Para) -> None:
+    def _para_style(self, block: Para) -> float:
         if block.small:
             self.set_font("sans", "", SMALL_PT)
             self.set_text_color(*GREY)
-        else:
-            self.set_font(self.body, "B" if block.bold else "", BODY_PT)
-        self.multi_cell(0, LINE if not block.small else 4, self.safe(block.text),
-                        align=_ALIGN[block.align], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            return 4.0
+        self.set_font(self.body, "B" if block.bold else "", BODY_PT)
+        return LINE
+
+    def para_lines(self, block: Para) -> tuple[list[str], float]:
+        height = self._para_style(block)
+        self.set_text_color(0, 0, 0)
+        return self.wrap(self.safe(block.text), self.w - LEFT - RIGHT, height), height
+
+    def para_block(self, block: Para) -> None:
+        """A paragraph; a short one (up to MIN_LINES + 1 lines) is kept whole, a longer one leaves at least
+        two lines at the foot of a page and MIN_LINES - 1 at the top of the next."""
+        text = self.safe(block.text)
+        lines, height = self.para_lines(block)
+        fits = int((self.room() + 0.01) // height)
+        first = None
+        if len(lines) > fits:
+            if len(lines) <= MIN_LINES + 1 or fits < 2:
+                self.add_page()
+            elif len(lines) - fits < MIN_LINES - 1:
+                first = _prefix(text, lines[:len(lines) - MIN_LINES + 1])
+        self._para_style(block)
+        kw = {"align": _ALIGN[block.align], "new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+        if first is not None:
+            self.multi_cell(0, height, text[:first], **kw)
+            self.add_page()
+            self._para_style(block)
+            text = text[first:].lstrip(" ").removeprefix("\n")
+        self.multi_cell(0, height, text, **kw)
         self.set_text_color(0, 0, 0)
         self.ln(1.5)
 
@@ -208,39 +296,6 @@ class _PDF(FPDF):
         self.multi_cell(width, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_left_margin(old)
 
-    def fields_block(self, block: Fields) -> None:
-        value_x = LEFT + LABEL_WIDTH + 3
-        value_w = self.w - RIGHT - value_x
-        for label, value in block.rows:
-            if self.will_page_break(2 * LINE):
-                self.add_page()
-            top, page = self.get_y(), self.page
-            self.set_font("sans", "B", 9)
-            self.set_text_color(*GREY)
-            self.set_xy(LEFT, top + 0.6)
-            self.multi_cell(LABEL_WIDTH, 4.6, self.safe(label), align="L",
-                            new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            label_end = self.get_y()
-            self.set_text_color(0, 0, 0)
-            self.set_font(self.body, "", BODY_PT)
-            self.set_y(top)
-            self._hanging(value_x, value_w, self.safe(value), LINE)
-            end = self.get_y() if self.page != page else max(label_end, self.get_y())
-            self.set_y(end + 1)
-            self.set_draw_color(*RULE)
-            self.line(LEFT, self.get_y(), self.w - RIGHT, self.get_y())
-            self.ln(1.2)
-        self.ln(1.5)
-
-    def list_block(self, block: ItemList) -> None:
-        self.set_font(self.body, "", BODY_PT)
-        for n, item in enumerate(block.items, start=1):
-            marker = {"roman": f"{roman(n)}.", "decimal": f"{n}.", "bullet": "•"}[block.style]
-            self.set_x(LEFT + 4)
-            self.cell(8, LINE, marker)
-            self._hanging(LEFT + 12, self.w - RIGHT - LEFT - 12, self.safe(item), LINE)
-            self.ln(0.8)
-        self.ln(1.5)
 
     def address_block(self, block: AddressBlock) -> None:
         x = LEFT + (self.w - LEFT - RIGHT) * 0.48
@@ -252,7 +307,8 @@ class _PDF(FPDF):
     def signature_block(self, block: SignatureBlock) -> None:
         if self.will_page_break(8 + (LINE + 3) * (len(block.labels) + 1)):
             self.add_page()
-            self.signature_alone = True
+        # Alone: on a page with nothing of what it signs but small notes (the form's closing line).
+        self.signature_alone = self.text_page != self.page
         self.ln(6)
         self.set_font(self.body, "", BODY_PT)
         for label in block.labels:
@@ -268,24 +324,56 @@ class _PDF(FPDF):
             self.multi_cell(0, LINE, self.safe(block.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
+def _break_points(doc: Document) -> list[tuple[int, int]]:
+    """Where a page may be started so that the signature keeps company, best first: before the last
+    numbered section, before the last row or item of the block the signature follows, or before that block."""
+    blocks = doc.blocks
+    signatures = [n for n, b in enumerate(blocks) if isinstance(b, SignatureBlock)]
+    if not signatures or signatures[-1] == 0:
+        return []
+    sign = signatures[-1]
+    last = blocks[sign - 1]
+    points = [(n, 0) for n in range(sign - 1, -1, -1) if isinstance(blocks[n], Heading) and blocks[n].level == 1][:1]
+    size = len(last.items) if isinstance(last, ItemList) else len(last.rows) if isinstance(last, Fields | Table) else 0
+    if size >= 2:
+        points.append((sign - 1, size - 1))
+    if sign >= 2 and not isinstance(blocks[sign - 2], Heading) and not isinstance(last, Heading):
+        points.append((sign - 1, 0))
+    return points
+
+
+def _faults(pdf: _PDF) -> tuple[int, int, int]:
+    return int(pdf.signature_alone), len(pdf.sparse_pages()), pdf.page
+
+
 def render_pdf(doc: Document, budget: int | None = None) -> bytes:
     """The Document as PDF bytes (A4, embedded DejaVu fonts, page numbers).
 
     A signature block must not stand alone on the last page, cut off from
-    the text it signs: if it would, the last section is moved over with it.
-    Raises DocumentTooComplex past ``budget`` width look-ups (both drawings; WORK_BUDGET by default).
+    the text it signs, and no page but the last may be near-blank (its
+    content ending in the top SPARSE of the page). If the first drawing
+    breaks either rule, the page breaks of _break_points are tried (while
+    the budget left allows another drawing as costly as the first) and the
+    drawing with the fewest faults kept.
+    Raises DocumentTooComplex past ``budget`` width look-ups (WORK_BUDGET by default).
     """
     spent = _Budget(WORK_BUDGET if budget is None else budget)
-    pdf = _draw(doc, None, spent)
-    if pdf.signature_alone:
-        headings = [n for n, b in enumerate(doc.blocks) if isinstance(b, Heading) and b.level == 1]
-        if headings:
-            pdf = _draw(doc, headings[-1], spent)
-    return bytes(pdf.output())
+    best = _draw(doc, None, spent)
+    cost = spent.limit - spent.left
+    if _faults(best)[:2] != (0, 0):
+        for point in _break_points(doc):
+            if spent.left < cost:
+                break
+            candidate = _draw(doc, point, spent)
+            if _faults(candidate) < _faults(best):
+                best = candidate
+            if _faults(best)[:2] == (0, 0):
+                break
+    return bytes(best.output())
 
 
-def _draw(doc: Document, break_before: int | None, budget: _Budget) -> _PDF:
-    pdf = _PDF(doc, break_before, budget)
+def _draw(doc: Document, break_at: tuple[int, int] | None, budget: _Budget) -> _PDF:
+    pdf = _PDF(doc, break_at, budget)
     pdf.set_title(pdf.safe(doc.title))
     pdf.set_author(pdf.safe(doc.author))
     pdf.set_creator("Evidence vault")
@@ -293,10 +381,14 @@ def _draw(doc: Document, break_before: int | None, budget: _Budget) -> _PDF:
     pdf.add_page()
     draw = {
         Title: pdf.title_block, Heading: pdf.heading_block, Para: pdf.para_block, Fields: pdf.fields_block,
-        ItemList: pdf.list_block, AddressBlock: pdf.address_block, SignatureBlock: pdf.signature_block,
+        Table: pdf.table_block, ItemList: pdf.list_block, AddressBlock: pdf.address_block,
+        SignatureBlock: pdf.signature_block,
     }
     for n, block in enumerate(doc.blocks):
-        if n == break_before:
+        pdf.block_no = n
+        if break_at == (n, 0) and pdf.get_y() > TOP + 1:
             pdf.add_page()
         draw[type(block)](block)
+        if not isinstance(block, SignatureBlock) and not (isinstance(block, Para) and block.small):
+            pdf.text_page = pdf.page
     return pdf

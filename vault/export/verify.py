@@ -52,6 +52,7 @@ from vault.export.layout import (
     key_id,
 )
 from vault.export.names import visible_text
+from vault.export.withheld import check_withheld
 
 # An annex entry is about 3 KB per attachment, 6 KB with its uploader's certificate chain: 16 MiB is
 # thousands of items.
@@ -116,6 +117,7 @@ class VerifyReport:
     annex_version: int | None = None
     organisation_fingerprint: str | None = None  # computed from the annex's organisation keys
     organisation_problem: str | None = None  # why no signer can be tied to a root
+    withheld: list[str] = field(default_factory=list)  # items whose manifest an anonymous bundle withholds
 
     @property
     def intact(self) -> bool:
@@ -147,7 +149,7 @@ class VerifyReport:
                 "created_at": self.created_at, "exporter": self.exporter, "annex_version": self.annex_version,
                 "organisation": {"fingerprint": self.organisation_fingerprint,
                                  "problem": self.organisation_problem},
-                "files_checked": self.files_checked,
+                "files_checked": self.files_checked, "withheld_manifests": list(self.withheld),
                 "findings": [asdict(f) for f in self.findings],
                 "signers": [asdict(s) for s in self.signers]}
 
@@ -180,6 +182,10 @@ class VerifyReport:
         for s in self.signers:
             lines += self._signer_lines(s)
         lines.append(f"Files checked: {self.files_checked}")
+        if self.withheld:  # an anonymous bundle: the manifests hold the original file names
+            lines.append(f"Manifests withheld for the victim's anonymity: {len(self.withheld)} attachment(s) "
+                         f"({', '.join(map(_shown, self.withheld))}), checked against the exporter's annex only; "
+                         "the sender can produce them on request (each hashes to its manifest_sha256).")
         result = self.result
         if result == "ok":
             lines.append("RESULT: OK - every file matches the custody annex, every signature verifies, and "
@@ -366,7 +372,9 @@ def _check_items(annex: dict, actual: dict[str, tuple[str, int]], report: Verify
     entries = annex.get("items", [])
     for entry in entries if isinstance(entries, list) else [None]:
         entry = _dict(entry)
-        path = str(entry.get("path"))
+        path = str(entry.get("path") or entry.get("item_id"))  # a rendered report has no file of its own
+        if entry.get("manifest_withheld") is True and check_withheld(entry, path, actual, report) is None:
+            continue
         try:
             public = crypto.b64d(entry["uploader_sign_public"])
             manifest_bytes = crypto.b64d(entry["manifest"])

@@ -55,6 +55,9 @@ from vault.export.bundle import (
     render_checked,
     write_bundle,
 )
+from vault.export.bundle import (
+    validate_export as check_export,
+)
 from vault.export.document import DocumentTooComplex
 from vault.export.names import safe_filename
 from vault.export.verify import MEMBER_ERRORS, Unreadable, check_directory, verify_bundle
@@ -197,7 +200,7 @@ def validate_export(v: Vault, user: User, case: Case, req: ExportRequest, pm: pl
         items = export_items(s, case, req.items, _not_sent)
     record = case_record(req.case_record)
     try:
-        problems = plugins.validate(pm, enabled, exp.name, record, items, req.options)
+        problems = check_export(pm, enabled, exp, record, items, req.options)
     except plugins.PluginFailed as exc:
         raise _plugin_failed(exc, exp.name, logger) from None
     missing = [p for p in problems if p.severity == "missing"]
@@ -223,7 +226,7 @@ def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachme
                                  allow_missing=req.draft)
         attachments.stream()
         annex = write_bundle(buf, checked.rendered, checked.exporter, req.options, items, signer, None,
-                             organisation=org)
+                             organisation=org, privacy=checked.privacy)
         attachments.finish()
     except ExportRefused as exc:
         raise Refused(422, "missing_fields", f"{exp.target_body} needs what is listed in 'problems'; complete the "

@@ -67,9 +67,16 @@ export function checkAnnex(annexBytes, desc, prepared, keys) {
   annex.items.forEach((entry, i) => {
     const want = desc.items[i];
     const m = prepared[i].manifest;
-    const file = files.get(entry.path);
-    if (entry.item_id !== want.item_id || entry.manifest !== want.manifest_b64 || entry.signature !== want.signature_b64
-      || !file || file.sha256 !== m.sha256 || file.size !== m.size) throw refuse();
+    // An anonymous bundle lists an item by the hash of its manifest (which holds the original name),
+    // not by the manifest itself; a forensic report travels rendered (PDF, DOCX), not as its JSON.
+    const manifestOk = entry.manifest_withheld === true
+      ? entry.manifest === undefined && entry.manifest_sha256 === vc.sha256Hex(vc.fromBase64(want.manifest_b64))
+      : entry.manifest === want.manifest_b64;
+    const rendered = Array.isArray(entry.rendered) ? entry.rendered : null;
+    const fileOk = rendered
+      ? rendered.length > 0 && rendered.every((path) => files.has(path)) && entry.sha256 === m.sha256 && entry.size === m.size
+      : Boolean(files.get(entry.path)) && files.get(entry.path).sha256 === m.sha256 && files.get(entry.path).size === m.size;
+    if (entry.item_id !== want.item_id || !manifestOk || entry.signature !== want.signature_b64 || !fileOk) throw refuse();
   });
   return annex;
 }

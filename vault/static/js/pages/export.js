@@ -94,7 +94,8 @@ function sizeNote() {
 
 function options(x) {
   return { language: $("#export-language").value || x.languages[0], variant: $("#export-variant").value || null,
-    document_date: $("#export-date").value || null, draft: $("#export-draft").checked };
+    document_date: $("#export-date").value || null, draft: $("#export-draft").checked,
+    redact: $("#export-redact").checked };
 }
 
 // ------------------------------------------------------------------ what is missing
@@ -106,7 +107,7 @@ function recordPath(path) {
 
 function fixLink(path) {
   const p = recordPath(path);
-  if (!p || p === "form" || p === "items" || p.startsWith("@")) return null;
+  if (!p || p === "form" || p === "items" || p === "anonymity" || p.startsWith("@")) return null;
   return el("a", { href: `/cases/${caseId}/record#f=${encodeURIComponent(p)}` }, t("Complete it in the case record"));
 }
 
@@ -114,6 +115,8 @@ const N_ = (msgid) => msgid; // marks a message for extraction; translated where
 const SEVERITY = { missing: N_("needed"), warning: N_("warning"), invalid: N_("not valid") };
 
 function showProblems(problems, heading) {
+  // The victim's name would reach a recipient it must not: offer the redaction (docs/exports.md).
+  if (problems.some((p) => p.path === "anonymity")) $("#redact-row").hidden = false;
   const section = $("#problems-section");
   section.hidden = false;
   $("#problems-title").textContent = heading;

@@ -45,7 +45,10 @@ function report(form) {
   };
   const duration = v("exam_duration_minutes");
   if (duration) out.exam_duration_minutes = Number(duration);
-  for (const k of ["requested_by", "interpreter", "persons_present", "restraints", "truthfulness_statement", "background",
+  for (const select of form.querySelectorAll("select.answer")) {
+    if (select.value) out[select.id] = select.value === "yes";
+  }
+  for (const k of ["requested_by", "interpreter", "persons_present", "restraints", "independence_details", "truthfulness_statement", "background",
     "allegations", "physical_symptoms", "psychological_history", "psychological_exam", "diagnostic_tests", "consultations",
     "overall_consistency", "overall_reasoning", "conclusions", "recommendations", "restrictions", "signed_by", "signature_date"]) {
     if (v(k) !== undefined) out[k] = v(k);
