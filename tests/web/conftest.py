@@ -296,6 +296,7 @@ class Web:
                       "perpetrators": [{"type": "police", "institution": "Жалал-Абад шаардык ИИБ"}]}],
             "facts": {"ky": "2026-жылдын 1-октябрында ИВСте союл менен сабашты, күнөөсүн мойнуна алдырууну талап кылышты.",
                       "en": "On 1 October 2026 officers beat her with batons in the temporary detention facility."},
+            "pending_in_court": False,
             "applicant": {"full_name": "Гүлнара Садыкова-Өмүрзак", "relationship_to_victim": "lawyer",
                           "address": "Жалал-Абад ш., Ленин көчөсү, 5", "phone": "+996 555 123 456"},
             "source": {"organisation": "Кыйноолорго каршы коалиция", "email": "coalition@example.org"},

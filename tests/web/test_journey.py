@@ -120,17 +120,19 @@ def test_lawyer_registers_creates_case_and_uploads_through_a_broken_connection(w
     S["photo"], S["big"] = photo, big
 
     # Cut the connection twice: once before a chunk reaches the server, once after
-    # the server stored it but before the browser heard back.
+    # the server stored it but before the browser heard back. PUT 1 is the photo; the
+    # video's requests grow from 1 MiB to at most 16 MiB, so its 20 MiB take at least
+    # three more (PUT 4 resends PUT 3): the cuts fall inside it on any machine.
     cuts = {"puts": 0, "before": 0, "after": 0}
 
     def on_put(route):
         if route.request.method != "PUT":
             return route.continue_()
         cuts["puts"] += 1
-        if cuts["puts"] == 5:
+        if cuts["puts"] == 3:
             cuts["before"] += 1
             return route.abort("connectionreset")
-        if cuts["puts"] == 12:
+        if cuts["puts"] == 5:
             route.fetch()  # delivered and stored...
             cuts["after"] += 1
             return route.abort("connectionreset")  # ...but the answer is lost
@@ -219,8 +221,9 @@ def test_medic_files_a_forensic_report_from_a_phone(web):
     assert page.locator("#queue li.upload.done").count() == 3
     page.click("#report-link")
     page.wait_for_selector("#verify-state.ok")
-    sealed = page.text_content("#sealed")
-    assert CLINICIAN in sealed and "highly_consistent" in sealed
+    page.wait_for_selector("#forensic:not([hidden]) .forensic-doc")  # read as a document (forensicview.js)
+    shown = page.text_content("#forensic")
+    assert CLINICIAN in shown and "highly consistent with" in shown and "highly_consistent" not in shown
     page.wait_for_selector("#attached-section:not([hidden])")
     assert page.locator("#attached li").count() == 2  # photo and diagram, attached_to the report
     S["report_item"] = page.url.rstrip("/").split("/")[-1]
@@ -333,6 +336,7 @@ def test_lawyer_fills_the_case_record_in_the_browser(web):
     page.select_option("#r-applicant-relationship_to_victim", "lawyer")
     page.fill("#r-applicant-address", "Жалал-Абад ш., Ленин көчөсү, 5")
     page.fill("#r-applicant-phone", "+996 555 123 456")
+    page.select_option("#r-pending_in_court", "no")  # the Akyikatchy does not take a matter before a court
     page.fill("#r-source-organisation", "Кыйноолорго каршы коалиция")
     page.fill("#r-source-email", "not an address")
     page.click("#record-button")

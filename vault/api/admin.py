@@ -30,6 +30,22 @@ def invite():
     return jsonify(invitations.invite(_vault(), g.user, body.role, body.reset_username)), 201
 
 
+@bp.get("/invitations")
+@access("admin")
+@doc("Invitations that can still be used (unused and unexpired), newest first: id, role, created_by (null when "
+     "made on the server machine), created_at, expires_at and reset_username. Never the token.")
+def open_invitations():
+    return jsonify({"invitations": invitations.open_invitations(_vault())})
+
+
+@bp.delete("/invitations/<invitation_id>")
+@access("admin")
+@doc("Revoke an unused invitation: its token no longer registers anyone (audited `invitation_revoked`; "
+     "404 no_such_invitation, 409 invitation_used).")
+def revoke_invitation(invitation_id: str):
+    return jsonify(invitations.revoke(_vault(), g.user, invitation_id))
+
+
 @bp.get("/users")
 @access("admin")
 @doc("All accounts (names, roles, state, fingerprints).")

@@ -57,11 +57,12 @@ def prelogin():
 @access("public")
 @doc("Sign in with the auth key derived from the password (and a TOTP code if enabled). Failures are "
      "throttled per address, per name at that address and, under attack, for everyone by a short delay; "
-     "the answers are the same for a name with no account.", body=LoginIn, responses=THROTTLED)
+     "the answers are the same for a name with no account. `language`, if given (the one chosen on the sign-in "
+     "page), becomes the account's interface language on success.", body=LoginIn, responses=THROTTLED)
 def login():
     body = json_body(LoginIn)
     auth = b64decode(body.auth_key, "auth_key", size=32)
-    return jsonify(accounts.login(_vault(), body.username, auth, body.totp, _address()))
+    return jsonify(accounts.login(_vault(), body.username, auth, body.totp, _address(), body.language))
 
 
 @bp.post("/auth/logout")
@@ -76,7 +77,8 @@ def logout():
 @access("public")
 @doc("Create an account (or re-key one after a password reset) with a one-time invitation. `binding` ties the "
      "keys to the invitation's secret; the account is uncertified until its inviter's client (or the root) "
-     "certifies them.", body=RegisterIn, status=201)
+     "certifies them. `language` is the account's interface language (the registration page's; English if "
+     "not given).", body=RegisterIn, status=201)
 def register():
     body = json_body(RegisterIn)
     salt = b64decode(body.kdf_salt, "kdf_salt", size=crypto.SALT_BYTES)
@@ -87,7 +89,8 @@ def register():
     binding = b64decode(body.binding, "binding", size=32)
     creds = Credentials(kdf_salt=salt, kdf_params=body.kdf_params.model_dump(), auth_key=auth,
                         enc_private_keys=enc_priv)
-    out = accounts.register(_vault(), body.invitation, body.username, creds, box_pub, sign_pub, binding)
+    out = accounts.register(_vault(), body.invitation, body.username, creds, box_pub, sign_pub, binding,
+                            body.language)
     return jsonify({"user": out}), 201
 
 

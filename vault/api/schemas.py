@@ -57,6 +57,8 @@ class LoginIn(Strict):
     username: LoginName
     auth_key: B64
     totp: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    # The interface language chosen on the sign-in page: saved to the account on success.
+    language: Lang | None = None
 
 
 class RegisterIn(Strict):
@@ -70,6 +72,7 @@ class RegisterIn(Strict):
     enc_private_keys: B64
     # Ties these keys to the invitation's secret, which the server never sees (docs/trust.md).
     binding: B64
+    language: Lang | None = None  # the registration page's language, the account's from the start
 
 
 # Public keys and signatures in signed statements: checked for their exact size where used.

@@ -35,6 +35,13 @@ def start(case_id: str):
     return jsonify(out), 201
 
 
+@bp.get("/cases/<case_id>/uploads")
+@access("member")
+@doc("Your unfinished uploads to this case (to resume or cancel them).")
+def open_uploads(case_id: str):
+    return jsonify({"uploads": ingest.open_uploads(_vault(), g.user, case_id)})
+
+
 @bp.get("/uploads/<upload_id>")
 @access("member")
 @doc("How many bytes of an upload the server holds (resume from `received`).")

@@ -92,10 +92,13 @@ def _bad_credentials() -> Refused:
     return Refused(401, "bad_credentials", "The name or password is wrong (or the code). Check them and try again.")
 
 
-def login(v: Vault, username: str, auth: bytes, totp: str | None, address: str) -> dict:
+def login(v: Vault, username: str, auth: bytes, totp: str | None, address: str,
+          language: str | None = None) -> dict:
     """Sign in with the auth key (and a TOTP code if enabled): a new session token and the account.
 
-    `address` is the client as throttle.client_address counts it. A known and
+    `language`, when given, is the interface language the person chose on the
+    sign-in page: it becomes the account's (saved only on success). Without
+    it the account keeps its own. `address` is the client as throttle.client_address counts it. A known and
     an unknown name take the same steps at the same cost and get the same
     answers, byte for byte; no transaction is open while the slow hash runs.
     """
@@ -135,6 +138,8 @@ def login(v: Vault, username: str, auth: bytes, totp: str | None, address: str) 
                 outcome = "disabled" if ok else "failed"
             else:
                 throttle.record_success(s, b)
+                if language:
+                    u.language = language
                 token, expires = tokens.issue_session(s, cfg, u)
                 v.audit(s, u.username, "login", "user:" + u.id)
                 signed_in = {"token": token, "expires_at": expires.isoformat() + "Z", "user": user_self(u)}
@@ -197,8 +202,11 @@ def logout_token(v: Vault, token: str) -> None:
 
 
 def register(v: Vault, invitation: str, username: str, creds: Credentials,
-             box_public: bytes, sign_public: bytes, binding: bytes) -> dict:
+             box_public: bytes, sign_public: bytes, binding: bytes, language: str | None = None) -> dict:
     """Create an account with a one-time invitation, or re-key the account a reset invitation names.
+
+    `language` is the interface language the registration page was in: the
+    account's from the start (English when not given; a re-keyed account keeps its own).
 
     `binding` is kept for the inviter's client, which alone can check it
     (docs/trust.md); the account is uncertified until that client, or the
@@ -217,6 +225,8 @@ def register(v: Vault, invitation: str, username: str, creds: Credentials,
             if u.username != username:
                 raise Refused(422, "invalid_fields", f"This reset invitation is for the account '{u.username}'.")
             drop_user_case_keys(s, u.id)
+            if language:
+                u.language = language
             u.key_epoch += 1
             tokens.end_sessions(s, u.id)
             u.certificates = None  # they certified the old keys: the account waits for a new certificate
@@ -225,7 +235,7 @@ def register(v: Vault, invitation: str, username: str, creds: Credentials,
             if find_user(s, username):
                 raise Refused(409, "username_taken", "This user name is taken. Choose another.")
             u = User(id=new_id(), username=username, role=inv.role, disabled=False,
-                     totp_enabled=False, totp_last_step=0, language="en", key_epoch=1)
+                     totp_enabled=False, totp_last_step=0, language=language or "en", key_epoch=1)
             s.add(u)
             action = "account_registered"
         u.kdf_salt, u.kdf_params, u.auth_hash = creds.kdf_salt, creds.kdf_params, auth_hash
@@ -329,6 +339,12 @@ def public_keys(v: Vault, username: str) -> dict:
 
 
 # ---------------------------------------------------------------- the admin's side
+
+
+def has_admin(v: Vault) -> bool:
+    """Whether any admin account exists: until one does, the sign-in page points to /setup."""
+    with v.db.session() as s:
+        return s.execute(select(User.id).where(User.role == "admin").limit(1)).first() is not None
 
 
 def list_users(v: Vault) -> list[dict]:

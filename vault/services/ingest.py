@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from vault import crypto, plugins
@@ -110,6 +110,18 @@ def upload_state(v: Vault, user: User, upload_id: str) -> dict:
     """How many bytes of the user's upload the server holds (the client resumes from `received`)."""
     with v.db.session() as s:
         return _state(v, _own_upload(s, upload_id, user))
+
+
+def open_uploads(v: Vault, user: User, case_id: str) -> list[dict]:
+    """The user's own unfinished, unexpired uploads to a case (the web page offers to resume or cancel them)."""
+    with v.db.session() as s:
+        member_case(s, case_id, user)
+        rows = s.scalars(select(Upload).where(Upload.case_id == case_id, Upload.uploader_id == user.id,
+                                              Upload.expires_at >= utcnow()).order_by(Upload.created_at)).all()
+        return [{**_state(v, up), "created_at": up.created_at.isoformat() + "Z",
+                 "expires_at": up.expires_at.isoformat() + "Z",
+                 "metadata": {"title": (up.meta or {}).get("title"), "evidence_type": (up.meta or {}).get("evidence_type")},
+                 "attached_to": up.attached_to} for up in rows]
 
 
 def write_chunk(v: Vault, user: User, upload_id: str, offset: int, length: int,

@@ -84,3 +84,40 @@ def pending(v: Vault) -> list[dict]:
                 "invited_by_id": inviter.id if inviter else None,
                 "registered_at": registered.isoformat() + "Z"})
         return out
+
+
+def _open_view(s: Session, inv: Invitation) -> dict:
+    creator = s.get(User, inv.created_by) if inv.created_by else None
+    reset = s.get(User, inv.reset_user_id) if inv.reset_user_id else None
+    return {"id": inv.id, "role": inv.role,
+            "created_by": creator.username if creator else None,
+            "created_at": inv.created_at.isoformat() + "Z", "expires_at": inv.expires_at.isoformat() + "Z",
+            "reset_username": reset.username if reset else None}
+
+
+def open_invitations(v: Vault) -> list[dict]:
+    """Invitations that can still be used (unused, unexpired), newest first: role, creator, expiry.
+
+    Never the token: only its hash is stored, and the list is for deciding
+    what to revoke, not for handing a code out again. `created_by` is None
+    for one made on the server machine (`vault server init|invite`).
+    """
+    with v.db.session() as s:
+        rows = s.execute(select(Invitation).where(Invitation.used_at.is_(None), Invitation.expires_at > utcnow())
+                         .order_by(Invitation.created_at.desc(), Invitation.id)).scalars().all()
+        return [_open_view(s, inv) for inv in rows]
+
+
+def revoke(v: Vault, admin: User, invitation_id: str) -> dict:
+    """Revoke an unused invitation: its token stops working at once (the row goes; the audit log keeps the fact)."""
+    with v.db.session() as s:
+        inv = s.get(Invitation, invitation_id) if len(invitation_id) == 32 else None
+        if inv is None:
+            raise Refused(404, "no_such_invitation", "There is no such invitation (it may have been revoked already).")
+        if inv.used_at is not None:
+            raise Refused(409, "invitation_used", "This invitation was already used: disable the account instead.")
+        out = _open_view(s, inv)
+        v.audit(s, admin.username, "invitation_revoked", "invitation:" + inv.id,
+                {"role": inv.role, "reset_user": inv.reset_user_id})
+        s.delete(inv)
+        return {**out, "status": "revoked"}

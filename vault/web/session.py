@@ -36,6 +36,9 @@ from vault.api.errors import ApiError
 SESSION_COOKIE = "vault_session"
 PRE_COOKIE = "vault_pre"
 LANG_COOKIE = "vault_lang"
+# Set by the language switcher while signed out, until the next sign-in: the person chose this
+# language on the page (LANG_COOKIE alone may be the last account's, or a year old).
+LANG_CHOSEN_COOKIE = "vault_lang_chosen"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -82,6 +85,11 @@ def secure_cookie() -> bool:
 def set_cookie(resp, name: str, value: str, max_age: int | None, http_only: bool = True) -> None:
     resp.set_cookie(name, value, max_age=max_age, httponly=http_only, samesite="Strict",
                     secure=secure_cookie(), path="/")
+
+
+def forget_language_choice(resp) -> None:
+    if request.cookies.get(LANG_CHOSEN_COOKIE):
+        resp.delete_cookie(LANG_CHOSEN_COOKIE, path="/", samesite="Strict", secure=secure_cookie(), httponly=True)
 
 
 def _csrf_ok(expected: str) -> bool:

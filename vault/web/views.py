@@ -12,7 +12,18 @@ import functools
 import os
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from vault import crypto
 from vault.api import errors as api_errors
@@ -24,7 +35,7 @@ from vault.services import accounts, tokens
 from vault.services.access import READER_ROLES, member_case, member_item
 from vault.services.errors import Refused
 from vault.web import session as ws
-from vault.web.i18n import LANGUAGE_NAMES, LANGUAGES, js_catalog
+from vault.web.i18n import LANGUAGE_NAMES, LANGUAGES, js_catalog, locale_data
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -134,8 +145,9 @@ def _labels(name: str) -> list[tuple[str, str]]:
 def _context():
     from flask_babel import get_locale
 
+    lang = str(get_locale() or "en")
     return {
-        "lang": str(get_locale() or "en"), "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
+        "lang": lang, "languages": LANGUAGES, "language_names": LANGUAGE_NAMES, "locale_data": locale_data(lang),
         "csrf_token": ws.current_csrf(), "web_user": g.get("web_user"), "test_kdf": test_kdf_allowed(),
         "lock_minutes": lock_minutes(), "labels": _labels,
     }
@@ -156,21 +168,38 @@ def home():
 @bp.get("/login")
 @access("public")
 def login():
-    return render_template("login.html", page="login")
+    # The language picked with the switcher before signing in (a choice, not the browser's default)
+    # goes with the sign-in and becomes the account's; otherwise the account's own applies after it.
+    chosen = request.cookies.get(ws.LANG_CHOSEN_COOKIE)
+    return render_template("login.html", page="login", setup_open=not accounts.has_admin(_vault()),
+                           chosen_language=chosen if chosen in LANGUAGES else "")
+
+
+def _registration_page(setup: bool):
+    """/setup and /register. `?lang=` switches the language with a plain navigation, so the invitation
+    in the URL fragment (which browsers never send: it stays out of the server's logs) survives it;
+    it is remembered as a choice, like the switcher's."""
+    lang = request.args.get("lang")
+    if lang in LANGUAGES:
+        g.page_language = lang
+    resp = make_response(render_template("register.html", page="register", setup=setup,
+                                         admin_exists=setup and accounts.has_admin(_vault())))
+    if lang in LANGUAGES:
+        ws.set_cookie(resp, ws.LANG_COOKIE, lang, max_age=365 * 24 * 3600)
+        ws.set_cookie(resp, ws.LANG_CHOSEN_COOKIE, lang, max_age=None)
+    return resp
 
 
 @bp.get("/setup")
 @access("public")
 def setup():
-    return render_template("register.html", page="register", setup=True)
+    return _registration_page(setup=True)
 
 
 @bp.get("/register")
 @access("public")
 def register():
-    # The invitation travels in the URL fragment (#invite=…), which browsers never send:
-    # it stays out of the server's logs.
-    return render_template("register.html", page="register", setup=False)
+    return _registration_page(setup=False)
 
 
 @bp.post("/web/session")
@@ -189,6 +218,7 @@ def start_session():
     resp = jsonify({"csrf_token": ws.csrf_for(token), "language": g.user.language})
     ws.set_cookie(resp, ws.SESSION_COOKIE, token, max_age=None)
     ws.set_cookie(resp, ws.LANG_COOKIE, g.user.language, max_age=365 * 24 * 3600)
+    ws.forget_language_choice(resp)  # the sign-in took it (POST /auth/login's `language`), or the account's won
     return resp
 
 
@@ -213,6 +243,7 @@ def logout():
     resp = redirect(url_for("web.login", ended=reason if reason in ("locked", "expired") else None))
     resp.delete_cookie(ws.SESSION_COOKIE, path="/", samesite="Strict", secure=ws.secure_cookie(), httponly=True)
     resp.headers["Clear-Site-Data"] = '"storage"'
+    ws.forget_language_choice(resp)
     return resp
 
 
@@ -238,11 +269,21 @@ def set_language():
     if lang not in LANGUAGES:
         abort(400)
     user = _signed_in()
-    if user is not None:
-        accounts.set_language(_vault(), user.id, lang)  # as PATCH /api/v1/me does
     resp = redirect(_local(request.form.get("next")))
     ws.set_cookie(resp, ws.LANG_COOKIE, lang, max_age=365 * 24 * 3600)
+    if user is not None:
+        accounts.set_language(_vault(), user.id, lang)  # as PATCH /api/v1/me does
+    else:
+        # Signed out: remembered as a choice until the next sign-in, which saves it to the account.
+        ws.set_cookie(resp, ws.LANG_CHOSEN_COOKIE, lang, max_age=None)
     return resp
+
+
+@bp.get("/favicon.ico")
+@access("public")
+def favicon():
+    """What browsers ask for when a response names no icon (a JSON answer, a file opened directly)."""
+    return current_app.send_static_file("favicon.svg")
 
 
 @bp.get("/i18n/<lang>.json")

@@ -32,6 +32,7 @@ export const SIGNATURE_BYTES = 64;
 const NONCE_BYTES = 24;
 const PERSONAL_BYTES = 16;
 const SECRETSTREAM_STATE_BYTES = 52;
+const SHA256_STATE_BYTES = 104;
 // Blob slices read at a time by BlobEncryptor. Measured in headless Chromium 156
 // (2 cores): 64 KiB slices read at 53-76 MiB/s, 1 MiB slices at 156-226 MiB/s
 // (each Blob read crosses processes). Records are still 64 KiB.
@@ -152,7 +153,8 @@ function selfTest() {
     s.crypto_secretstream_xchacha20poly1305_HEADERBYTES !== STREAM_HEADER_BYTES ||
     s.crypto_secretstream_xchacha20poly1305_ABYTES !== STREAM_ABYTES ||
     s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES !== NONCE_BYTES ||
-    s.libsodium._crypto_secretstream_xchacha20poly1305_statebytes() !== SECRETSTREAM_STATE_BYTES
+    s.libsodium._crypto_secretstream_xchacha20poly1305_statebytes() !== SECRETSTREAM_STATE_BYTES ||
+    s.libsodium._crypto_hash_sha256_statebytes() !== SHA256_STATE_BYTES
   ) {
     throw new CryptoError("crypto.js self-test failed: unexpected libsodium constants");
   }
@@ -904,10 +906,10 @@ export class StreamEncryptor {
  * (upload-core.js), so resends work the same either way.
  */
 export class RequestLedger {
-  constructor(total) {
+  constructor(total, start = 0) {
     this.total = total;
-    this.produced = 0; // bytes handed out (acknowledged + pending)
-    this.acknowledged = 0;
+    this.produced = start; // bytes handed out (acknowledged + pending); a resumed upload starts at the server's
+    this.acknowledged = start;
     this.pending = null;
   }
 
@@ -919,11 +921,12 @@ export class RequestLedger {
     if (this.pending) throw new CryptoError("a request is still unacknowledged: re-send enc.pending or ack() it");
   }
 
-  /** Record `bytes` as the next request and return it: {offset, bytes, last}. */
+  /** Record `bytes` (a Uint8Array, or a Blob of ciphertext) as the next request and return it: {offset, bytes, last}. */
   hand(bytes) {
     this.requireIdle();
-    this.pending = { offset: this.produced, bytes, last: this.produced + bytes.length === this.total };
-    this.produced += bytes.length;
+    const n = byteLength(bytes);
+    this.pending = { offset: this.produced, bytes, last: this.produced + n === this.total };
+    this.produced += n;
     return this.pending;
   }
 
@@ -944,16 +947,218 @@ export class RequestLedger {
     }
     const p = this.pending;
     this.acknowledged = upTo;
-    if (upTo === p.offset + p.bytes.length) {
+    if (upTo === p.offset + byteLength(p.bytes)) {
       this.pending = null;
     } else {
-      this.pending = { offset: upTo, bytes: p.bytes.subarray(upTo - p.offset), last: p.last };
+      const rest = upTo - p.offset;
+      this.pending = { offset: upTo, bytes: p.bytes.subarray ? p.bytes.subarray(rest) : p.bytes.slice(rest), last: p.last };
+    }
+  }
+}
+
+const byteLength = (b) => (b instanceof Uint8Array ? b.length : b.size);
+
+// The upload stream's working set lives in the WebAssembly heap: the
+// secretstream state, both SHA-256 states, one plaintext slice and its
+// ciphertext. Each slice is copied in once, hashed, encrypted record by record
+// and hashed again in place, and copied out once into the request: the
+// libsodium.js wrappers would allocate and copy every input and output of
+// every 64 KiB record (several copies per byte, and most of the page's time).
+const RESUME_STATE_BYTES = SECRETSTREAM_STATE_BYTES + 2 * SHA256_STATE_BYTES; // 260
+
+class StreamEngine {
+  constructor(sliceBytes) {
+    const raw = lib.libsodium;
+    const records = sliceBytes / CHUNK_SIZE;
+    // state area, each part 16-byte aligned: stream | plaintext hash | ciphertext hash | scratch hash | 32 scratch bytes
+    this._stateBytes = 64 + 3 * 112 + 32;
+    this._inBytes = sliceBytes;
+    this._outBytes = STREAM_PREFIX_BYTES + records * STREAM_RECORD_BYTES;
+    this._total = this._stateBytes + this._inBytes + this._outBytes;
+    this._base = raw._malloc(this._total);
+    if (!this._base) throw new CryptoError("out of WebAssembly memory");
+    this.ss = this._base;
+    this.pt = this.ss + 64;
+    this.ct = this.pt + 112;
+    this.scratch = this.ct + 112;
+    this.tmp = this.scratch + 112;
+    this.inPtr = this._base + this._stateBytes;
+    this.outPtr = this.inPtr + this._inBytes;
+    this.first = true;
+    this.prefix = null;
+  }
+
+  get heap() {
+    return lib.libsodium.HEAPU8; // re-read: the heap may have grown (detaching older views)
+  }
+
+  init(key) {
+    const raw = lib.libsodium;
+    const header = this.tmp; // 24 of the 32 scratch bytes, after the key is gone
+    this.heap.set(u8(key, "key", KEY_BYTES), this.inPtr);
+    const rc = raw._crypto_secretstream_xchacha20poly1305_init_push(this.ss, header, this.inPtr);
+    this.heap.fill(0, this.inPtr, this.inPtr + KEY_BYTES);
+    if (rc !== 0) throw new CryptoError("secretstream init failed");
+    this.prefix = concat(STREAM_MAGIC, this.heap.slice(header, header + STREAM_HEADER_BYTES));
+    raw._crypto_hash_sha256_init(this.pt);
+    raw._crypto_hash_sha256_init(this.ct);
+  }
+
+  /** The states (stream, plaintext hash, ciphertext hash) as bytes: as secret as the item key. */
+  exportState() {
+    const h = this.heap;
+    const out = new Uint8Array(RESUME_STATE_BYTES);
+    out.set(h.subarray(this.ss, this.ss + SECRETSTREAM_STATE_BYTES));
+    out.set(h.subarray(this.pt, this.pt + SHA256_STATE_BYTES), SECRETSTREAM_STATE_BYTES);
+    out.set(h.subarray(this.ct, this.ct + SHA256_STATE_BYTES), SECRETSTREAM_STATE_BYTES + SHA256_STATE_BYTES);
+    return out;
+  }
+
+  restore(prefix, state) {
+    u8(state, "resume state", RESUME_STATE_BYTES);
+    this.prefix = u8(prefix, "stream prefix", STREAM_PREFIX_BYTES).slice();
+    const h = this.heap;
+    h.set(state.subarray(0, SECRETSTREAM_STATE_BYTES), this.ss);
+    h.set(state.subarray(SECRETSTREAM_STATE_BYTES, SECRETSTREAM_STATE_BYTES + SHA256_STATE_BYTES), this.pt);
+    h.set(state.subarray(SECRETSTREAM_STATE_BYTES + SHA256_STATE_BYTES), this.ct);
+  }
+
+  /** SHA-256 digest (hex) of a hash state at `ptr`, leaving it untouched. */
+  peekDigest(ptr) {
+    const raw = lib.libsodium;
+    this.heap.copyWithin(this.scratch, ptr, ptr + SHA256_STATE_BYTES);
+    raw._crypto_hash_sha256_final(this.scratch, this.tmp);
+    return toHex(this.heap.slice(this.tmp, this.tmp + 32));
+  }
+
+  /** Hash `data` into the scratch state (verifying a file's first bytes on resume). */
+  scratchUpdate(data, init) {
+    const raw = lib.libsodium;
+    if (init) raw._crypto_hash_sha256_init(this.scratch);
+    for (let pos = 0; pos < data.length; pos += this._inBytes) {
+      const piece = data.subarray(pos, pos + this._inBytes);
+      this.heap.set(piece, this.inPtr);
+      raw._crypto_hash_sha256_update(this.scratch, this.inPtr, piece.length, 0);
+    }
+  }
+
+  scratchDigest() {
+    lib.libsodium._crypto_hash_sha256_final(this.scratch, this.tmp);
+    return toHex(this.heap.slice(this.tmp, this.tmp + 32));
+  }
+
+  /** Encrypt one slice (a multiple of CHUNK_SIZE unless final); the ciphertext is at outPtr, its length returned. */
+  encrypt(data, final) {
+    const raw = lib.libsodium;
+    const n = data.length;
+    this.heap.set(data, this.inPtr);
+    if (n) raw._crypto_hash_sha256_update(this.pt, this.inPtr, n, 0);
+    let o = this.outPtr;
+    if (this.first) {
+      this.heap.set(this.prefix, o);
+      o += STREAM_PREFIX_BYTES;
+      this.first = false;
+    }
+    const message = lib.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    const finalTag = lib.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+    let off = 0;
+    do {
+      const len = Math.min(CHUNK_SIZE, n - off);
+      const tag = final && off + len === n ? finalTag : message;
+      const rc = raw._crypto_secretstream_xchacha20poly1305_push(this.ss, o, 0, this.inPtr + off, len, 0, 0, 0, 0, tag);
+      if (rc !== 0) throw new CryptoError("secretstream push failed");
+      o += len + STREAM_ABYTES;
+      off += len;
+    } while (off < n);
+    const produced = o - this.outPtr;
+    raw._crypto_hash_sha256_update(this.ct, this.outPtr, produced, 0);
+    return produced;
+  }
+
+  digests() {
+    const raw = lib.libsodium;
+    raw._crypto_hash_sha256_final(this.pt, this.tmp);
+    const plain = toHex(this.heap.slice(this.tmp, this.tmp + 32));
+    raw._crypto_hash_sha256_final(this.ct, this.tmp);
+    return [plain, toHex(this.heap.slice(this.tmp, this.tmp + 32))];
+  }
+
+  wipeInput() {
+    this.heap.fill(0, this.inPtr, this.inPtr + this._inBytes);
+  }
+
+  destroy() {
+    if (this._base) {
+      this.heap.fill(0, this._base, this._base + this._total);
+      lib.libsodium._free(this._base);
+      this._base = 0;
     }
   }
 }
 
 export class BlobEncryptor {
-  constructor(key, blob, { readBytes = DEFAULT_READ_BYTES } = {}) {
+  constructor(key, blob, opts = {}) {
+    this._setup(blob, opts);
+    try {
+      this._engine.init(key);
+    } catch (exc) {
+      this.destroy();
+      throw exc;
+    }
+  }
+
+  /**
+   * Continue an upload another page began (uploadjournal.js): `saved` = {prefix, point} as the
+   * earlier encryptor gave them (prefix, and a request's `resumeFrom`), `received` = the
+   * ciphertext bytes the server holds. The file's first point.plainOffset bytes are hashed again
+   * and must be the ones hashed before (else IntegrityError: another file, or the file changed);
+   * the stream is then encrypted from the point to `received` again without handing anything
+   * out (the same bytes as before: same state, same plaintext), and requests go on from there.
+   * The stream on the server ends byte for byte as a one-go upload's.
+   */
+  static async resume(blob, saved, received, opts = {}) {
+    const enc = Object.create(BlobEncryptor.prototype);
+    enc._setup(blob, opts);
+    try {
+      const { prefix, point } = saved;
+      const { plainOffset, cipherOffset } = point;
+      if (!Number.isSafeInteger(plainOffset) || plainOffset % CHUNK_SIZE || plainOffset > enc._size ||
+          !Number.isSafeInteger(received) || cipherOffset > received || received > enc._ciphertextSize ||
+          cipherOffset !== (plainOffset ? STREAM_PREFIX_BYTES + plainOffset + (plainOffset / CHUNK_SIZE) * STREAM_ABYTES : 0)) {
+        throw new CryptoError("this upload cannot be resumed from what was saved: start it again");
+      }
+      const engine = enc._engine;
+      engine.restore(prefix, point.state);
+      engine.first = cipherOffset === 0;
+      // The bytes already sent must come from this very file.
+      for (let pos = 0; pos < plainOffset; pos += enc._readBytes) {
+        const end = Math.min(pos + enc._readBytes, plainOffset);
+        engine.scratchUpdate(await enc._startRead(pos, end).promise, pos === 0);
+      }
+      const sent = plainOffset ? engine.scratchDigest() : null;
+      if (plainOffset && sent !== engine.peekDigest(engine.pt)) {
+        throw new IntegrityError("this file is not the one whose upload stopped (its first part differs)");
+      }
+      engine.wipeInput();
+      enc._readPos = plainOffset;
+      enc._produced = cipherOffset;
+      enc._point = { plainOffset, cipherOffset, state: point.state.slice() };
+      enc._requests = new RequestLedger(enc._ciphertextSize, received);
+      for (let skip = received - cipherOffset; skip > 0;) {
+        if (enc._carryLen() === 0) await enc._encryptSlice();
+        const take = Math.min(enc._carryLen(), skip);
+        enc._carryPos += take;
+        skip -= take;
+      }
+      return enc;
+    } catch (exc) {
+      enc._error = exc;
+      enc.destroy();
+      throw exc;
+    }
+  }
+
+  _setup(blob, { readBytes = DEFAULT_READ_BYTES } = {}) {
     need();
     if (!blob || typeof blob.slice !== "function" || !Number.isSafeInteger(blob.size)) {
       throw new TypeError("blob must be a Blob or File");
@@ -965,15 +1170,13 @@ export class BlobEncryptor {
     this._blob = blob;
     this._size = blob.size;
     this._ciphertextSize = ciphertextSize(blob.size);
-    this._enc = new StreamEncryptor(key);
-    this._ptHash = new Sha256();
-    this._ctHash = new Sha256();
+    this._engine = new StreamEngine(readBytes);
     this._readPos = 0; // plaintext offset of the next slice to read
     this._readAhead = null; // {start, end, promise} of the next slice
-    this._slice = null; // {start, data} of the slice being encrypted
-    this._slicePos = 0; // bytes of it already encrypted
-    this._first = true;
-    this._carry = new Uint8Array(0); // produced ciphertext not yet handed out
+    this._produced = 0; // ciphertext bytes the engine has written (handed out or in the carry)
+    this._carryPos = 0; // the carry: ciphertext in the engine's output buffer not yet handed out
+    this._carryEnd = 0;
+    this._point = null; // where the slice in the carry began: {plainOffset, cipherOffset, state}
     this._requests = new RequestLedger(this._ciphertextSize);
     this._done = false; // every ciphertext byte has been produced
     this._busy = false;
@@ -992,19 +1195,29 @@ export class BlobEncryptor {
     return this._ciphertextSize;
   }
 
+  /** The 28 bytes the stream starts with (magic and secretstream header): keep them to resume. */
+  get prefix() {
+    return this._engine.prefix.slice();
+  }
+
   /** Ciphertext bytes the server has acknowledged. */
   get acknowledged() {
     return this._requests.acknowledged;
   }
 
-  /** The unacknowledged request {offset, bytes, last}, or null. Re-send it after a dropped connection. */
+  /**
+   * The unacknowledged request {offset, bytes, last, resumeFrom}, or null. Re-send it after a
+   * dropped connection. `resumeFrom` (on the request as next() made it) is a point at or before
+   * the request's end from which BlobEncryptor.resume() continues: keep it (sealed: it is as
+   * secret as the key) once the server acknowledged the whole request.
+   */
   get pending() {
     return this._requests.pending;
   }
 
   /** True once the last request has been produced (hashes are then set). */
   get done() {
-    return this._done && this._carry.length === 0;
+    return this._done && this._carryLen() === 0;
   }
 
   /** True once every ciphertext byte has been acknowledged. */
@@ -1016,9 +1229,10 @@ export class BlobEncryptor {
    * The next request: up to `maxBytes` ciphertext bytes following the last one
    * handed out. Every request but the last is exactly maxBytes long. Returns
    * null when everything has been handed out. Refuses while a request is
-   * pending (re-send `pending`, or ack() it, first).
+   * pending (re-send `pending`, or ack() it, first). With `into` (a Uint8Array
+   * of at least maxBytes), the request's bytes are a view of it.
    */
-  async next(maxBytes) {
+  async next(maxBytes, { into = null } = {}) {
     if (this._error) throw new CryptoError("this encryptor failed earlier; start a new upload", { cause: this._error });
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new TypeError("maxBytes must be a positive integer");
     if (this._busy) throw new CryptoError("next() is already running");
@@ -1026,16 +1240,18 @@ export class BlobEncryptor {
     const remaining = this._ciphertextSize - this._requests.produced;
     if (remaining === 0) return null;
     const n = Math.min(maxBytes, remaining);
-    const out = new Uint8Array(n);
+    // `into`: a buffer to write the request into (reused from request to request: no garbage per request)
+    const out = into instanceof Uint8Array && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
     let filled = 0;
     this._busy = true;
     try {
       while (filled < n) {
-        if (this._carry.length === 0) this._carry = await this._nextRecord();
-        const take = Math.min(this._carry.length, n - filled);
-        out.set(this._carry.subarray(0, take), filled);
+        if (this._carryLen() === 0) await this._encryptSlice();
+        const take = Math.min(this._carryLen(), n - filled);
+        const from = this._engine.outPtr + this._carryPos;
+        out.set(this._engine.heap.subarray(from, from + take), filled);
         filled += take;
-        this._carry = this._carry.subarray(take);
+        this._carryPos += take;
       }
     } catch (exc) {
       this._error = exc;
@@ -1044,7 +1260,9 @@ export class BlobEncryptor {
     } finally {
       this._busy = false;
     }
-    return this._requests.hand(out);
+    const req = this._requests.hand(out);
+    req.resumeFrom = { ...this._point, state: this._point.state.slice() };
+    return req;
   }
 
   /** The server holds the ciphertext up to byte `upTo`: see RequestLedger.ack. */
@@ -1068,17 +1286,17 @@ export class BlobEncryptor {
 
   /** Zero and free all key material; the encryptor is unusable afterwards. */
   destroy() {
-    this._enc.destroy();
-    this._ptHash.destroy();
-    this._ctHash.destroy();
+    if (this._engine) this._engine.destroy();
     this._readAhead = null;
-    if (this._slice) wipe(this._slice.data);
-    this._slice = null;
+    if (this._point) wipe(this._point.state);
     if (!this._error && !this.complete) this._error = new CryptoError("encryptor destroyed");
   }
 
-  _startRead(start) {
-    const end = Math.min(start + this._readBytes, this._size);
+  _carryLen() {
+    return this._carryEnd - this._carryPos;
+  }
+
+  _startRead(start, end = Math.min(start + this._readBytes, this._size)) {
     const promise = this._blob
       .slice(start, end)
       .arrayBuffer()
@@ -1090,38 +1308,28 @@ export class BlobEncryptor {
     return { start, end, promise };
   }
 
-  async _nextRecord() {
+  async _encryptSlice() {
     if (this._done) throw new CryptoError("internal error: read past the end of the stream");
-    if (this._slice === null || this._slicePos === this._slice.data.length) {
-      const read = this._readAhead ?? this._startRead(this._readPos);
-      this._readAhead = null;
-      const data = await read.promise;
-      if (this._slice) wipe(this._slice.data);
-      this._slice = { start: read.start, data };
-      this._slicePos = 0;
-      this._readPos = read.end;
-      // overlap reading the next slice with encrypting this one
-      if (read.end < this._size) this._readAhead = this._startRead(read.end);
-    }
-    // Slices are multiples of CHUNK_SIZE, so only the file's last chunk can be short.
-    const chunk = this._slice.data.subarray(this._slicePos, this._slicePos + CHUNK_SIZE);
-    this._slicePos += chunk.length;
-    const final = this._slice.start + this._slicePos === this._size; // a full last chunk is final too, as in encrypt_chunks
-    this._ptHash.update(chunk);
-    let piece = this._enc.push(chunk, final);
-    if (this._first) {
-      piece = concat(this._enc.prefix, piece);
-      this._first = false;
-    }
-    this._ctHash.update(piece);
+    const read = this._readAhead ?? this._startRead(this._readPos);
+    this._readAhead = null;
+    const data = await read.promise;
+    if (this._error) throw this._error; // destroyed meanwhile
+    this._readPos = read.end;
+    // overlap reading the next slice with encrypting this one
+    if (read.end < this._size) this._readAhead = this._startRead(read.end);
+    if (this._point) wipe(this._point.state);
+    this._point = { plainOffset: read.start, cipherOffset: this._produced, state: this._engine.exportState() };
+    const final = read.end === this._size; // a full last chunk is final too, as in encrypt_chunks
+    const produced = this._engine.encrypt(data, final);
+    data.fill(0);
+    this._carryPos = 0;
+    this._carryEnd = produced;
+    this._produced += produced;
     if (final) {
       this._done = true;
-      this.plaintextSha256 = this._ptHash.hexdigest();
-      this.ciphertextSha256 = this._ctHash.hexdigest();
-      wipe(this._slice.data);
-      this._slice = null;
+      [this.plaintextSha256, this.ciphertextSha256] = this._engine.digests();
+      this._engine.wipeInput();
     }
-    return piece;
   }
 }
 

@@ -5,6 +5,7 @@ import { $, el } from "../dom.js";
 import { guard, status } from "../feedback.js";
 import { createInvitation, showPending } from "../certify.js";
 import { fmtDate, fmtNumber, localized, roleName, t } from "../i18n.js";
+import { auditRow } from "../auditlog.js";
 import { fingerprintOf, pinnedOrg, trustOf } from "../pinning.js";
 
 await boot();
@@ -21,8 +22,11 @@ function certBadge(u) {
   return el("span", { class: ok ? "badge ok" : "badge bad", text: ok ? t("certified") : t("not certified") });
 }
 
+let names = new Map(); // user id → user name, for the audit log (never a raw id)
+
 async function users() {
   const { users: rows } = await api("GET", "/admin/users");
+  names = new Map(rows.map((u) => [u.id, u.username]));
   $("#users tbody").replaceChildren(...rows.map((u) => {
     const action = u.id === me.id ? el("span", { class: "hint", text: t("(you)") })
       : el("button", { type: "button", class: "secondary small", "data-user": u.username,
@@ -41,10 +45,34 @@ async function users() {
   labelCells($("#users"));
 }
 
+/** Unused, unexpired invitations, each with its role, who made it, when it expires, and a revoke button. */
+async function openInvitations() {
+  const { invitations: rows } = await api("GET", "/admin/invitations");
+  $("#open-invitations").replaceChildren(...rows.map((inv) => {
+    const who = inv.created_by ? t("by {name}", { name: inv.created_by }) : t("made on the server machine");
+    const what = inv.reset_username ? t("{role}: new keys for {name}", { role: roleName(inv.role), name: inv.reset_username })
+      : roleName(inv.role);
+    const made = t("made {date}", { date: fmtDate(inv.created_at) });
+    return el("li", { "data-invitation": inv.id, "data-role": inv.role },
+      el("strong", { text: what }), ` · ${who} · ${made} · `,
+      el("span", { text: t("expires {date}", { date: fmtDate(inv.expires_at) }) }), " ",
+      el("button", { type: "button", class: "secondary small", "data-revoke": inv.id,
+        onclick: guard(async () => {
+          if (!confirm(t("Revoke this invitation ({role})? Its code stops working at once.", { role: roleName(inv.role) }))) return;
+          await api("DELETE", `/admin/invitations/${inv.id}`);
+          status(t("The invitation is revoked: its code no longer works."));
+          await openInvitations();
+          await audit();
+        }) }, t("Revoke")));
+  }));
+  $("#open-inv-none").hidden = rows.length > 0;
+}
+
 $("#invite-form").addEventListener("submit", guard(async (ev) => {
   ev.preventDefault();
   await createInvitation($("#invite-role").value);
   await showPending();
+  await openInvitations();
 }));
 
 async function plugins() {
@@ -79,13 +107,28 @@ async function audit() {
     ? t("The audit chain verifies: {n} entries, {c} signed checkpoints.", { n: fmtNumber(v.entries), c: fmtNumber(v.checkpoints) })
     : t("The audit chain is BROKEN at entry {seq}: {reason}. Tell the coalition's technical contact at once.", { seq: v.first_bad_seq, reason: v.reason });
   const { entries } = await api("GET", "/admin/audit?limit=1000");
-  $("#audit tbody").replaceChildren(...entries.slice(-200).reverse().map((e) => el("tr", {},
-    el("td", { text: String(e.seq) }), el("td", { text: fmtDate(e.time) }), el("td", { text: e.actor }),
-    el("td", { text: e.action }), el("td", { class: "mono", text: e.object }))));
+  const cases = new Map(); // case id → reference, from the log's own case_created entries
+  for (const e of entries) {
+    if (e.action === "case_created") cases.set(e.object.slice("case:".length), detailsOf(e).reference);
+  }
+  $("#audit tbody").replaceChildren(...entries.slice(-200).reverse().map((e) => {
+    const cells = auditRow(e, detailsOf(e), { names, cases });
+    return el("tr", {}, el("td", { text: String(e.seq) }), el("td", { text: fmtDate(e.time) }),
+      el("td", { text: cells.actor }), el("td", { text: cells.action, title: e.action }), el("td", { text: cells.object }));
+  }));
   labelCells($("#audit"));
 }
 
-guard(users)();
+function detailsOf(e) {
+  try {
+    return JSON.parse(e.details || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+await guard(users)(); // first: the audit log names people from this list
+guard(openInvitations)();
 guard(showPending)();
 guard(plugins)();
 guard(audit)();

@@ -5,6 +5,7 @@ import { renderMembers, showAdopt, wireMemberForm } from "../casemembers.js";
 import { $, el } from "../dom.js";
 import { errorText, guard } from "../feedback.js";
 import { fmtBytes, fmtDate, t } from "../i18n.js";
+import { showUnfinished } from "../uploadui.js";
 
 await boot();
 const caseId = document.body.dataset.caseId;
@@ -57,3 +58,5 @@ function labelOf(code) {
 
 wireMemberForm(load);
 guard(load)();
+// Uploads that stopped (a reload, a closed tab, a phone that killed the page): resume or cancel.
+guard(() => showUnfinished($("#unfinished"), $("#unfinished-list"), caseId, load))();

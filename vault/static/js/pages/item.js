@@ -3,8 +3,10 @@ import { boot } from "../app.js";
 import { $, el } from "../dom.js";
 import { decryptContent, fetchVerified } from "../evidence.js";
 import { guard } from "../feedback.js";
+import { forensicDocument } from "../forensicview.js";
 import { fmtBytes, fmtDate, roleName, t, vocabLabel } from "../i18n.js";
 import { safeFilename, visibleText } from "../names.js";
+import { TEXT_TYPES, textPreview } from "../textpreview.js";
 
 await boot();
 const itemId = document.body.dataset.itemId;
@@ -65,12 +67,21 @@ const show = guard(async () => {
   } else if (PREVIEW_MEDIA.has(type)) {
     preview.append(el(type.startsWith("video") ? "video" : "audio", { src: url, controls: true }));
   } else if (type === "application/vnd.vault.forensic-report+json") {
+    // Shown as the document it is (forensicview.js), never as its JSON keys.
+    let rep;
     try {
-      const rep = JSON.parse(await blob.text());
-      sealedPairs.push(...Object.entries(rep).filter(([k]) => k !== "v").map(([k, v]) => [k.replace(/_/g, " "), v]));
+      rep = JSON.parse(await blob.text());
     } catch {
+      rep = null;
+    }
+    if (rep && typeof rep === "object" && !Array.isArray(rep)) {
+      $("#forensic").replaceChildren(forensicDocument(rep));
+      $("#forensic").hidden = false;
+    } else {
       preview.append(el("p", { text: t("The report could not be read.") }));
     }
+  } else if (TEXT_TYPES.has(type.split(";")[0])) {
+    preview.append(await textPreview(blob)); // a .txt statement: its text, never HTML (textpreview.js)
   } else {
     preview.append(el("p", { class: "hint", text: t("No preview for this kind of file. Download it to open it.") }));
   }

@@ -74,6 +74,9 @@ form.addEventListener("submit", async (ev) => {
       derived = { username, kdf: pre.kdf, ...keys };
     }
     const bodyIn = { username, auth_key: vc.toBase64(derived.authKey) };
+    // A language picked on this page (not the browser's default) becomes the account's; without
+    // one, the account's own language applies on every page after sign-in.
+    if (form.dataset.chosenLanguage) bodyIn.language = form.dataset.chosenLanguage;
     const code = $("#totp").value.trim();
     if (!$("#totp-row").hidden && code) bodyIn.totp = code;
     let out;

@@ -1,6 +1,7 @@
 import { api } from "../api.js";
 import { boot } from "../app.js";
 import * as vc from "../crypto.js";
+import { lang } from "../context.js";
 import { $ } from "../dom.js";
 import { UserError } from "../errors.js";
 import { clearError, showError, status } from "../feedback.js";
@@ -8,6 +9,16 @@ import { t } from "../i18n.js";
 import { codeFromFragment, digits, parseCode } from "../invitecode.js";
 import { deriveKeys } from "../keys.js";
 import { orgFromParams, pinOrg, rememberInviter } from "../pinning.js";
+
+// Changing the language reloads the page: with a code already here, go by a plain navigation that
+// keeps it in the fragment (never sent to the server) instead of the switcher's form post.
+// Before boot(): the switcher works from the start.
+$("#language-select")?.form.addEventListener("submit", (ev) => {
+  const code = $("#invitation").value.trim() || (location.hash.length > 1 ? codeFromFragment(location.hash) : "");
+  if (!code) return;
+  ev.preventDefault();
+  location.assign(`${location.pathname}?lang=${encodeURIComponent($("#language-select").value)}#${encodeURIComponent(code)}`);
+});
 
 await boot();
 const form = $("#register-form");
@@ -64,6 +75,7 @@ form.addEventListener("submit", async (ev) => {
       invitation: code.token, username, kdf_salt: vc.toBase64(salt), kdf_params: params.kdf, auth_key: vc.toBase64(authKey),
       box_public: vc.toBase64(keys.boxPublic), sign_public: vc.toBase64(keys.signPublic),
       enc_private_keys: vc.toBase64(vc.encryptUserKeys(kek, username, keys)), binding: vc.toBase64(binding),
+      language: lang, // the language this page is in becomes the account's
     });
     pinOrg(org, username);
     rememberInviter(username, code.inviter);

@@ -4,11 +4,16 @@ import { UserError } from "../errors.js";
 import { clearError, guard, showError } from "../feedback.js";
 import { fmtBytes, t } from "../i18n.js";
 import { metadataFrom, Upload } from "../upload-core.js";
-import { uploadRow } from "../uploadui.js";
+import { showUnfinished, uploadRow } from "../uploadui.js";
 
 await boot();
 const caseId = document.body.dataset.caseId;
 let chosen = [];
+const SEALED = ["victim", "statement", "description"];
+
+// Uploads of this case that stopped (a reload, a closed tab): resume or cancel them here too.
+const unfinished = () => showUnfinished($("#unfinished"), $("#unfinished-list"), caseId, () => {}).catch(showError);
+unfinished();
 
 function showChosen() {
   const ul = $("#chosen");
@@ -47,7 +52,7 @@ $("#upload-form").addEventListener("submit", guard(async (ev) => {
     throw new UserError(t("Give a title (no names): it helps colleagues find the evidence."));
   }
   const sealed = {};
-  for (const k of ["victim", "statement", "description"]) {
+  for (const k of SEALED) {
     const v = form.querySelector(`[name="${k}"]`).value.trim();
     if (v) sealed[k] = v;
   }
@@ -60,14 +65,24 @@ $("#upload-form").addEventListener("submit", guard(async (ev) => {
     $("#queue").append(row.li);
     return { up, row };
   });
+  runs[0].row.li.scrollIntoView({ block: "center" }); // the progress is where the person looks, not below the fold
   // One file after another: a slow link does better with one stream at a time.
+  let failed = 0;
   for (const { up, row } of runs) {
     try {
       const out = await up.run();
       row.done(out.item_id);
     } catch (err) {
+      failed += 1;
       row.failed(err);
       showError(err);
     }
+    row.li.scrollIntoView({ block: "center" });
   }
+  // The victim's identity, statement and description belong to these files: empty them, so the
+  // next file is not sealed with them by mistake (unless asked to keep them, or to retry a failure).
+  if (!failed && !$("#keep-sealed").checked) {
+    for (const k of SEALED) form.querySelector(`[name="${k}"]`).value = "";
+  }
+  if (failed) unfinished();
 }));
