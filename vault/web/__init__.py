@@ -14,13 +14,14 @@ CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'no
 
 
 def init_app(app: Flask) -> None:
-    from vault.web import session
+    from vault.web import assets, session
     from vault.web.i18n import init_babel
     from vault.web.views import bp
 
     session.install(app)
     init_babel(app)
     app.register_blueprint(bp)
+    assets.init_app(app)  # /assets/ (hashed, precompressed bundles), /sw.js, asset() for templates
     app.jinja_env.autoescape = True
 
     @app.after_request

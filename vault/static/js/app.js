@@ -30,4 +30,13 @@ export async function boot() {
   // in a URL): their buttons start disabled and are enabled once the page script, which continues
   // right after boot() resolves, has attached its handlers.
   setTimeout(() => document.querySelectorAll("[data-js-enable]").forEach((b) => (b.disabled = false)), 0);
+  registerServiceWorker();
+}
+
+/** The service worker that keeps the hashed assets (sw.js), once the page has loaded: never in its way. */
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const start = () => navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {}); // only slower without it
+  if (document.readyState === "complete") start();
+  else window.addEventListener("load", start, { once: true });
 }

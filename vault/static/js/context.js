@@ -13,3 +13,9 @@ export const allowTestKdf = body.dataset.testKdf === "1";
 
 // Read at each use: the sign-in page replaces the token when the session starts.
 export const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+
+// The Workers' URLs: hashed names of the bundle (vault/web/assets.py asset_urls), or the source
+// modules when the server runs without a build. A bundled module cannot find its Worker next to
+// itself (import.meta.url is a shared chunk's), so the page says where it is.
+const assetUrls = JSON.parse(document.getElementById("asset-urls")?.textContent || "{}");
+export const workerUrl = (name) => new URL(assetUrls[`js/${name}`] || `/static/js/${name}`, location.origin);

@@ -3,7 +3,7 @@
 // server holds, so a copied sessionStorage is useless), unlocked again with the password when
 // needed, and re-encrypted when the password changes.
 import { api } from "./api.js";
-import { allowTestKdf, me } from "./context.js";
+import { allowTestKdf, me, workerUrl } from "./context.js";
 import * as vc from "./crypto.js";
 import { $ } from "./dom.js";
 import { TrustError } from "./errors.js";
@@ -63,7 +63,7 @@ async function loadKeys() {
 /** Argon2id in a Worker, so the page stays responsive. Returns {authKey, kek} (Uint8Array). */
 export function deriveKeys(password, salt, params) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./kdf-worker.js", import.meta.url), { type: "module" });
+    const worker = new Worker(workerUrl("kdf-worker.js"), { type: "module" });
     worker.onmessage = (ev) => {
       worker.terminate();
       if (ev.data.error) {

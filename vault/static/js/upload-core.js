@@ -7,7 +7,7 @@
 // and the stored stream is byte for byte the one a single run would have sent.
 import { api, putBytes } from "./api.js";
 import { currentCaseKey } from "./casekeys.js";
-import { csrfToken, me } from "./context.js";
+import { csrfToken, me, workerUrl } from "./context.js";
 import * as vc from "./crypto.js";
 import { UserError } from "./errors.js";
 import { photoExif } from "./exif.js";
@@ -86,7 +86,7 @@ class WorkerEncryptor {
   }
 
   static async _open(msg, start) {
-    const w = new WorkerEncryptor(new Worker(new URL("./encrypt-worker.js", import.meta.url), { type: "module" }));
+    const w = new WorkerEncryptor(new Worker(workerUrl("encrypt-worker.js"), { type: "module" }));
     try {
       const out = await w._call(msg);
       w.ciphertextSize = out.ciphertextSize;
