@@ -25,7 +25,6 @@ from vault.api.errors import ApiError
 from vault.api.multipart import EXPORT_PART, READ, AttachmentFeed, FormParts, Malformed
 from vault.api.openapi import doc
 from vault.api.security import access
-from vault.api.validation import json_body
 from vault.db.models import Case
 from vault.domain.exports import ExportOptions
 from vault.services import exports
@@ -69,6 +68,9 @@ class ExportIn(Strict):
     case_record: dict
     options: OptionsIn
     items: list[ItemIn] = Field(default_factory=list, max_length=MAX_ITEMS)
+    # The browser writes the ZIP: send parts only for the items /validate lists in server_reads, and
+    # /exports answers the bundle's entries instead of the bundle (docs/exports.md "The browser").
+    zip_in_browser: bool = False
 
     def request(self) -> exports.ExportRequest:
         o = self.options
@@ -92,6 +94,10 @@ class RecordIn(Strict):
     language: LangCode | None = None
     variant: VariantName | None = None
     draft: bool = False
+    # A bundle the browser wrote: the exact annex bytes it signed (base64) and that signature.
+    annex_b64: Annotated[str, StringConstraints(max_length=SPEC_MAX * 4 // 3 + 4,
+                                                pattern=r"^[A-Za-z0-9+/]*={0,2}$")] | None = None
+    signature_b64: B64 | None = None
 
 
 def _vault():
@@ -178,7 +184,9 @@ def validate_export(case_id: str):
 @access("member")
 @doc("Render an export in memory from plaintext the browser decrypted. Body: multipart/form-data, first a part "
      "'export' (JSON, as for /exports/validate), then one part 'item:<item_id>' per item, in order. Answers the "
-     "unsigned bundle and the annex bytes to sign: {bundle_b64, annex_b64, ...}. See docs/exports.md.")
+     "unsigned bundle and the annex bytes to sign: {bundle_b64, annex_b64, ...}. With zip_in_browser: parts only "
+     "for the items of server_reads, and answers the entries for the browser's ZIP: {entries, annex_b64, ...}. "
+     "See docs/exports.md.")
 def render_export(case_id: str):
     v = _vault()
     case = _member(case_id)
@@ -202,6 +210,9 @@ def render_export(case_id: str):
         raise Malformed(f"The first part must be {EXPORT_PART!r}: the JSON description of the export.")
     spec = _parse_json(parts.read_all(SPEC_MAX, f"{EXPORT_PART!r} part"), ExportIn, f"{EXPORT_PART!r} part")
     pm = plugin_manager()
+    if spec.zip_in_browser:
+        return jsonify(exports.render_entries(v, g.user, case, spec.request(), lambda ids: AttachmentFeed(parts, ids),
+                                              pm, logger=current_app.logger))
     feed = AttachmentFeed(parts, [i.item_id for i in spec.items])
     return jsonify(exports.render_export(v, g.user, case, spec.request(), feed, pm, logger=current_app.logger))
 
@@ -225,16 +236,21 @@ def sign_export(case_id: str):
 
 @bp.post("/cases/<case_id>/exports/record")
 @access("member")
-@doc("Record in the audit log an export the Python client made on its own machine. Body (JSON): {exporter, "
-     "bundle_sha256, items: [item ids], case_record_item, language, variant, draft}. Audited as case_exported.",
+@doc("Record in the audit log an export made where the keys are (the Python client, or a ZIP the browser wrote). "
+     "Body (JSON): {exporter, bundle_sha256, items: [item ids], case_record_item, language, variant, draft, "
+     "annex_b64?, signature_b64?}: the browser adds the annex it signed. Audited as case_exported.",
      body=RecordIn, status=201)
 def record_export(case_id: str):
     _member(case_id)
-    body = json_body(RecordIn)
+    body = _large_json(RecordIn, 2 * SPEC_MAX)  # a browser's annex may be larger than an ordinary JSON body
+    if (body.annex_b64 is None) != (body.signature_b64 is None):
+        raise ApiError(422, "invalid_fields", "Send annex_b64 and signature_b64 together, or neither.",
+                       fields=[{"field": "signature_b64" if body.annex_b64 else "annex_b64", "problem": "missing"}])
+    browser = exports.BrowserBundle(body.annex_b64, body.signature_b64) if body.annex_b64 is not None else None
     out = exports.record_export(_vault(), g.user, case_id, exporter=body.exporter,
                                 bundle_sha256=body.bundle_sha256, items=body.items,
                                 case_record_item=body.case_record_item, language=body.language,
-                                variant=body.variant, draft=body.draft)
+                                variant=body.variant, draft=body.draft, browser=browser)
     return jsonify(out), 201
 
 

@@ -24,11 +24,12 @@ nothing is written to disk here and nothing sealed is logged.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -245,6 +246,19 @@ def _write_forensic(zf: zipfile.ZipFile, names: list[str], item: ExportItem, whe
     return out
 
 
+def server_reads(item: ExportItem, privacy: Privacy) -> bool:
+    """Whether writing ``item`` needs its plaintext here: a forensic report (rendered), or a text the scan reads.
+
+    Every other attachment may be written by whoever holds it (the browser, vault/services/exports.py
+    render_entries): its name comes from bundle_names, its hash and size from the signed manifest.
+    """
+    if item.evidence_type == "forensic_report" and forensic_renderer() is not None:
+        return True
+    size = item.manifest.get("size")
+    return privacy.anonymous and leakscan.is_text_like(item.filename, str(item.manifest.get("media_type") or "")) \
+        and isinstance(size, int) and size <= leakscan.TEXT_MAX
+
+
 def _refuse_leaks(scanner: leakscan.BundleScanner | None, privacy: Privacy) -> None:
     if scanner is not None and scanner.hits:
         raise ExportRefused(leakscan.leak_problems(scanner.hits, privacy.mode, privacy.identity, redact=False))
@@ -253,7 +267,8 @@ def _refuse_leaks(scanner: leakscan.BundleScanner | None, privacy: Privacy) -> N
 def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options: ExportOptions,
                  items: Iterable[ExportItem], signer: SignerIdentity,
                  sign: Callable[[bytes], bytes] | None, now: dt.datetime | None = None,
-                 organisation: Organisation | None = None, privacy: Privacy | None = None) -> bytes:
+                 organisation: Organisation | None = None, privacy: Privacy | None = None, *,
+                 sink=None, elsewhere: Collection[str] = ()) -> bytes:
     """Write the bundle for already-rendered documents to ``out``; returns the annex.json bytes.
 
     ``sign`` makes the Ed25519 signature over annex.json (custody/annex.sig).
@@ -264,6 +279,8 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
     integrity but cannot tie any signer to an organisation.
     ``privacy`` (privacy_for): in an anonymous bundle every entry's name and bytes are searched for
     the victim's name as they are written, and ExportRefused is raised at the first that has it.
+    ``sink`` (a ZipFile-like EntryList) takes the entries instead of a ZIP on ``out``; the items named in
+    ``elsewhere`` are then only named there (``sink.external``): their holder writes them.
     """
     items = list(items)
     privacy = privacy or Privacy()
@@ -274,7 +291,7 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
     scanner = leakscan.BundleScanner(privacy.identity) if privacy.anonymous else None
     files: list[dict] = []
     item_entries: list[dict] = []
-    with zipfile.ZipFile(out, "w", allowZip64=True) as zf:
+    with contextlib.nullcontext(sink) if sink is not None else zipfile.ZipFile(out, "w", allowZip64=True) as zf:
         for ext, data, media in (("docx", rendered.docx, ""), ("pdf", rendered.pdf, "application/pdf")):
             if scanner is not None:
                 scanner.entry(f"{base}.{ext}", data)
@@ -286,7 +303,13 @@ def write_bundle(out: BinaryIO, rendered: Rendered, exporter: Exporter, options:
                 for path in paths:
                     scanner.name(path)
                 _refuse_leaks(scanner, privacy)
-            if len(names) == 2:
+            if item.item_id in elsewhere:
+                if sink is None or server_reads(item, privacy):
+                    raise BundleError(f"item {item.item_id}: its contents must be written here")
+                sink.external(paths[0], item)
+                written = [{"path": paths[0], "sha256": item.manifest.get("sha256"),
+                            "size": item.manifest.get("size"), "role": "attachment"}]
+            elif len(names) == 2:
                 written = _write_forensic(zf, names, item, when, privacy, scanner)
             else:
                 written = [_write_item(zf, paths[0], item, when, scanner) | {"role": "attachment"}]

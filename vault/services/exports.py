@@ -1,39 +1,34 @@
-"""Exports of a case on the server: the browser's in-memory path, and the record of a client-side export.
+"""Exports of a case on the server: what the browser's export needs, and the record of every export.
 
-Exports run where the keys are. The Python client decrypts, renders and
-signs on the user's machine and only tells the server that it exported
-(`record_export`). A browser cannot run the Python exporters, so it
-decrypts locally and sends the plaintext; then, here:
+Exports run where the keys are. The Python client decrypts, renders and signs on the user's machine
+and only tells the server (`record_export`). The browser cannot run the Python exporters, so:
 
-* every attachment is checked against the manifest its uploader signed,
-  with the uploader key recorded on the Item row (never a key the browser
-  sends);
-* the documents are rendered into memory and each attachment streams from
-  the request straight into the in-memory ZIP (`Attachments`), so a file is
-  held once, in the output;
-* the unsigned bundle and the exact annex bytes go back to the browser,
-  which signs them with the user's Ed25519 key (`sign_export`): the server
-  never holds a private key;
-* nothing of the content is logged: exceptions by type only, and refusals
-  name fields and item ids, never values;
-* the annex carries the organisation's public keys and the certificate
-  chains the server stores for the exporter and each uploader. The server
-  cannot make a certificate, so relaying them adds nothing it could forge:
-  the recipient's `vault verify` checks them against the organisation
-  fingerprint it compares with the organisation (docs/trust.md).
+* `render_entries` (the browser's path, docs/exports.md "The browser"): the browser sends the case
+  record and the plaintext of the few items the documents and the leak scan read (`server_reads`:
+  forensic reports; in an anonymous bundle, texts); the server renders and answers every entry of
+  the bundle, attachments named but not written (the browser streams them into its own ZIP) and
+  the annex to sign; the browser's `record_export` carries the annex it signed;
+* `render_export`/`sign_export`: the older whole-bundle API (every plaintext sent, the bundle
+  returned, then signed here), still served to API clients;
+* each attachment is checked against the manifest its uploader signed, with the uploader key
+  recorded on the Item row (never a key the browser sends); the server never holds a private key;
+* nothing of the content is logged: exceptions by type only, refusals name fields and item ids;
+* the annex carries the organisation's public keys and the certificate chains the server stores;
+  it cannot make a certificate, so relaying them adds nothing it could forge (docs/trust.md).
 
-The interface parses the request (vault/api/exports.py) and hands over plain
-values; refusals are `Refused`. Plugin failures are logged to the logger the
-caller passes (the API gives its app's logger, as for uploads).
+The interface parses the request (vault/api/exports.py) and hands over plain values; refusals are
+`Refused`. Plugin failures are logged to the logger the caller passes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
 import logging
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -48,11 +43,13 @@ from vault.domain.caserecord import CaseRecord, parse_case
 from vault.domain.exports import ExportItem, ExportOptions, Problem
 from vault.export.bundle import (
     ANNEX_JSON,
+    ANNEX_SIG,
     BundleError,
     ExportRefused,
     SignerIdentity,
     attach_signature,
     render_checked,
+    server_reads,
     write_bundle,
 )
 from vault.export.bundle import (
@@ -60,6 +57,7 @@ from vault.export.bundle import (
 )
 from vault.export.document import DocumentTooComplex
 from vault.export.names import safe_filename
+from vault.export.privacy import privacy_for
 from vault.export.verify import MEMBER_ERRORS, Unreadable, check_directory, verify_bundle
 from vault.services.access import member_case
 from vault.services.errors import Refused
@@ -208,7 +206,24 @@ def validate_export(v: Vault, user: User, case: Case, req: ExportRequest, pm: pl
         v.audit(s, user.username, "export_validated", "case:" + case.id,
                 {"exporter": exp.name, "items": [i.item_id for i in items], "missing": len(missing),
                  "via": "browser"})
-    return {"exporter": exp.name, "ok": not missing, "missing": len(missing), "problems": _problems(problems)}
+    return {"exporter": exp.name, "ok": not missing, "missing": len(missing), "problems": _problems(problems),
+            "server_reads": _server_read_ids(exp, record, items, req.options)}
+
+
+@contextlib.contextmanager
+def _refusals(exp, logger: logging.Logger) -> Iterator[None]:
+    """What rendering and bundling raise, as the refusals the browser is told."""
+    try:
+        yield
+    except ExportRefused as exc:
+        raise Refused(422, "missing_fields", f"{exp.target_body} needs what is listed in 'problems'; complete the "
+                      "case record, or build a draft.", problems=_problems(exc.problems)) from None
+    except plugins.UnknownExporter:
+        raise Refused(403, "exporter_disabled", f"The exporter {exp.name!r} was disabled meanwhile.") from None
+    except plugins.PluginFailed as exc:
+        raise _plugin_failed(exc, exp.name, logger) from None
+    except BundleError as exc:  # messages name item ids only
+        raise Refused(422, "attachment_mismatch", str(exc)) from None
 
 
 def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachments: Attachments,
@@ -219,24 +234,15 @@ def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachme
         items = export_items(s, case, req.items, attachments.opener)
         org = organisation(s)
     record = case_record(req.case_record)
-    signer = SignerIdentity(user.username, user.sign_public, user.box_public, tuple(stored_chain(user)))
+    signer = _signer(user)
     buf = io.BytesIO()
-    try:
+    with _refusals(exp, logger):
         checked = render_checked(exp.name, record, items, req.options, pm=pm, enabled=enabled,
                                  allow_missing=req.draft)
         attachments.stream()
         annex = write_bundle(buf, checked.rendered, checked.exporter, req.options, items, signer, None,
                              organisation=org, privacy=checked.privacy)
         attachments.finish()
-    except ExportRefused as exc:
-        raise Refused(422, "missing_fields", f"{exp.target_body} needs what is listed in 'problems'; complete the "
-                      "case record, or build a draft.", problems=_problems(exc.problems)) from None
-    except plugins.UnknownExporter:
-        raise Refused(403, "exporter_disabled", f"The exporter {exp.name!r} was disabled meanwhile.") from None
-    except plugins.PluginFailed as exc:
-        raise _plugin_failed(exc, exp.name, logger) from None
-    except BundleError as exc:  # messages name item ids only
-        raise Refused(422, "attachment_mismatch", str(exc)) from None
     bundle = buf.getvalue()
     del buf
     digest = crypto.sha256_hex(bundle)
@@ -245,13 +251,96 @@ def render_export(v: Vault, user: User, case: Case, req: ExportRequest, attachme
                 {"exporter": exp.name, "items": [i.item_id for i in items], "unsigned_sha256": digest,
                  "language": req.options.language, "variant": req.options.variant, "draft": req.draft,
                  "via": "browser"})
-    base = safe_filename(checked.rendered.basename, fallback="export")
     return {
-        "exporter": exp.name, "filename": f"{base}.zip", "draft": req.draft,
+        "exporter": exp.name, "filename": _filename(checked), "draft": req.draft,
         "bundle_b64": crypto.b64e(bundle), "bundle_sha256": digest, "bundle_size": len(bundle),
         "annex_b64": crypto.b64e(annex), "annex_sha256": crypto.sha256_hex(annex),
-        "signer": {"name": signer.name, "fingerprint": crypto.fingerprint(signer.box_public, signer.sign_public)},
-        "problems": _problems(checked.problems),
+        "signer": _signer_out(signer), "problems": _problems(checked.problems),
+    }
+
+
+def _signer(user: User) -> SignerIdentity:
+    return SignerIdentity(user.username, user.sign_public, user.box_public, tuple(stored_chain(user)))
+
+
+def _signer_out(signer: SignerIdentity) -> dict:
+    return {"name": signer.name, "fingerprint": crypto.fingerprint(signer.box_public, signer.sign_public)}
+
+
+def _filename(checked) -> str:
+    return safe_filename(checked.rendered.basename, fallback="export") + ".zip"
+
+
+class EntryList:
+    """What write_bundle writes, as a list of entries for the browser to put into its ZIP (ZipFile-like).
+
+    An entry is {path, sha256, size} and either data_b64 (rendered here) or item_id (an attachment the
+    browser decrypts and writes itself, its path named here by bundle_names).
+    """
+
+    def __init__(self):
+        self.entries: list[dict] = []
+
+    def writestr(self, info: zipfile.ZipInfo, data: bytes) -> None:
+        self.entries.append({"path": info.filename, "data_b64": crypto.b64e(data),
+                             "sha256": crypto.sha256_hex(data), "size": len(data)})
+
+    @contextlib.contextmanager
+    def open(self, info: zipfile.ZipInfo, mode: str = "w", **_) -> Iterator[io.BytesIO]:
+        buf = io.BytesIO()
+        yield buf
+        self.writestr(info, buf.getvalue())
+
+    def external(self, path: str, item) -> None:
+        self.entries.append({"path": path, "item_id": item.item_id, "sha256": item.manifest.get("sha256"),
+                             "size": item.manifest.get("size")})
+
+
+def _server_read_ids(exp, record: CaseRecord, items, options: ExportOptions) -> list[str]:
+    privacy = privacy_for(exp, record, options)
+    return [i.item_id for i in items if server_reads(i, privacy)]
+
+
+def render_entries(v: Vault, user: User, case: Case, req: ExportRequest,
+                   feed_for: Callable[[list[str]], Attachments], pm: pluggy.PluginManager, *,
+                   logger: logging.Logger = log) -> dict:
+    """The bundle's entries for the browser to write into its own ZIP: what the server must read, rendered.
+
+    Only the items server_reads names travel (their parts, in order, through ``feed_for(ids)``): forensic
+    reports and, in an anonymous bundle, texts the leak scan reads. Every other attachment stays in the
+    browser; its entry carries the name, SHA-256 and size of its signed manifest. Audited export_rendered
+    with the annex's SHA-256, which the browser's /exports/record repeats.
+    """
+    with v.db.session() as s:
+        exp, enabled = enabled_exporter(s, req.exporter, pm)
+        items = export_items(s, case, req.items, _not_sent)
+        org = organisation(s)
+    record = case_record(req.case_record)
+    reads = _server_read_ids(exp, record, items, req.options)
+    feed = feed_for(reads)
+    at = {item_id: n for n, item_id in enumerate(reads)}
+    items = [dataclasses.replace(i, open=feed.opener(at[i.item_id])) if i.item_id in at else i for i in items]
+    signer = _signer(user)
+    sink = EntryList()
+    with _refusals(exp, logger):
+        checked = render_checked(exp.name, record, items, req.options, pm=pm, enabled=enabled,
+                                 allow_missing=req.draft)
+        feed.stream()
+        annex = write_bundle(None, checked.rendered, checked.exporter, req.options, items, signer, None,
+                             organisation=org, privacy=checked.privacy, sink=sink,
+                             elsewhere={i.item_id for i in items if i.item_id not in at})
+        feed.finish()
+    annex_sha256 = crypto.sha256_hex(annex)
+    with v.db.session() as s:
+        v.audit(s, user.username, "export_rendered", "case:" + case.id,
+                {"exporter": exp.name, "items": [i.item_id for i in items], "annex_sha256": annex_sha256,
+                 "server_read": reads, "language": req.options.language, "variant": req.options.variant,
+                 "draft": req.draft, "via": "browser"})
+    return {
+        "exporter": exp.name, "filename": _filename(checked), "draft": req.draft, "entries": sink.entries,
+        "annex_b64": crypto.b64e(annex), "annex_sha256": annex_sha256, "annex_path": ANNEX_JSON,
+        "signature_path": ANNEX_SIG, "server_read": reads,
+        "signer": _signer_out(signer), "problems": _problems(checked.problems),
     }
 
 
@@ -346,10 +435,51 @@ def sign_export(v: Vault, user: User, case: Case, bundle_b64: str, signature_b64
     return SignedBundle(final, digest, safe_filename(annex["basename"], fallback="export") + ".zip")
 
 
+@dataclass(frozen=True)
+class BrowserBundle:
+    """A bundle the browser wrote from render_entries: the exact annex bytes it signed, and the signature."""
+
+    annex_b64: str
+    signature_b64: str
+
+
+def _signed_annex(user: User, made: BrowserBundle, exporter: str, items: list[str]) -> dict:
+    """The annex the user signed, checked: their signature, naming them, this exporter and these items.
+
+    The server never sees the browser's ZIP; the annex and the signature are what it can check (the
+    annex's SHA-256 is in the export_rendered entry of the audit log that made it).
+    """
+    annex_bytes = b64_field(made.annex_b64, "annex_b64", max_size=SPEC_MAX)
+    signature = b64_field(made.signature_b64, "signature_b64", size=64)
+    try:
+        crypto.verify_detached(user.sign_public, annex_bytes, signature)
+    except crypto.BadSignature:
+        raise Refused(422, "bad_signature", "signature_b64 is not your signature over annex_b64.") from None
+    try:
+        annex = jsonlimits.loads(annex_bytes, max_bytes=SPEC_MAX)
+        ok = (crypto.b64d(annex["signer"]["sign_public"]) == user.sign_public
+              and annex["exporter"]["name"] == exporter and [e["item_id"] for e in annex["items"]] == items)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise Refused(422, "bad_bundle", "annex_b64 is not the annex of this export: send the annex /exports "
+                      "answered, with the exporter and the items it names.")
+    return {"annex_sha256": crypto.sha256_hex(annex_bytes), "language": annex["exporter"].get("language"),
+            "variant": annex["exporter"].get("variant")}
+
+
 def record_export(v: Vault, user: User, case_id: str, *, exporter: str, bundle_sha256: str, items: list[str],
                   case_record_item: str | None, language: str | None, variant: str | None,
-                  draft: bool) -> dict:
-    """Audit an export the Python client made on its own machine (case_exported, via client)."""
+                  draft: bool, browser: BrowserBundle | None = None) -> dict:
+    """Audit an export made where the keys are: by the Python client, or written by the browser.
+
+    A browser's bundle comes with the annex it signed (``browser``), checked by _signed_annex: the
+    entry is then ``via: browser`` and carries the annex's SHA-256.
+    """
+    extra = {"via": "client"}
+    if browser is not None:
+        extra = _signed_annex(user, browser, exporter, items) | {"via": "browser", "zip": "browser"}
+        language, variant = extra.pop("language"), extra.pop("variant")
     ids = list(dict.fromkeys(items + ([case_record_item] if case_record_item else [])))
     with v.db.session() as s:
         case = member_case(s, case_id, user)
@@ -362,6 +492,6 @@ def record_export(v: Vault, user: User, case_id: str, *, exporter: str, bundle_s
         entry = v.audit(s, user.username, "case_exported", "case:" + case.id,
                         {"exporter": exp.name, "bundle_sha256": bundle_sha256, "items": items,
                          "case_record_item": case_record_item, "language": language,
-                         "variant": variant, "draft": draft, "via": "client"})
+                         "variant": variant, "draft": draft} | extra)
         seq = entry.seq
     return {"recorded": True, "audit_seq": seq, "exporter": exp.name, "bundle_sha256": bundle_sha256}

@@ -44,12 +44,42 @@ export async function fetchVerified(itemId) {
 
 const FOLD_BYTES = 8 * 1024 * 1024;
 
-/** Download the ciphertext, hash it, decrypt it; the plaintext counts only after every check passed. */
-export async function decryptContent(item, manifest, itemKey, onProgress = () => {}) {
+/**
+ * The plaintext of an item, chunk by chunk as its ciphertext downloads (memory flat in the size).
+ * The checks (ciphertext hash against the signed receipt, plaintext hash and size against the
+ * manifest) come after the last chunk: a consumer must let nothing out before the generator ended
+ * without throwing (the export ZIP is deleted when it throws).
+ */
+export async function* plaintextChunks(item, manifest, itemKey, onProgress = () => {}) {
   const resp = await api("GET", `/items/${item.id}/content`, undefined, { raw: true });
   const reader = resp.body.getReader();
   const ct = new vc.Sha256();
   const dec = new vc.StreamDecryptor(itemKey);
+  let got = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      ct.update(value);
+      got += value.length;
+      const plain = dec.feed(value);
+      onProgress(got, item.blob_size);
+      if (plain.length) yield plain;
+    }
+    const last = dec.finish();
+    if (ct.hexdigest() !== item.blob_sha256) throw new vc.IntegrityError("ciphertext hash differs from the signed receipt");
+    if (dec.plaintextSha256 !== manifest.sha256 || dec.plaintextSize !== manifest.size) {
+      throw new vc.IntegrityError("the decrypted file does not match the uploader's signed manifest");
+    }
+    if (last.length) yield last;
+  } finally {
+    dec.destroy();
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** Download the ciphertext, hash it, decrypt it; the plaintext counts only after every check passed. */
+export async function decryptContent(item, manifest, itemKey, onProgress = () => {}) {
   // Plaintext goes into a Blob every FOLD_BYTES: the page then holds at most
   // that much itself, and Chromium's blob storage (which moves large blobs
   // out of the page's memory) holds the rest, so a long video does not crash
@@ -57,30 +87,15 @@ export async function decryptContent(item, manifest, itemKey, onProgress = () =>
   let blob = new Blob([]);
   let parts = [];
   let pending = 0;
-  let got = 0;
-  const fold = () => {
-    blob = new Blob([blob, ...parts]);
-    parts = [];
-    pending = 0;
-  };
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    ct.update(value);
-    got += value.length;
-    const plain = dec.feed(value);
+  for await (const plain of plaintextChunks(item, manifest, itemKey, onProgress)) {
     parts.push(plain);
     pending += plain.length;
-    if (pending >= FOLD_BYTES) fold();
-    onProgress(got, item.blob_size);
+    if (pending >= FOLD_BYTES) {
+      blob = new Blob([blob, ...parts]);
+      parts = [];
+      pending = 0;
+    }
   }
-  parts.push(dec.finish());
-  fold();
-  if (ct.hexdigest() !== item.blob_sha256) throw new vc.IntegrityError("ciphertext hash differs from the signed receipt");
-  if (dec.plaintextSha256 !== manifest.sha256 || dec.plaintextSize !== manifest.size) {
-    throw new vc.IntegrityError("the decrypted file does not match the uploader's signed manifest");
-  }
-  dec.destroy();
+  blob = new Blob([blob, ...parts]);
   return blob.slice(0, blob.size, "application/octet-stream");
 }
-

@@ -1,11 +1,16 @@
-// A browser export, end to end (docs/exports.md "The browser"): the chosen items are verified and
-// decrypted here, the server renders them in memory and returns the unsigned bundle with the exact
-// annex.json bytes, and this page signs those bytes with the user's Ed25519 key — the same
-// signature vault/client/export.py puts in custody/annex.sig — before the server attaches it.
+// A browser export, end to end (docs/exports.md "The browser"): the chosen items are verified here;
+// the server gets the case record and the plaintext of the few items the documents and the leak
+// scan read (its /validate names them: forensic reports, and texts of an anonymous bundle) and
+// answers every entry of the bundle — rendered documents, the annex to sign, and for each other
+// attachment its neutral name, hash and size. This page checks all of it, signs the annex with the
+// user's Ed25519 key (custody/annex.sig, as vault/client/export.py signs it), and writes the ZIP
+// itself, each attachment decrypted chunk by chunk into it and onto the disk (exportzip.js); then
+// the server records the export, as it records the Python client's.
 import { api, postForm } from "./api.js";
 import * as vc from "./crypto.js";
 import { TrustError } from "./errors.js";
-import { decryptContent, fetchVerified } from "./evidence.js";
+import { decryptContent, fetchVerified, plaintextChunks } from "./evidence.js";
+import { writeZip, zipSize } from "./exportzip.js";
 import { t } from "./i18n.js";
 import { userKeys } from "./keys.js";
 
@@ -20,7 +25,7 @@ export async function prepareItem(itemId) {
 
 /** The export description of /exports/validate and of the "export" part of /exports. */
 export function description(exporter, record, options, prepared) {
-  return { exporter, case_record: record, options, items: prepared.map((p) => p.spec) };
+  return { exporter, case_record: record, options, items: prepared.map((p) => p.spec), zip_in_browser: true };
 }
 
 export function validate(caseId, desc) {
@@ -40,14 +45,15 @@ export async function decryptAll(prepared, onProgress) {
 }
 
 /**
- * POST the description and the plaintexts as multipart, parts in the order the server reads them.
- * With upload progress (postForm is XHR, not fetch): a lawyer on a slow link needs to see the upload move.
+ * POST the description and the plaintexts the server reads (`sent`: [{item_id, blob}], in the order
+ * of the description) as multipart. With upload progress (postForm is XHR, not fetch): a lawyer on a
+ * slow link needs to see the upload move.
  */
-export function render(caseId, desc, blobs, onSent) {
+export function render(caseId, desc, sent, onSent) {
   const fd = new FormData();
   fd.append("export", new Blob([JSON.stringify(desc)], { type: "application/json" }));
   // FormData names each file "blob": the original names never travel in a part header.
-  desc.items.forEach((it, i) => fd.append(`item:${it.item_id}`, blobs[i]));
+  for (const { item_id: id, blob } of sent) fd.append(`item:${id}`, blob);
   return postForm(`/cases/${caseId}/exports`, fd, onSent);
 }
 
@@ -81,16 +87,97 @@ export function checkAnnex(annexBytes, desc, prepared, keys) {
   return annex;
 }
 
-/** Sign the annex bytes (Ed25519, detached) and have the server attach the signature: the final ZIP. */
-export async function sign(caseId, rendered, desc, prepared) {
+// The only names the browser writes: the server's (its bundle_names, checked by its leak scan).
+const ENTRY_PATH = /^(?:attachments\/)?[^/\\\x00-\x1f]+$|^custody\/annex\.(?:json|html)$/;
+
+/**
+ * Refuse to write entries that are not exactly the annex's files and the annex: each rendered entry
+ * hashing to what the annex says, each attachment one of the chosen items (not one the server read),
+ * with its signed manifest's hash and size, under a name the annex lists.
+ */
+export function checkEntries(rendered, annex, prepared) {
+  const refuse = () => new TrustError(t("The server's custody annex does not describe exactly the files you chose. Nothing was signed. Try again, and tell your admin if it happens again."));
+  const files = new Map(annex.files.map((f) => [f.path, f]));
+  const byId = new Map(prepared.map((p) => [p.item.id, p]));
+  const serverRead = new Set(rendered.server_read || []);
+  const paths = new Set();
+  const written = new Set();
+  for (const e of rendered.entries || []) {
+    const path = e.path;
+    if (typeof path !== "string" || !ENTRY_PATH.test(path) || path.split("/").some((p) => p === "." || p === "..") || paths.has(path)) throw refuse();
+    paths.add(path);
+    if (path === rendered.annex_path) {
+      if (e.data_b64 !== rendered.annex_b64) throw refuse();
+      continue;
+    }
+    const f = files.get(path);
+    if (!f || f.sha256 !== e.sha256 || f.size !== e.size) throw refuse();
+    if (e.item_id !== undefined) {
+      const p = byId.get(e.item_id);
+      if (!p || serverRead.has(e.item_id) || written.has(e.item_id) || p.manifest.sha256 !== e.sha256 || p.manifest.size !== e.size) throw refuse();
+      written.add(e.item_id);
+    } else if (typeof e.data_b64 !== "string" || vc.sha256Hex(vc.fromBase64(e.data_b64)) !== e.sha256) {
+      throw refuse();
+    }
+  }
+  if (!paths.has(rendered.annex_path) || paths.size !== files.size + 1 || paths.has(rendered.signature_path)) throw refuse();
+  for (const p of prepared) if (!serverRead.has(p.item.id) && !written.has(p.item.id)) throw refuse();
+}
+
+/** The entries as client-zip takes them: an attachment decrypted as it is written, the rest as sent. */
+async function* zipEntries(rendered, prepared, when, signatureLine) {
+  const byId = new Map(prepared.map((p) => [p.item.id, p]));
+  for (const e of rendered.entries) {
+    if (e.item_id === undefined) {
+      yield { name: e.path, size: e.size, lastModified: when, input: vc.fromBase64(e.data_b64) };
+    } else {
+      const p = byId.get(e.item_id);
+      yield { name: e.path, size: e.size, lastModified: when, input: plaintextChunks(p.item, p.manifest, p.itemKey) };
+    }
+  }
+  yield { name: rendered.signature_path, size: signatureLine.length, lastModified: when, input: signatureLine };
+}
+
+const SIGNATURE_LINE = 89; // custody/annex.sig: the base64 of 64 bytes, and a newline
+
+/** What the ZIP of `rendered` will take on the disk (exact: client-zip's own prediction). */
+export function bundleSize(rendered) {
+  return zipSize([...rendered.entries.map((e) => ({ name: e.path, size: e.size })),
+    { name: rendered.signature_path, size: SIGNATURE_LINE }]);
+}
+
+/**
+ * Check the entries and the annex, sign the annex, write the ZIP onto the disk and have the server
+ * record the export. `onWritten(done, total)` reports the bytes written. Returns what to offer.
+ */
+export async function writeSigned(caseId, rendered, desc, prepared, onWritten) {
   const keys = await userKeys();
   const annexBytes = vc.fromBase64(rendered.annex_b64);
   if (vc.sha256Hex(annexBytes) !== rendered.annex_sha256) throw new vc.IntegrityError("annex_sha256 differs");
-  checkAnnex(annexBytes, desc, prepared, keys);
+  const annex = checkAnnex(annexBytes, desc, prepared, keys);
+  checkEntries(rendered, annex, prepared);
   const signature = keys.sign(annexBytes);
-  const resp = await api("POST", `/cases/${caseId}/exports/sign`,
-    { bundle_b64: rendered.bundle_b64, signature_b64: vc.toBase64(signature) }, { raw: true });
-  const bytes = new Uint8Array(await resp.arrayBuffer());
-  return { blob: new Blob([bytes], { type: "application/zip" }), sha256: vc.sha256Hex(bytes), size: bytes.length,
-    fingerprint: vc.fingerprint(keys.boxPublic, keys.signPublic) };
+  const line = vc.encodeUtf8(`${vc.toBase64(signature)}\n`);
+  const total = bundleSize(rendered);
+  const hash = new vc.Sha256();
+  let done = 0;
+  const when = new Date(annex.created_at);
+  if (line.length !== SIGNATURE_LINE) throw new vc.IntegrityError("unexpected signature length");
+  const { file, remove } = await writeZip(zipEntries(rendered, prepared, when, line), (chunk) => {
+    hash.update(chunk);
+    done += chunk.length;
+    onWritten(done, total);
+  });
+  const sha256 = hash.hexdigest();
+  try {
+    await api("POST", `/cases/${caseId}/exports/record`, {
+      exporter: desc.exporter, bundle_sha256: sha256, items: desc.items.map((i) => i.item_id),
+      language: annex.exporter.language || null, variant: desc.options.variant, draft: desc.options.draft,
+      annex_b64: rendered.annex_b64, signature_b64: vc.toBase64(signature),
+    });
+  } catch (err) {
+    await remove(); // no bundle the audit log does not know about
+    throw err;
+  }
+  return { file, remove, sha256, size: file.size, fingerprint: vc.fingerprint(keys.boxPublic, keys.signPublic) };
 }

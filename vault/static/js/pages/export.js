@@ -4,7 +4,8 @@ import { loadRecord, RECORD_TYPE } from "../caserecord.js";
 import { lang } from "../context.js";
 import { $, el } from "../dom.js";
 import { UserError } from "../errors.js";
-import { decryptAll, description, prepareItem, render, sign, validate } from "../exportflow.js";
+import { bundleSize, decryptAll, description, prepareItem, render, validate, writeSigned } from "../exportflow.js";
+import { canStream, checkRoom, NoRoomError, removeLeftovers } from "../exportzip.js";
 import { clearError, errorText, guard, showError } from "../feedback.js";
 import { fmtBytes, fmtNumber, localized, t, vocabLabel } from "../i18n.js";
 
@@ -17,6 +18,7 @@ let record = null;
 let items = [];
 const verified = new Map(); // item id → prepareItem(): each manifest is checked once per page
 let downloadUrl = null;
+let saved = null; // the last bundle written: {file, remove}, removed when the page goes or the next export starts
 
 const chosenExporter = () => exporters.find((x) => x.name === ($('input[name="exporter"]:checked') || {}).value);
 const chosenIds = () => [...document.querySelectorAll("#export-items input:checked")].map((b) => b.value);
@@ -84,12 +86,9 @@ function chosenBytes() {
 }
 
 function sizeNote() {
-  const ids = chosenIds();
-  const bytes = chosenBytes();
   const note = $("#export-size");
-  note.textContent = t("{n} files chosen, {size} in all; a browser export carries at most {limit}.",
-    { n: fmtNumber(ids.length), size: fmtBytes(bytes), limit: fmtBytes(limit) });
-  note.className = bytes > limit ? "warning" : "hint";
+  note.textContent = t("{n} files chosen, {size} in all. They are decrypted in this browser and written straight into the bundle on this device.",
+    { n: fmtNumber(chosenIds().length), size: fmtBytes(chosenBytes()) });
 }
 
 function options(x) {
@@ -155,13 +154,20 @@ function finished() {
   $("#export-progress").value = 100;
 }
 
+const failed = (code, extra = {}) => Object.assign(new Error(code), { code, ...extra });
+
 function explain(err, x) {
   const body = x ? localized(x, "target_body") || localized(x, "label") : "";
   switch (err.code) {
     case "too_large":
     case "too_many_parts":
     case "http_413": // a proxy in front of the vault may refuse before the vault answers
-      return t("This export is too large for the browser (at most {limit}). Untick some attachments, or export with the command-line client (vault export), which has no limit.", { limit: fmtBytes(limit) });
+      return t("The medical reports and texts of this export that the server must read are too large (at most {limit}). Untick some of them, or export with the command-line client (vault export), which has no limit.", { limit: fmtBytes(limit) });
+    case "no_room":
+      return t("This device has not enough free storage for the bundle: {need} are needed, {free} are free. Free some space (or leave private browsing), or untick some attachments, and export again.",
+        { need: fmtBytes(err.need), free: fmtBytes(Math.max(0, err.free)) });
+    case "no_stream":
+      return t("This browser cannot write a bundle this large onto the device (at most {limit}). Use a recent Chrome, Edge or Firefox, or the command-line client (vault export).", { limit: fmtBytes(limit) });
     case "exporter_disabled":
     case "unknown_exporter":
       return t("An admin has turned this exporter off. Choose another recipient, or ask your admin to turn it on again.");
@@ -227,9 +233,6 @@ async function run(renderToo) {
   $("#problems-section").hidden = true;
   const x = chosenExporter();
   ready(x);
-  if (renderToo && chosenBytes() > limit) {
-    throw new UserError(explain({ code: "too_large" }, x));
-  }
   $("#progress-section").hidden = false;
   $("#export-steps").replaceChildren();
   for (const b of ["#check-button", "#export-button"]) $(b).disabled = true;
@@ -244,22 +247,36 @@ async function run(renderToo) {
       return;
     }
     if (res.missing && !options(x).draft) throw new UserError(explain({ code: "missing_fields" }, x));
+    await forget();
+    const reads = new Set(res.server_reads || []);
+    const toServer = chosen.filter((p) => reads.has(p.item.id));
+    if (toServer.reduce((n, p) => n + p.item.blob_size, 0) > limit) throw new UserError(explain({ code: "too_large" }, x));
     step(t("Decrypting the files in this browser…"));
-    const blobs = await decryptAll(chosen, (done, total, n) => stepText(
-      t("Decrypting file {n} of {m}: {done} of {total}", { n, m: chosen.length, done: fmtBytes(done), total: fmtBytes(total) }), done, total));
+    const blobs = await decryptAll(toServer, (done, total, n) => stepText(
+      t("Decrypting file {n} of {m}: {done} of {total}", { n, m: toServer.length, done: fmtBytes(done), total: fmtBytes(total) }), done, total));
     step(t("Sending to the server…"));
     const desc = description(x.name, record, options(x), chosen);
-    const rendered = await render(caseId, desc, blobs, (sent, total, finished) => {
+    const rendered = await render(caseId, desc, toServer.map((p, i) => ({ item_id: p.item.id, blob: blobs[i] })), (sent, total, finished) => {
       if (finished) stepText(t("The server is writing the documents…"));
       else stepText(t("Sending to the server: {done} of {total}", { done: fmtBytes(sent), total: fmtBytes(total) }), sent, total);
     });
     blobs.length = 0; // the plaintext is not needed any more
     if ((rendered.problems || []).length) showProblems(rendered.problems, t("Notes on this export"));
     step(t("Checking the custody annex and signing it with your key…"));
-    const final = await sign(caseId, rendered, desc, chosen);
+    const need = bundleSize(rendered);
+    if (!canStream() && need > limit) throw failed("no_stream");
+    try {
+      step(t("Writing the bundle onto this device…"));
+      await checkRoom(need);
+      saved = await writeSigned(caseId, rendered, desc, chosen, (done, total) => stepText(
+        t("Decrypting and writing the bundle onto this device: {done} of {total}", { done: fmtBytes(done), total: fmtBytes(total) }), done, total));
+    } catch (err) {
+      if (err instanceof NoRoomError) throw failed("no_room", { need: err.need || need, free: err.free });
+      throw err;
+    }
     step(t("Done."));
     finished();
-    offer(final, rendered.filename || "export.zip");
+    offer(saved, rendered.filename || "export.zip");
   } catch (err) {
     if (err.code === "invalid_case_record") showInvalidFields(err);
     if (err.code === "missing_fields" && err.extra && err.extra.problems) showProblems(err.extra.problems, t("What {body} still needs", { body: localized(x, "target_body") || localized(x, "label") }));
@@ -272,15 +289,25 @@ async function run(renderToo) {
   }
 }
 
+/** Remove the last bundle written from this browser's storage (it is decrypted evidence). */
+async function forget() {
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = null;
+  const last = saved;
+  saved = null;
+  if (last) await last.remove();
+}
+
 function offer(final, filename) {
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
-  downloadUrl = URL.createObjectURL(final.blob);
+  downloadUrl = URL.createObjectURL(final.file);
   const a = $("#export-download");
   a.href = downloadUrl;
   a.download = filename;
   $("#done-file").textContent = `${filename} (${fmtBytes(final.size)})`;
   $("#done-sha").textContent = final.sha256;
   $("#done-fpr").textContent = final.fingerprint;
+  $("#export-forgotten").hidden = true;
   $("#export-done").hidden = false;
   $("#done-title").focus();
   a.click();
@@ -289,6 +316,7 @@ function offer(final, filename) {
 // ------------------------------------------------------------------ start
 
 const start = guard(async () => {
+  removeLeftovers().catch(() => {}); // a bundle a killed page left behind
   let out;
   try {
     out = await api("GET", "/exporters");
@@ -321,6 +349,11 @@ const start = guard(async () => {
 });
 
 $("#export-variant").addEventListener("change", showVariantNote);
+$("#export-forget").addEventListener("click", () => forget().then(() => {
+  $("#export-download").removeAttribute("href");
+  $("#export-forgotten").hidden = false;
+}).catch(showError));
+window.addEventListener("pagehide", () => { forget().catch(() => {}); });
 $("#check-button").addEventListener("click", () => run(false).catch(showError));
 $("#export-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
