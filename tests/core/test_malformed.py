@@ -222,6 +222,9 @@ INVALID_UPLOAD_BODIES = [
     ({**start_body(), "size": 10.5}, "size"),
     ({**start_body(), "size": 0}, "size"),
     ({**start_body(), "attached_to": "../../etc/passwd"}, "attached_to"),
+    (start_body(supersedes="../../etc/passwd"), "supersedes"),
+    (start_body(supersedes="0" * 32), "metadata"),  # only a case record supersedes another
+    (start_body(evidence_type="case_record", supersedes="0" * 32), None),  # no such case record in the case
     ([start_body()], None),
     ("just a string", None),
 ]

@@ -180,3 +180,31 @@ def test_deleted_index_is_rebuilt_at_start(env, tmp_path):
     # And the command rebuilds on demand.
     cli = Cli("http://unused", tmp_path / "l", "aigul", "x", env.data_dir)
     assert cli.json("server", "reindex")["indexed"] == 1
+
+
+def test_only_the_latest_case_record_is_searched_after_saves_and_a_rebuild(people, indexer, app, tmp_path):
+    """Saves in one second: the newest that no other supersedes is current, in the index and after reindex."""
+    from vault import search
+    from vault.services import indexing
+
+    f = tmp_path / "case-record.json"
+    f.write_text("{}", encoding="utf-8")
+    meta = {"title": "Structured case record", "evidence_type": "case_record"}
+    first = upload_file(people.lawyer, people.case_id, f, meta)["item_id"]
+    second = upload_file(people.lawyer, people.case_id, f, {**meta, "supersedes": first})["item_id"]
+    third = upload_file(people.lawyer, people.case_id, f, {**meta, "supersedes": second})["item_id"]
+    records = lambda **kw: sorted(h["item_id"] for h in _search(people.lawyer, "", evidence_type="case_record", **kw)["hits"])  # noqa: E731
+    wait_until(lambda: records() == [third] and len(records(include_superseded=True)) == 3, "the index to catch up")
+    v = app.extensions["vault"]
+    with v.db.session() as s:
+        assert indexing.latest_records(s, {people.case_id}) == {people.case_id: third}
+    docs = {d["item_id"]: d for d in indexing.all_documents(v.db)}
+    assert [docs[i]["superseded"] for i in (first, second, third)] == [True, True, False]
+    # A record may only supersede a case record of its own case.
+    from vault.client.http import ApiFailure
+
+    other = people.lawyer.create_case("KG-SUPERSEDE-2", "Another case")
+    with pytest.raises(ApiFailure) as exc:
+        upload_file(people.lawyer, other["id"], f, {**meta, "supersedes": third})
+    assert exc.value.status == 422
+    assert search.status(v.config.index_dir) == "ok"

@@ -126,9 +126,9 @@ def _model_only() -> bytes:
     return exif.tobytes()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING exif-1 (vault/static/js/exif.js): a JPEG that ends after its EXIF "
-                   "segment, before the frame header (or that holds a marker Pillow does not know), is refused "
-                   "whole by Pillow, so the Python client seals no EXIF; exif.js still reads the segment and seals it")
+# FINDING exif-1, fixed: a JPEG that ends after its EXIF segment, before the frame header (or that holds a
+# marker Pillow does not know) is refused whole by Pillow, so the Python client seals no EXIF; exif.js read
+# the segment and sealed it. It now walks the header as Pillow's parser does and refuses what Pillow refuses.
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("rest", [b"", b"\xff\x02\x00\x04ab"], ids=["no_frame_header", "unknown_marker"])
 def test_a_jpeg_pillow_cannot_open_has_no_exif_in_the_browser_either(tmp_path, js_exif, rest):
@@ -137,4 +137,47 @@ def test_a_jpeg_pillow_cannot_open_has_no_exif_in_the_browser_either(tmp_path, j
     if rest:
         data += JPEG[2:]  # a whole image after the unknown marker
     captured, exif = python_exif(tmp_path, data)
+    assert js_exif(data) == {"captured_at": captured, "exif": exif}
+
+
+def _seg(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(body) + 2).to_bytes(2, "big") + body
+
+
+@st.composite
+def jpeg_headers(draw) -> bytes:
+    """JPEG files whose header Pillow may or may not accept, with an Exif segment in them: segments of every
+    kind Pillow checks (frame headers, quantization tables, JFIF, Adobe, Photoshop, ICC), well-formed or not,
+    markers it does not know, fill and junk bytes, then perhaps a whole image, the whole cut anywhere."""
+    exif = _seg(0xE1, b"Exif\0\0" + _model_only())
+    pieces = [
+        exif,
+        st.builds(lambda b, bits, w, h, n: _seg(b, bytes((bits,)) + h.to_bytes(2, "big") + w.to_bytes(2, "big") + bytes((n,))
+                                         + b"\x01\x22\x00" * n), st.sampled_from([0xC0, 0xC2, 0xCF, 0xDE]),
+                  st.sampled_from([8, 8, 12]), st.sampled_from([0, 1, 4, 65535]), st.sampled_from([0, 3, 65535]),
+                  st.sampled_from([1, 3, 4, 2])),
+        st.builds(lambda b: _seg(0xC0, b), st.binary(max_size=12)),
+        st.builds(lambda p, n: _seg(0xDB, bytes((p,)) + bytes(n)), st.sampled_from([0x00, 0x10, 0x01]),
+                  st.sampled_from([64, 63, 128, 129])),
+        st.builds(lambda b: _seg(0xE0, b"JFIF" + b), st.binary(max_size=12)),
+        st.builds(lambda b: _seg(0xEE, b"Adobe" + b), st.binary(max_size=8)),
+        st.builds(lambda b: _seg(0xED, b"Photoshop 3.0\0" + b), st.binary(max_size=30)
+                  | st.builds(lambda c, n, s: b"8BIM" + c + n + s, st.binary(min_size=0, max_size=2),
+                              st.binary(max_size=3), st.binary(max_size=20))),
+        st.builds(lambda b: _seg(0xE2, b"ICC_PROFILE\0" + b), st.binary(max_size=4)),
+        st.builds(lambda m, b: _seg(m, b), st.integers(0xC0, 0xFE), st.binary(max_size=6)),
+        st.builds(lambda m: bytes((0xFF, m)), st.integers(0, 0xFF)),  # a bare marker, known or not
+        st.sampled_from([b"\xff\xff", b"\x00", b"junk", b"\xff\x00", b"\xff\xd9"]),
+    ]
+    parts = draw(st.lists(st.one_of([p if isinstance(p, st.SearchStrategy) else st.just(p) for p in pieces]),
+                          max_size=4))
+    data = b"\xff\xd8" + exif + b"".join(parts) + draw(st.sampled_from([b"", JPEG[2:], JPEG[2:], JPEG[2:]]))
+    return data[:draw(st.integers(2, len(data)))] if draw(st.integers(0, 3)) == 0 else data
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@given(data=jpeg_headers())
+def test_the_browser_opens_the_jpegs_pillow_opens(tmp_path_factory, js_exif, data):
+    note(data.hex())
+    captured, exif = python_exif(tmp_path_factory.getbasetemp(), data)
     assert js_exif(data) == {"captured_at": captured, "exif": exif}

@@ -162,3 +162,24 @@ def test_overlong_query_is_a_named_error(build) -> None:
         search(path, "пытки " * 200, allowed_case_ids=CASES)
     with pytest.raises(SearchQueryError):
         search(path, " ".join(f"w{i}" for i in range(40)), allowed_case_ids=CASES)
+
+
+def test_superseded_case_records_are_left_out_unless_asked(build) -> None:
+    from vault.search import apply
+
+    docs = [*coded_corpus(),
+            make_doc(item_id="r1", case_id="case-A", title="Пытки", evidence_type="case_record", superseded=True),
+            make_doc(item_id="r2", case_id="case-A", title="Пытки", evidence_type="case_record")]
+    path = build(docs)
+    assert ids(search(str(path), "пытки", allowed_case_ids=CASES)) == {"a", "b", "c", "d", "r2"}
+    got = search(str(path), "", allowed_case_ids=CASES, filters={"evidence_type": "case_record"})
+    assert ids(got) == {"r2"} and got["facets"]["evidence_type"] == {"case_record": 1}
+    assert ids(search(str(path), "пытки", allowed_case_ids=CASES, filters={"include_superseded": True})) \
+        == {"a", "b", "c", "d", "r1", "r2"}
+    # A newer save supersedes r2: the index learns it as an update of r2's document.
+    apply(path, [make_doc(item_id="r2", case_id="case-A", title="Пытки", evidence_type="case_record", superseded=True),
+                 make_doc(item_id="r3", case_id="case-A", title="Пытки", evidence_type="case_record")], [])
+    assert ids(search(str(path), "", allowed_case_ids=CASES, filters={"evidence_type": "case_record"})) == {"r3"}
+    assert ids(search(str(path), "-кызыл", allowed_case_ids=CASES)) == {"a", "b", "c", "d", "r3"}  # with exclusions
+    with pytest.raises(SearchQueryError):
+        search(str(path), "", allowed_case_ids=CASES, filters={"include_superseded": "yes"})

@@ -263,8 +263,16 @@ class Web:
         parse_case(record)
         self.sealed += [v.encode() for v in (record.get("victim", {}).get("family_name"),
                                              record.get("applicant", {}).get("full_name")) if v]
-        return self.upload(user, case_id, "case-record.json", json.dumps(record, ensure_ascii=False).encode(), title,
-                           "case_record", media_type=CASE_RECORD_MEDIA)
+        from vault.client.export import latest_record
+        from vault.client.transfer import upload_file
+
+        earlier = [i for i in user.session.http.get(f"/cases/{case_id}/items")["items"]
+                   if i["evidence_type"] == "case_record"]
+        meta = {"title": title, "evidence_type": "case_record"}
+        if earlier:  # the page names the record it replaces
+            meta["supersedes"] = latest_record(earlier)["id"]
+        path = self._file("case-record.json", json.dumps(record, ensure_ascii=False).encode())
+        return upload_file(user.session, case_id, path, meta, media_type=CASE_RECORD_MEDIA)["item_id"]
 
     def latest_record(self, cli, case_id: str, token: str) -> dict:
         """The latest case record of a case, downloaded and verified by the CLI."""
@@ -272,7 +280,9 @@ class Web:
 
         items = requests.get(f"{self.url}/api/v1/cases/{case_id}/items", timeout=30,
                              headers={"Authorization": f"Bearer {token}"}).json()["items"]
-        rec = [i for i in items if i["evidence_type"] == "case_record"][-1]
+        from vault.client.export import latest_record
+
+        rec = latest_record([i for i in items if i["evidence_type"] == "case_record"])
         out = self.tmp / f"record-{rec['id']}.json"
         assert cli.json("download", rec["id"], "--out", str(out))["verified"] is True
         data = json.loads(out.read_text(encoding="utf-8"))

@@ -137,6 +137,11 @@ def test_broken_exif_is_read_without_an_error(web, tmp_path):
     good = _jpeg(exif=_photo_exif("Fotokam", CAMERA_MODEL, "Sw", "2026:10:01 14:03:59", ">"))
     cases["segment cut short"] = good[:good.index(b"Exif\0\0") + 40]  # the APP1 segment runs past the end
     cases["not a photo"] = b"GIF89a" + good
+    # Finding exif-1: files Pillow does not open at all, so the Python client seals none of their EXIF.
+    exif_end = good.index(b"Exif\0\0") - 4 + int.from_bytes(good[good.index(b"Exif\0\0") - 2:][:2], "big") + 2
+    cases["ends after its EXIF"] = good[:exif_end]
+    cases["a marker Pillow does not know"] = good[:exif_end] + b"\xff\x02\x00\x04ab" + good[exif_end:]
+    cases["a frame of no height"] = good.replace(b"\xff\xc0\x00\x11\x08\x00\x0c", b"\xff\xc0\x00\x11\x08\x00\x00")
     js = page.evaluate("""async (cases) => {
         const { exifOf } = await import('/static/js/exif.js');
         const out = {};
@@ -151,4 +156,18 @@ def test_broken_exif_is_read_without_an_error(web, tmp_path):
     assert js["count overflow"]["exif"] == {"Model": CAMERA_MODEL, "Software": "ab"}
     assert js["value past the end"]["exif"] == {"Model": CAMERA_MODEL}
     assert js["wrong byte order mark"]["exif"] == {} and js["big-endian, no DateTimeOriginal"]["exif"] == {"Model": "Xq7"}
+    for name in ("ends after its EXIF", "a marker Pillow does not know", "a frame of no height"):
+        assert js[name]["exif"] == {}, name
+    # A photo whose frame header lies beyond the 256 KiB the browser reads (five 60 KB comments first):
+    # Pillow opens it, and the browser trusts the segments it read, as the file goes on.
+    at = good.index(b"\xff\xdb")
+    big = good[:at] + (b"\xff\xfe\xea\x62" + bytes(60000)) * 5 + good[at:]
+    (tmp / "big.jpg").write_bytes(big)
+    captured, exif = _exif(tmp / "big.jpg", "image/jpeg")
+    assert exif["Model"] == CAMERA_MODEL
+    got = page.evaluate("""async (bytes) => {
+        const { photoExif } = await import('/static/js/exif.js');
+        return photoExif(new Blob([new Uint8Array(bytes)]), "image/jpeg");
+    }""", list(big))
+    assert got == {"captured_at": captured, "exif": exif}
     assert page.errors == []

@@ -190,6 +190,9 @@ class Metadata(Strict):
     methods: list[str] = Field(default_factory=list, max_length=20)
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     language: Lang | None = None
+    # A case record names the case record it replaces (the version its author opened), so that
+    # every client and the search index agree on the latest even when two saves share a second.
+    supersedes: Id | None = None
 
     _t = field_validator("title", "place")(lambda v: v if v is None else _no_controls(v))
 
@@ -227,6 +230,8 @@ class Metadata(Strict):
     def _dates(self):
         if self.incident_date_from and self.incident_date_to and self.incident_date_from > self.incident_date_to:
             raise ValueError("incident_date_from is after incident_date_to")
+        if self.supersedes and self.evidence_type != "case_record":
+            raise ValueError("only a case record supersedes another item")
         return self
 
 

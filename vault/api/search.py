@@ -28,7 +28,8 @@ class SearchIn(Strict):
 @bp.post("/search")
 @access("member")
 @doc("Search the searchable metadata of your cases (Kyrgyz, Russian, English; word forms and both scripts). "
-     "POST, so what you type never appears in a URL or an access log.", body=SearchIn)
+     "POST, so what you type never appears in a URL or an access log. Case records that a later save "
+     "superseded are left out unless filters.include_superseded is true.", body=SearchIn)
 def search():
     body = json_body(SearchIn)
     return jsonify(search_cases(current_app.extensions["vault"], g.user, q=body.q, filters=body.filters,

@@ -15,6 +15,14 @@ from vault.cli.common import open_session, url_option
 from vault.cli.output import emit, fail, handle_errors, json_option, progress_bar
 
 
+def _latest_record_id(s, case_id: str) -> str | None:
+    """The case record a new one replaces, named in its metadata as the browser's record page does."""
+    from vault.client.export import latest_record
+
+    records = [i for i in s.http.get(f"/cases/{case_id}/items")["items"] if i["evidence_type"] == "case_record"]
+    return latest_record(records)["id"] if records else None
+
+
 def _metadata(title, evidence_type, region, place, date_from, date_to, violations, methods, tags, language,
               detention_place_type):
     meta = {"title": title, "evidence_type": evidence_type}
@@ -99,6 +107,8 @@ def upload(url, case_id, files, title, evidence_type, region, place, date_from, 
     for f in files:
         meta = _metadata(title or "Evidence", evidence_type, region, place, date_from, date_to, violations,
                          methods, tags, language, detention_place_type)
+        if evidence_type == "case_record":
+            meta["supersedes"] = _latest_record_id(s, case_id)
         size = f.stat().st_size
         with progress_bar(size, f"Encrypting and sending {f.name}", hidden=as_json) as bar:
             out = upload_file(s, case_id, f, meta, sealed, attach_to, progress=bar.step, media_type=media_type,

@@ -277,12 +277,20 @@ def sweep_interrupted(folder: Path) -> list[Path]:
     return removed
 
 
+def latest_record(records: list[dict]) -> dict:
+    """The case's record among its case-record items: the newest (upload time, then id) that no other
+    one replaces (``metadata.supersedes``), as the browser and the search index decide."""
+    replaced = {(r.get("metadata") or {}).get("supersedes") for r in records}
+    current = [r for r in records if r["id"] not in replaced] or records
+    return max(current, key=lambda r: (r["created_at"], r["id"]))
+
+
 def _case_record(sess: ClientSession, items: list[dict], workdir: Path) -> tuple[str, CaseRecord]:
     records = [i for i in items if i["evidence_type"] == CASE_RECORD_TYPE]
     if not records:
         raise ExportFailed("no_case_record", "this case has no case record yet: write one (a JSON CaseRecord) and "
                            "upload it with `vault upload CASE record.json --type case_record`")
-    latest = max(records, key=lambda i: (i["created_at"], records.index(i)))
+    latest = latest_record(records)
     path = workdir / "case-record.json"
     try:
         download_item(sess, latest["id"], out=path)

@@ -144,8 +144,9 @@ _PERPETRATOR_TYPES = (
     _t("other", "Other", "Другое", "Башка"),
 )
 
-# Istanbul Protocol (2022 edition, para. 385-386) degrees of consistency
-# between a finding and the alleged method; the order is meaningful.
+# Istanbul Protocol (2022 edition) degrees of consistency between a finding and the alleged method:
+# the list (a)-(e) closing para. 418 of chapter V (also given in chapter IV, before para. 377); see
+# vault/export/forensic.py and docs/exports.md. The order is meaningful.
 _CONSISTENCY = (
     _t("not_consistent", "not consistent with", "не соответствует", "дал келбейт"),
     _t("consistent", "consistent with", "соответствует", "дал келет"),

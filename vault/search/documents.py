@@ -22,8 +22,9 @@ from vault.search.errors import InvalidDocument
 # Bump when the schema or the analysis changes: an index built by another
 # version is reported as corrupt, so the app rebuilds it. 3: Kyrgyz verb
 # roots, Russian fleeting vowels, loose name skeletons; ``doc`` a column.
-# 4: Kyrgyz present/future and causative verb roots.
-SCHEMA_VERSION = 4
+# 4: Kyrgyz present/future and causative verb roots. 5: ``superseded`` (case
+# records that a later save of the case's record replaced).
+SCHEMA_VERSION = 5
 
 DOCUMENT_KEYS: dict[str, str] = {
     "item_id": "str", "case_id": "str", "case_reference": "str", "case_title": "str",
@@ -32,6 +33,9 @@ DOCUMENT_KEYS: dict[str, str] = {
     "region": "code?", "detention_place_type": "code?",
     "violations": "codes", "methods": "codes", "evidence_type": "code",
     "tags": "strs", "language": "lang?", "uploader_role": "role", "uploaded_at": "datetime",
+    # A case record that a later case record of the same case replaced (the
+    # server knows both items' type and upload time, not their content).
+    "superseded": "bool",
 }
 REQUIRED_KEYS = frozenset(("item_id", "case_id", "evidence_type", "uploader_role", "uploaded_at"))
 LANGUAGES = ("ky", "ru", "en")
@@ -40,6 +44,7 @@ ROLES = ("lawyer", "medic")
 # Facet and filter fields holding one code / several codes per document.
 SINGLE_CODE_FIELDS = ("region", "detention_place_type", "evidence_type", "uploader_role", "language")
 MULTI_CODE_FIELDS = ("violations", "methods")
+SUPERSEDED = "yes"  # the ``superseded`` term of a superseded case record
 _CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _MAX_TEXT = 2000  # characters per free-text field: metadata, not content
 _MAX_LIST = 64
@@ -57,6 +62,9 @@ def make_schema() -> Schema:
         skel=TEXT(analyzer=SkeletonTokenizer(), phrase=False, field_boost=0.6),
         region=ID, detention_place_type=ID, evidence_type=ID, uploader_role=ID, language=ID,
         violations=KEYWORD(scorable=False), methods=KEYWORD(scorable=False),
+        # "yes" on superseded case records only (absent on every other
+        # document): searches leave them out unless asked (query.py).
+        superseded=ID,
         # Incident dates as yyyymmdd; absent when the record has no date, so
         # a date filter never matches an undated record. Signed on purpose:
         # whoosh-reloaded 2.7.5 answers open-start ranges on unsigned
@@ -104,6 +112,10 @@ def _check_value(item: object, key: str, kind: str, value: Any) -> None:
         if optional:
             return
         raise _bad(item, f"{key} may not be null")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _bad(item, f"{key} must be true or false")
+        return
     if kind in ("str", "code", "lang", "role", "datetime"):
         if not isinstance(value, str):
             raise _bad(item, f"{key} must be a string")
@@ -158,6 +170,8 @@ def validate(doc: object) -> dict[str, Any]:
             value = ""
         if value is None and kind in ("codes", "strs"):
             value = []
+        if value is None and kind == "bool":
+            value = False
         _check_value(item, key, kind, value)
         out[key] = list(value) if isinstance(value, tuple) else value
     if not out["item_id"] or not out["case_id"]:
@@ -209,6 +223,8 @@ def to_fields(doc: dict[str, Any]) -> dict[str, Any]:
         value = language if field == "language" else doc[field]
         if value:
             fields[field] = value
+    if doc["superseded"]:
+        fields["superseded"] = SUPERSEDED
     if start:
         fields["date_from"] = date_number(parse_date(start))
         fields["date_to"] = date_number(parse_date(end))

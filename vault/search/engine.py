@@ -38,7 +38,7 @@ from whoosh.searching import Searcher
 
 from vault.search import columns
 from vault.search.analysis import WordForms, analyze_word, words
-from vault.search.documents import text_field
+from vault.search.documents import SUPERSEDED, text_field
 from vault.search.labels import codes_for
 from vault.search.postings import (  # noqa: F401 - re-exported for callers and the benchmark
     CACHE_BUDGET,
@@ -81,13 +81,17 @@ def visible_docs(leaf: Leaf, allowed: list[str]) -> int:
 
 
 def allowed_docs(leaf: Leaf, allowed: list[str], codes: dict[str, list[str]],
-                 dates: tuple[int | None, int | None], visible: int | None = None) -> int:
+                 dates: tuple[int | None, int | None], visible: int | None = None, *,
+                 superseded: bool = False) -> int:
     """Bitmap of the live documents of the allowed cases that pass every filter.
 
     ``visible`` is :func:`visible_docs` of the same segment and cases, if the
-    caller already has it.
+    caller already has it. Superseded case records are left out unless
+    ``superseded`` is true.
     """
     docs = visible_docs(leaf, allowed) if visible is None else visible
+    if docs and not superseded:
+        docs &= ~leaf.bits("superseded", SUPERSEDED)
     for field, values in codes.items():
         if not docs:
             return 0

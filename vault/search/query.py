@@ -28,7 +28,7 @@ from whoosh.searching import Searcher
 
 from vault.search import columns, engine
 from vault.search import facets as facet_counts
-from vault.search.documents import MULTI_CODE_FIELDS, SINGLE_CODE_FIELDS, date_number, parse_date
+from vault.search.documents import MULTI_CODE_FIELDS, SINGLE_CODE_FIELDS, SUPERSEDED, date_number, parse_date
 from vault.search.errors import SearchQueryError
 from vault.search.highlight import Highlighter
 from vault.search.querybuild import Or, ParsedQuery, parse
@@ -36,7 +36,7 @@ from vault.search.searchers import get_searcher
 from vault.search.weighting import VisibleBM25F, VisibleStats
 
 CODE_FILTERS = (*SINGLE_CODE_FIELDS, *MULTI_CODE_FIELDS, "case_id")
-FILTER_KEYS = frozenset((*CODE_FILTERS, "date_from", "date_to"))
+FILTER_KEYS = frozenset((*CODE_FILTERS, "date_from", "date_to", "include_superseded"))
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page: deeper paging is a scraper, not a lawyer
@@ -77,6 +77,7 @@ class Filters:
     codes: dict[str, list[str]]
     start: int | None
     end: int | None
+    include_superseded: bool = False
 
 
 def parse_filters(filters: Mapping[str, Any] | None) -> Filters:
@@ -86,6 +87,8 @@ def parse_filters(filters: Mapping[str, Any] | None) -> Filters:
     "threats"]`` = either); an empty list or None means "no filter". The date
     filter matches records whose incident range overlaps [date_from, date_to]
     (a record with one date is a one-day range; undated records never match).
+    Case records that a later save replaced are left out unless
+    ``include_superseded`` is true.
     """
     if filters is None:
         return Filters({}, None, None)
@@ -98,7 +101,10 @@ def parse_filters(filters: Mapping[str, Any] | None) -> Filters:
     start, end = _date("date_from", filters.get("date_from")), _date("date_to", filters.get("date_to"))
     if start is not None and end is not None and start > end:
         raise SearchQueryError("filter date_from is after date_to")
-    return Filters({k: v for k, v in codes.items() if v}, start, end)
+    superseded = filters.get("include_superseded", False)
+    if not isinstance(superseded, bool):
+        raise SearchQueryError("filter include_superseded: expected true or false")
+    return Filters({k: v for k, v in codes.items() if v}, start, end, superseded)
 
 
 def filter_queries(flt: Filters) -> list[wq.Query]:
@@ -253,7 +259,8 @@ def _run_candidates(searcher: Searcher, parsed: ParsedQuery, allowed: list[str],
     for leaf, mine in visible:
         if not mine:
             continue
-        candidates = engine.allowed_docs(leaf, allowed, flt.codes, (flt.start, flt.end), mine)
+        candidates = engine.allowed_docs(leaf, allowed, flt.codes, (flt.start, flt.end), mine,
+                                         superseded=flt.include_superseded)
         if candidates:
             part = engine.evaluate(leaf, scorer, parsed, candidates)
             if part:
@@ -277,6 +284,10 @@ def _run_whoosh(searcher: Searcher, parsed: ParsedQuery, allowed: list[str], flt
     access = access_query(allowed)
     combined = wq.And([access, *restrictions]) if restrictions else access
     q = parsed.query if parsed.query is not None else wq.Every()
+    mask = parsed.exclude
+    if not flt.include_superseded:
+        hide = wq.Term("superseded", SUPERSEDED)
+        mask = hide if mask is None else wq.Or([mask, hide])
     sortedby = None
     if by_date:
         sortedby = sorting.MultiFacet([sorting.FieldFacet("sort_date", reverse=True),
@@ -284,7 +295,7 @@ def _run_whoosh(searcher: Searcher, parsed: ParsedQuery, allowed: list[str], flt
     # Scored with the statistics of the user's own documents, not whoosh's
     # index-wide ones (see weighting.py).
     stats = VisibleStats([(leaf, engine.visible_docs(leaf, allowed)) for leaf in engine.leaves(searcher)])
-    collector = searcher.collector(filter=combined, mask=parsed.exclude, limit=limit, sortedby=sortedby,
+    collector = searcher.collector(filter=combined, mask=mask, limit=limit, sortedby=sortedby,
                                    terms=False)
     searcher.search_with_collector(q, collector, context=searcher.context(weighting=VisibleBM25F(stats)))
     results = collector.results()

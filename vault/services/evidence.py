@@ -41,7 +41,7 @@ def list_items(v: Vault, user: User, case_id: str) -> list[dict]:
     with v.db.session() as s:
         c = member_case(s, case_id, user)
         rows = s.execute(select(Item, User).join(User, User.id == Item.uploader_id)
-                         .where(Item.case_id == c.id).order_by(Item.created_at)).all()
+                         .where(Item.case_id == c.id).order_by(Item.created_at, Item.id)).all()
         return [item_public(i, u) for i, u in rows]
 
 

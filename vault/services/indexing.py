@@ -24,7 +24,35 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-def document(item: Item, case: Case) -> dict[str, Any]:
+RECORD_TYPE = "case_record"
+
+
+def latest_records(s, case_ids: set[str]) -> dict[str, str]:
+    """Case id -> the id of its latest case record: the one every client opens.
+
+    Each save of the case's record is a new item; a record saved in the
+    browser names the one it replaces (``metadata.supersedes``). The latest is
+    the newest record (upload time, then id, as the items list orders them)
+    that no other record of the case supersedes: the rule of the browser
+    (caserecord.js latestRecordItem) and of the Python client
+    (client/export.py latest_record).
+    """
+    if not case_ids:
+        return {}
+    by_case: dict[str, list] = {}
+    for item_id, case_id, created, meta in s.execute(
+            select(Item.id, Item.case_id, Item.created_at, Item.meta)
+            .where(Item.case_id.in_(case_ids), Item.evidence_type == RECORD_TYPE)):
+        by_case.setdefault(case_id, []).append((created, item_id, (meta or {}).get("supersedes")))
+    out = {}
+    for case_id, records in by_case.items():
+        replaced = {r[2] for r in records}
+        current = [r for r in records if r[1] not in replaced] or records
+        out[case_id] = max(current)[1]
+    return out
+
+
+def document(item: Item, case: Case, superseded: bool = False) -> dict[str, Any]:
     """The search document of an item: its clear metadata and its case's reference."""
     m = item.meta
     return {
@@ -35,7 +63,15 @@ def document(item: Item, case: Case) -> dict[str, Any]:
         "violations": list(m.get("violations") or []), "methods": list(m.get("methods") or []),
         "evidence_type": item.evidence_type, "tags": list(m.get("tags") or []), "language": m.get("language"),
         "uploader_role": item.uploader_role, "uploaded_at": item.created_at.isoformat() + "Z",
+        "superseded": superseded,
     }
+
+
+def _documents(s, pairs) -> dict[str, dict[str, Any]]:
+    """Item id -> document, for (item, case) pairs, superseded case records marked."""
+    latest = latest_records(s, {i.case_id for i, _c in pairs if i.evidence_type == RECORD_TYPE})
+    return {i.id: document(i, c, i.evidence_type == RECORD_TYPE and latest.get(i.case_id) != i.id)
+            for i, c in pairs}
 
 
 class DbOutbox:
@@ -54,15 +90,27 @@ class DbOutbox:
             if not rows:
                 return []
             ids = {r.item_id for r in rows}
-            found = {i.id: document(i, c) for i, c in s.execute(
-                select(Item, Case).join(Case, Case.id == Item.case_id).where(Item.id.in_(ids))).all()}
+            pairs = s.execute(select(Item, Case).join(Case, Case.id == Item.case_id).where(Item.id.in_(ids))).all()
+            # A new case record supersedes its case's earlier ones: they are
+            # re-indexed with it, from what is committed when this row is read,
+            # so saves committed in any order end with only the latest current.
+            record_cases = {i.case_id for i, _c in pairs if i.evidence_type == RECORD_TYPE}
+            earlier = s.execute(select(Item, Case).join(Case, Case.id == Item.case_id).where(
+                Item.case_id.in_(record_cases), Item.evidence_type == RECORD_TYPE,
+                Item.id.not_in(ids))).all() if record_cases else []
+            found = _documents(s, [*pairs, *earlier])
+        trigger = {}
         out = []
         for r in rows:
             doc = found.get(r.item_id)
             if r.op == "upsert" and doc is not None:
                 out.append((r.id, r.item_id, "upsert", doc))
+                if doc["evidence_type"] == RECORD_TYPE:
+                    trigger[doc["case_id"]] = r.id
             else:  # deleted since, or a delete
                 out.append((r.id, r.item_id, "delete", None))
+        # Acked with the row that brought them (acking an id twice is harmless).
+        out += [(trigger[i.case_id], i.id, "upsert", found[i.id]) for i, _c in earlier if i.case_id in trigger]
         return out
 
     def ack(self, outbox_ids: list[int]) -> None:
@@ -89,7 +137,8 @@ def all_documents(db: Database) -> Iterator[dict[str, Any]]:
         with db.session() as s:
             rows = s.execute(select(Item, Case).join(Case, Case.id == Item.case_id).where(Item.id > last)
                              .order_by(Item.id).limit(1000)).all()
-            docs = [document(i, c) for i, c in rows]
+            found = _documents(s, rows)
+            docs = [found[i.id] for i, _c in rows]
         if not docs:
             return
         yield from docs

@@ -96,6 +96,11 @@ def start_upload(v: Vault, user: User, case_id: str, *, size: int, key_version: 
             parent = s.get(Item, attached_to)
             if parent is None or parent.case_id != c.id:
                 raise Refused(422, "invalid_fields", "attached_to must be an item of the same case.")
+        if metadata.get("supersedes"):
+            # Only an earlier record of the same case: the versions cannot form a cycle.
+            earlier = s.get(Item, metadata["supersedes"])
+            if earlier is None or earlier.case_id != c.id or earlier.evidence_type != "case_record":
+                raise Refused(422, "invalid_fields", "metadata.supersedes must be a case record of the same case.")
         now = utcnow()
         up = Upload(id=new_id(), item_id=new_id(), case_id=c.id, uploader_id=user.id,
                     key_version=key_version, total_size=size, received=0,

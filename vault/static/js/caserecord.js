@@ -7,11 +7,17 @@ import { t } from "./i18n.js";
 export const RECORD_TYPE = "case_record";
 export const RECORD_MEDIA_TYPE = "application/vnd.vault.case-record+json";
 
-/** The latest case record item among a case's items (GET /cases/<id>/items order), or null. */
+/** The latest case record item among a case's items, or null. Each save is a new item naming the
+ * record it replaces (metadata.supersedes): the latest is the newest record no other one replaces,
+ * by upload time then id — as the server's search index (vault/services/indexing.py latest_records)
+ * and the Python client (vault/client/export.py latest_record) decide. */
 export function latestRecordItem(items) {
+  const records = items.filter((it) => it.evidence_type === RECORD_TYPE);
+  const replaced = new Set(records.map((it) => (it.metadata || {}).supersedes).filter(Boolean));
+  const current = records.filter((it) => !replaced.has(it.id));
   let latest = null;
-  for (const it of items) {
-    if (it.evidence_type === RECORD_TYPE && (!latest || it.created_at >= latest.created_at)) latest = it;
+  for (const it of current.length ? current : records) {
+    if (!latest || it.created_at > latest.created_at || (it.created_at === latest.created_at && it.id > latest.id)) latest = it;
   }
   return latest;
 }

@@ -1,7 +1,10 @@
 // Capture time and camera of a photo, read in the browser before it is sealed — the twin of
-// _exif in vault/client/transfer.py, which asks Pillow (getexif). Dependency-free: the app is
-// offline and its CSP allows no outside script. JPEG (APP1 "Exif\0\0") and PNG (eXIf chunk),
-// the TIFF structure in them, IFD0 and the Exif sub-IFD; nothing else.
+// _exif in vault/client/transfer.py, which asks Pillow (Image.open, getexif). Hand-written on
+// purpose: exifr (weighed in docs/web.md) reads no PNG in its lite build, decodes ASCII as UTF-8
+// where Pillow keeps Latin-1 bytes, drops empty values and reads past a segment's end, so 45 % of
+// fuzzed photos sealed other fields than the Python client. JPEG (APP1 "Exif\0\0", in a file
+// Pillow would open) and PNG (eXIf chunk), the TIFF structure in them, IFD0 and the Exif
+// sub-IFD; nothing else.
 //
 // The bytes come from whoever made the file, so every read is bounds-checked and only two
 // IFDs are ever read (no chain is followed: a cyclic offset cannot loop). What a broken file
@@ -22,25 +25,122 @@ const DATE_RE = /^(\d{4}):(1[0-2]|0[1-9]|[1-9]):(3[01]|[12]\d|0[1-9]|[1-9]| [1-9
 
 const startsWith = (b, at, prefix) => at + prefix.length <= b.length && prefix.every((x, i) => b[at + i] === x);
 
-/** The TIFF data of a JPEG's APP1 Exif segments (several are joined, as Pillow does), or null. */
-function fromJpeg(b) {
-  const parts = [];
-  let i = 2;
-  while (i + 4 <= b.length) {
-    if (b[i] !== 0xff) { i += 1; continue; } // junk between segments: skipped, as Pillow does
-    const m = b[i + 1];
-    if (m === 0xff) { i += 1; continue; } // fill byte
-    if (m === 0x00) { i += 2; continue; } // an escaped 0xFF, not a marker
-    if (m === 0xda || m === 0xd9) break; // start of scan / end of image: no metadata after
-    if (m === 0x01 || (m >= 0xd0 && m <= 0xd8)) { i += 2; continue; } // markers without a length
-    const len = (b[i + 2] << 8) | b[i + 3];
-    if (len < 2 || i + 2 + len > b.length) break; // cut off (or past the bytes read)
-    if (m === 0xe1 && startsWith(b, i + 4, EXIF_HEADER)) parts.push(b.subarray(i + 4 + 6, i + 2 + len));
-    i += 2 + len;
+// How Pillow's JPEG parser (JpegImagePlugin.MARKER, Pillow 13) treats each marker after 0xFF: a frame
+// header, a quantization table or an application segment (each checked as there), a segment it skips,
+// or a marker without a length. Any other marker makes Pillow refuse the whole file ("no marker found").
+function markerKind(m) {
+  if (m >= 0xc0 && m <= 0xcf) return m === 0xc4 || m === 0xcc ? "skip" : m === 0xc8 ? "bare" : "frame";
+  if (m >= 0xd0 && m <= 0xd9) return "bare"; // RSTn, SOI, EOI: Pillow reads on after EOI too
+  if (m >= 0xe0 && m <= 0xef) return "app";
+  if (m >= 0xf0 && m <= 0xfd) return "bare";
+  return { 0xda: "skip", 0xdb: "dqt", 0xdc: "skip", 0xdd: "skip", 0xde: "frame", 0xdf: "skip", 0xfe: "skip" }[m];
+}
+const REFUSED = "refused"; // Pillow raises on this file: Image.open fails, the Python client seals no EXIF
+const UNDECIDED = "undecided"; // the bytes read end inside a file that goes on
+const MAX_PIXELS = 2 * 89478485; // above this Pillow refuses to open an image (DecompressionBombError)
+const i16 = (s, at) => (s[at] << 8) | s[at + 1];
+const ascii = (text) => Array.from(text, (c) => c.charCodeAt(0));
+const PHOTOSHOP = ascii("Photoshop 3.0\0");
+const ICC_PROFILE = ascii("ICC_PROFILE\0");
+
+/** The checks Pillow's APPn handler makes that can fail (an index or struct error ends Image.open). */
+function checkApp(m, s) {
+  if (m === 0xe0 && startsWith(s, 0, [0x4a, 0x46, 0x49, 0x46]) && s.length < 7) throw REFUSED; // JFIF version
+  if (m === 0xee && startsWith(s, 0, [0x41, 0x64, 0x6f, 0x62, 0x65]) && s.length < 7) throw REFUSED; // Adobe
+  if (m === 0xed && startsWith(s, 0, PHOTOSHOP)) {
+    // Its resource blocks: a cut-off code, size or resolution ends the walk quietly (struct.error is
+    // caught there), a missing name length does not (IndexError is not).
+    for (let at = 14; startsWith(s, at, [0x38, 0x42, 0x49, 0x4d]); ) {
+      if (at + 6 > s.length) return;
+      const code = i16(s, at + 4);
+      at += 6;
+      if (at >= s.length) throw REFUSED;
+      at += 1 + s[at];
+      at += at & 1;
+      if (at + 4 > s.length) return;
+      const size = s[at] * 0x1000000 + ((s[at + 1] << 16) | (s[at + 2] << 8) | s[at + 3]);
+      at += 4;
+      if (code === 0x03ed && Math.min(size, s.length - at) < 14) return; // ResolutionInfo read short
+      at += size;
+      at += at & 1;
+    }
   }
+}
+
+/**
+ * The TIFF data of a JPEG's APP1 Exif segments (several are joined, as Pillow does), or null where
+ * Pillow would not open the file at all (finding exif-1): a marker it does not know, a segment or
+ * table cut short, or no valid frame header (SOFn) before the image data — a file that stops after
+ * its EXIF is not a picture to Pillow, so the Python client seals none of its EXIF. A walk of
+ * Pillow's own parse loop (JpegImageFile._open). `complete` says `b` is the whole file: when the
+ * bytes read end first, the segments seen so far are trusted, as a photo goes on with its frame.
+ */
+function fromJpeg(b, complete) {
+  const parts = [];
+  const icc = [];
+  let frame = null;
+  let p = 3; // Pillow reads "FF D8 FF", then starts again from that last FF
+  const next = () => {
+    if (p < b.length) return b[p++];
+    if (!complete) throw UNDECIDED;
+    return null; // the end of the file ends the loop
+  };
+  const segment = () => { // a marker's length and content, as Pillow's handlers read them
+    if (p + 2 > b.length) throw complete ? REFUSED : UNDECIDED;
+    const n = i16(b, p) - 2;
+    p += 2;
+    if (n <= 0) return b.subarray(p, p);
+    if (p + n > b.length) throw complete ? REFUSED : UNDECIDED; // "Truncated File Read"
+    p += n;
+    return b.subarray(p - n, p);
+  };
+  try {
+    for (let cur = 0xff; cur !== null; ) {
+      if (cur !== 0xff) { cur = next(); continue; } // junk between segments: skipped
+      const m = next();
+      if (m === null) break;
+      const kind = markerKind(m);
+      if (kind === "frame") {
+        const s = segment();
+        if (s.length < 6 || s[0] !== 8 || ![1, 3, 4].includes(s[5])) throw REFUSED; // bits and layers Pillow reads
+        if (icc.length) {
+          icc.sort((x, y) => { for (let k = 0; k < Math.min(x.length, y.length); k++) if (x[k] !== y[k]) return x[k] - y[k]; return x.length - y.length; });
+          if (icc[0].length < 14) throw REFUSED;
+          icc.length = 0;
+        }
+        if (s.length > 6 && (s.length - 6) % 3) throw REFUSED; // a component cut short
+        frame = [i16(s, 3), i16(s, 1)];
+      } else if (kind === "dqt") {
+        for (let s = segment(); s.length; ) {
+          const need = 1 + (s[0] >> 4 ? 2 : 1) * 64;
+          if (s.length < need) throw REFUSED; // "bad quantization table marker"
+          s = s.subarray(need);
+        }
+      } else if (kind === "app") {
+        const s = segment();
+        checkApp(m, s);
+        if (m === 0xe1 && startsWith(s, 0, EXIF_HEADER)) parts.push(s.subarray(6));
+        if (m === 0xe2 && startsWith(s, 0, ICC_PROFILE)) icc.push(s);
+      } else if (kind === "skip") {
+        segment();
+      } else if (kind !== "bare") {
+        if (m === 0xff) { cur = 0xff; continue; } // fill byte: the second 0xFF starts again
+        if (m !== 0x00) throw REFUSED; // "no marker found"
+      }
+      if (m === 0xda) break; // start of scan: the header ends
+      cur = next();
+    }
+  } catch (err) {
+    if (err === REFUSED) return null;
+    if (err !== UNDECIDED) throw err;
+    frame = frame || [1, 1];
+  }
+  // Pillow opens an image only with a frame of non-zero size ("not identified by this driver"), and
+  // not above its decompression-bomb limit.
+  if (!frame || !frame[0] || !frame[1] || frame[0] * frame[1] > MAX_PIXELS) return null;
   if (!parts.length) return null;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  const out = new Uint8Array(parts.reduce((n, q) => n + q.length, 0));
+  parts.reduce((at, q) => (out.set(q, at), at + q.length), 0);
   return out;
 }
 
@@ -132,11 +232,11 @@ function capturedAt(value) {
 }
 
 /** {captured_at, exif} of the first bytes of a file; never throws (a broken file has no or partial EXIF). */
-export function exifOf(bytes) {
+export function exifOf(bytes, complete = true) {
   const exif = {};
   try {
     const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    const tiff = b[0] === 0xff && b[1] === 0xd8 ? fromJpeg(b) : startsWith(b, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) ? fromPng(b) : null;
+    const tiff = startsWith(b, 0, [0xff, 0xd8, 0xff]) ? fromJpeg(b, complete) : startsWith(b, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) ? fromPng(b) : null;
     if (tiff) readTiff(tiff, exif);
   } catch {
     // cannot happen with the checks above; if it does, what was read so far stands
@@ -148,7 +248,7 @@ export function exifOf(bytes) {
 export async function photoExif(file, mediaType) {
   if (!String(mediaType).startsWith("image/")) return { captured_at: null, exif: {} };
   try {
-    return exifOf(await file.slice(0, HEAD_BYTES).arrayBuffer());
+    return exifOf(await file.slice(0, HEAD_BYTES).arrayBuffer(), file.size <= HEAD_BYTES);
   } catch {
     return { captured_at: null, exif: {} }; // the file cannot be read: the upload will say so
   }

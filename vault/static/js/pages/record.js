@@ -16,6 +16,7 @@ let earlier = []; // the loaded record's attachment entries: their order is kept
 // items this page does not list are saved unchanged
 
 let loaded = false; // saving before the latest record was opened would replace it with an empty form
+let openedId = null; // the record this form was filled from: the save names it as the one it replaces
 const DEFAULT_CATEGORY = { medical_record: "medical", forensic_report: "medical", court_document: "domestic_decision" };
 
 function itemName(it) {
@@ -40,10 +41,9 @@ function showAttachments(items) {
     return li;
   }));
   if (!items.length) list.append(el("li", { class: "hint", text: t("This case has no evidence yet.") }));
-  // The forensic report an examination refers to: reports first, then any other item.
+  // The forensic report an examination refers to: forensic reports only (a video is not one).
   const select = $("#tpl-exam").content.querySelector('[data-path="report_item"]');
-  const ordered = [...items.filter((i) => i.evidence_type === "forensic_report"), ...items.filter((i) => i.evidence_type !== "forensic_report")];
-  for (const it of ordered) select.append(new Option(itemName(it), it.id));
+  for (const it of items.filter((i) => i.evidence_type === "forensic_report")) select.append(new Option(itemName(it), it.id));
 }
 
 function fillAttachments(refs) {
@@ -95,6 +95,7 @@ const load = guard(async () => {
   const state = $("#record-state");
   const found = await loadRecord(items);
   if (found) {
+    openedId = found.item.id;
     fill(form, found.record);
     fillAttachments(found.record.attachments);
     state.className = "verify ok";
@@ -132,13 +133,16 @@ form.addEventListener("submit", guard(async (ev) => {
   if (attachments.length) record.attachments = attachments;
   // Searchable metadata (visible to the server): only that this is the case record.
   const metadata = { title: vocabLabel("EVIDENCE_TYPES", RECORD_TYPE), evidence_type: RECORD_TYPE };
+  if (openedId) metadata.supersedes = openedId;
   const blob = new Blob([JSON.stringify(record)], { type: RECORD_MEDIA_TYPE });
   const up = new Upload(blob, caseId, metadata, null, null, { mediaType: RECORD_MEDIA_TYPE, filename: "case-record.json" });
   const row = uploadRow(up, t("Case record"));
   $("#queue").replaceChildren(row.li);
   $("#record-button").disabled = true;
   try {
-    row.done((await up.run()).item_id);
+    const saved = (await up.run()).item_id;
+    row.done(saved);
+    openedId = saved; // a second save from this form replaces this one
   } catch (err) {
     row.failed(err);
     throw err;

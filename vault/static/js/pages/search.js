@@ -7,10 +7,14 @@ import { fmtNumber, roleName, t, vocabLabel } from "../i18n.js";
 const VOCAB = { region: "REGIONS", evidence_type: "EVIDENCE_TYPES", violations: "VIOLATIONS", methods: "METHODS",
   detention_place_type: "DETENTION_PLACE_TYPES" };
 const N_ = (msgid) => msgid; // marks a message for extraction; translated where shown
-const FACET_TITLES = { region: N_("Region"), evidence_type: N_("Type of evidence"), violations: N_("Violations"),
+const FACET_TITLES = { case_id: N_("Case"), region: N_("Region"), evidence_type: N_("Type of evidence"), violations: N_("Violations"),
   methods: N_("Methods"), detention_place_type: N_("Type of place of detention"), uploader_role: N_("Role"), language: N_("Language") };
+const LANGUAGE_NAMES = { ky: N_("Kyrgyz language"), ru: N_("Russian language"), en: N_("English language") };
+// On a phone the facets wait behind their summary, so that the first result is on the first screen.
+const WIDE = window.matchMedia("(min-width: 40.01rem)");
 
 await boot();
+if (WIDE.matches) $("#more-filters").open = true;
 
 /** Highlights come from the server HTML-escaped with <mark>: rebuild them as text nodes and <mark> elements only. */
 function highlighted(html) {
@@ -29,9 +33,19 @@ function highlighted(html) {
 let filters = {};
 const PER_PAGE = 20;
 
+// The cases as the cases page names them (reference — title): the facet knows only their ids.
+let caseNames = null;
+async function loadCaseNames() {
+  if (caseNames) return;
+  const { cases } = await api("GET", "/cases");
+  caseNames = new Map(cases.map((c) => [c.id, c.title ? `${c.reference} — ${c.title}` : c.reference]));
+}
+
 function facetLabel(field, code) {
   if (VOCAB[field]) return vocabLabel(VOCAB[field], code);
   if (field === "uploader_role") return roleName(code);
+  if (field === "language") return LANGUAGE_NAMES[code] ? t(LANGUAGE_NAMES[code]) : code;
+  if (field === "case_id") return caseNames?.get(code) || t("Case");
   return code;
 }
 
@@ -67,7 +81,10 @@ async function run(page = 1) {
     el("a", { href: `/items/${h.item_id}`, class: "hit-link" }, h.title || h.item_id), " ", el("span", { class: "badge", text: h.case_reference || "" }),
     ...(h.highlights ? Object.values(h.highlights).flat().map((x) => el("p", { class: "meta" }, ...highlighted(x))) : []))));
   showPager(out);
-  if (out.facets) showFacets(out.facets);
+  if (out.facets) {
+    if (Object.keys(out.facets.case_id || {}).length) await loadCaseNames();
+    showFacets(out.facets);
+  }
 }
 
 function showPager(out) {
@@ -82,14 +99,17 @@ function showPager(out) {
 function showFacets(found) {
   const facets = $("#facets");
   facets.replaceChildren();
+  $("#facets-box").hidden = false;
+  if (WIDE.matches) $("#facets-box").open = true;
   for (const [name, values] of Object.entries(found)) {
     const ul = el("ul", { class: "plain" });
     for (const v of Array.isArray(values) ? values : Object.entries(values).map(([value, count]) => ({ value, count }))) {
       ul.append(el("li", {}, el("button", { type: "button", class: "secondary small",
         onclick: () => { filters = { ...filters, [name]: [v.value] }; guard(run)(); } }, `${facetLabel(name, v.value)} (${fmtNumber(v.count)})`)));
     }
-    if (ul.children.length) facets.append(el("h2", { text: FACET_TITLES[name] ? t(FACET_TITLES[name]) : name }), ul);
+    if (ul.children.length) facets.append(el("h2", { text: FACET_TITLES[name] ? t(FACET_TITLES[name]) : t("Other") }), ul);
   }
+  $("#facets-box").hidden = !facets.children.length;
 }
 
 async function turn(delta) {
