@@ -97,7 +97,8 @@ def test_search_on_a_phone_names_facets_and_shows_the_first_result(web, lawyer, 
     wide = _phone(web, lawyer, lang)
     wide.set_viewport_size({"width": 1280, "height": 900})
     _search(wide, url, "протокол", 2)
-    assert wide.evaluate("document.querySelector('#facets-box').open && document.querySelector('#more-filters').open")
+    # (the facets are drawn once the case names are loaded, after the total is shown)
+    wide.wait_for_function("() => document.querySelector('#facets-box').open && document.querySelector('#more-filters').open")
     assert wide.is_visible("#s-region") and wide.locator("#facets h2").count() >= 2
     web.shot(wide, f"{lang}-search-wide")
     assert page.errors == [] and wide.errors == []

@@ -170,6 +170,8 @@ def test_dates_and_numbers_in_each_languages_own_forms(web, lawyer, case_id, lan
     page.wait_for_selector("#search-form button[type=submit]:not([disabled])")
     date_input = page.locator('input[type="date"]').first
     assert date_input.get_attribute("lang") == lang
+    if not page.evaluate("document.querySelector('#more-filters').open"):
+        page.click("#more-filters > summary")  # on a phone the date filters are folded away
     date_input.fill("2026-12-02")
     echo = page.locator(".date-echo").first
     assert norm(echo.text_content()) == day
