@@ -32,6 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from chromium_procs import renderer_pids, rss_kib  # noqa: E402 (bench/web is on sys.path)
+
 MiB = 1024 * 1024
 
 OPFS_BOUND_JS = """async ([mib]) => {
@@ -58,30 +60,6 @@ def make_video(path: Path, size: int) -> str:
             digest.update(chunk)
             out.write(chunk)
     return digest.hexdigest()
-
-
-def renderer_rss_kib(pids: set[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
-def renderers() -> set[int]:
-    out = set()
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if b"--type=renderer" in (d / "cmdline").read_bytes():
-                    out.add(int(d.name))
-            except OSError:
-                continue
-    return out
 
 
 def heap(cdp) -> tuple[int, int]:
@@ -130,10 +108,10 @@ def main() -> None:
             web = Web(env, srv, browser, work)
             web.upload_record(User("bench", "bench-password-1", lawyer, work / "bench"), case_id,
                               Web.browser_record(video))
-            before = renderers()
+            before = renderer_pids()
             page = web.page()
             web.login(page, "bench", "bench-password-1")
-            pids = renderers() - before
+            pids = renderer_pids() - before
             bound_ms = page.evaluate(OPFS_BOUND_JS, [args.mib + 1])
             downloads = []
             page.on("download", lambda d: downloads.append(d))
@@ -145,7 +123,7 @@ def main() -> None:
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
             cdp.send("HeapProfiler.collectGarbage")
-            heap0, rss0 = heap(cdp), renderer_rss_kib(pids)
+            heap0, rss0 = heap(cdp), rss_kib(pids)
             peak_heap, peak_rss = heap0, rss0
             page.evaluate("""() => {
               window.__steps = [];
@@ -156,7 +134,7 @@ def main() -> None:
             t = time.perf_counter()
             page.click("#export-button")
             while not page.is_visible("#export-done") and not page.is_visible("#alert"):
-                peak_heap, peak_rss = tuple(map(max, peak_heap, heap(cdp))), max(peak_rss, renderer_rss_kib(pids))
+                peak_heap, peak_rss = tuple(map(max, peak_heap, heap(cdp))), max(peak_rss, rss_kib(pids))
                 page.wait_for_timeout(100)
             seconds = time.perf_counter() - t
             ready = page.evaluate("performance.now()")
