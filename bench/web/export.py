@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from benchcase import lawyer_with_case  # noqa: E402 (bench/web is on sys.path)
 from chromium_procs import renderer_pids, rss_kib  # noqa: E402 (bench/web is on sys.path)
 
 MiB = 1024 * 1024
@@ -75,7 +76,7 @@ def main() -> None:
     os.environ["VAULT_INSECURE_TEST_KDF"] = "1"  # cheap Argon2: sign-in cost is not what we measure
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import Gunicorn, certified_admin, make_env, person
+    from tests.conftest import Gunicorn, make_env
     from tests.web.conftest import ARGS, CHROMIUM, User, Web
     from vault.client.transfer import upload_file
     from vault.export.verify import verify_bundle
@@ -89,13 +90,7 @@ def main() -> None:
         want = make_video(src, size)
         env = make_env(work)
         srv = Gunicorn(env, workers=2)
-        for d in ("admin", "bench"):
-            (work / d).mkdir()
-        admin = certified_admin(srv.url, env, work / "admin", "admin", "admin-password-1")
-        code = admin.invite("lawyer")["code"]
-        lawyer = person(srv.url, work / "bench", "bench", "bench-password-1", code)
-        admin.certify_pending(only="bench")
-        case_id = lawyer.create_case("BENCH-EXPORT-1", "Benchmark case", "osh")["id"]
+        lawyer, case_id = lawyer_with_case(srv.url, env, work, "BENCH-EXPORT-1")
         t = time.perf_counter()
         video = upload_file(lawyer, case_id, src, {"title": "Interrogation", "evidence_type": "video"},
                             media_type="video/mp4")["item_id"]

@@ -37,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from benchcase import lawyer_with_case  # noqa: E402 (bench/web is on sys.path)
 from chromium_procs import browser_pids, renderer_pids, rss_kib  # noqa: E402 (bench/web is on sys.path)
 
 MiB = 1024 * 1024
@@ -150,7 +151,7 @@ def main() -> None:
     os.environ["VAULT_INSECURE_TEST_KDF"] = "1"  # cheap Argon2: sign-in cost is not what we measure
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import Gunicorn, certified_admin, make_env
+    from tests.conftest import Gunicorn, make_env
     from tests.web.conftest import ARGS, CHROMIUM, Web
 
     work = Path(tempfile.mkdtemp(prefix="vault-webbench-"))
@@ -163,15 +164,7 @@ def main() -> None:
         make_file(small, size // 4)
         env = make_env(work)
         srv = Gunicorn(env, workers=2)
-        for d in ("admin", "bench"):
-            (work / d).mkdir()
-        admin = certified_admin(srv.url, env, work / "admin", "admin", "admin-password-1")
-        code = admin.invite("lawyer")["code"]
-        from tests.conftest import person
-
-        lawyer = person(srv.url, work / "bench", "bench", "bench-password-1", code)
-        admin.certify_pending(only="bench")
-        case_id = lawyer.create_case("BENCH-WEB-1", "Benchmark case", "osh")["id"]
+        lawyer, case_id = lawyer_with_case(srv.url, env, work, "BENCH-WEB-1")
 
         pw = sync_playwright().start()
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
