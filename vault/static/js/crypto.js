@@ -986,6 +986,7 @@ class StreamEngine {
     this.outPtr = this.inPtr + this._inBytes;
     this.first = true;
     this.prefix = null;
+    this.hashPlaintext = true; // false: another thread hashes the plaintext (BlobEncryptor onPlaintext)
   }
 
   get heap() {
@@ -1052,7 +1053,7 @@ class StreamEngine {
     const raw = lib.libsodium;
     const n = data.length;
     this.heap.set(data, this.inPtr);
-    if (n) raw._crypto_hash_sha256_update(this.pt, this.inPtr, n, 0);
+    if (n && this.hashPlaintext) raw._crypto_hash_sha256_update(this.pt, this.inPtr, n, 0);
     let o = this.outPtr;
     if (this.first) {
       this.heap.set(this.prefix, o);
@@ -1158,7 +1159,14 @@ export class BlobEncryptor {
     }
   }
 
-  _setup(blob, { readBytes = DEFAULT_READ_BYTES } = {}) {
+  /**
+   * opts.readBytes: the slice size. opts.onPlaintext(start, bytes, final): someone else hashes the
+   * plaintext (PlaintextHasher in another Worker, on the second core): each slice is handed to it,
+   * in order, once encrypted (it owns the bytes and zeroes them); this encryptor then leaves the
+   * plaintext hash state of its resume points as it was at the start (the hasher's state at the
+   * point's plainOffset goes there) and its plaintextSha256 null.
+   */
+  _setup(blob, { readBytes = DEFAULT_READ_BYTES, onPlaintext = null } = {}) {
     need();
     if (!blob || typeof blob.slice !== "function" || !Number.isSafeInteger(blob.size)) {
       throw new TypeError("blob must be a Blob or File");
@@ -1171,6 +1179,8 @@ export class BlobEncryptor {
     this._size = blob.size;
     this._ciphertextSize = ciphertextSize(blob.size);
     this._engine = new StreamEngine(readBytes);
+    this._onPlaintext = onPlaintext;
+    this._engine.hashPlaintext = !onPlaintext;
     this._readPos = 0; // plaintext offset of the next slice to read
     this._readAhead = null; // {start, end, promise} of the next slice
     this._produced = 0; // ciphertext bytes the engine has written (handed out or in the carry)
@@ -1321,17 +1331,71 @@ export class BlobEncryptor {
     this._point = { plainOffset: read.start, cipherOffset: this._produced, state: this._engine.exportState() };
     const final = read.end === this._size; // a full last chunk is final too, as in encrypt_chunks
     const produced = this._engine.encrypt(data, final);
-    data.fill(0);
+    if (this._onPlaintext) this._onPlaintext(read.start, data, final);
+    else data.fill(0);
     this._carryPos = 0;
     this._carryEnd = produced;
     this._produced += produced;
     if (final) {
       this._done = true;
       [this.plaintextSha256, this.ciphertextSha256] = this._engine.digests();
+      if (this._onPlaintext) this.plaintextSha256 = null;
       this._engine.wipeInput();
     }
   }
 }
+
+/**
+ * The plaintext's SHA-256 for a BlobEncryptor with onPlaintext, in another thread: update() with
+ * the slices in order; snapshot() is the state (SHA256_STATE_BYTES, the layout a resume point's
+ * state holds after the secretstream's) at the current offset; a resumed hasher starts from one.
+ */
+export class PlaintextHasher {
+  constructor(state = null, bufferBytes = 1 << 20) {
+    const raw = need().libsodium;
+    this._bufBytes = bufferBytes;
+    this._base = raw._malloc(112 + 32 + bufferBytes);
+    if (!this._base) throw new CryptoError("out of WebAssembly memory");
+    this._st = this._base;
+    this._out = this._base + 112;
+    this._in = this._out + 32;
+    if (state) this.heap.set(u8(state, "hash state", SHA256_STATE_BYTES), this._st);
+    else raw._crypto_hash_sha256_init(this._st);
+  }
+
+  get heap() {
+    return lib.libsodium.HEAPU8;
+  }
+
+  snapshot() {
+    return this.heap.slice(this._st, this._st + SHA256_STATE_BYTES);
+  }
+
+  update(data) {
+    const raw = lib.libsodium;
+    for (let pos = 0; pos < data.length; pos += this._bufBytes) {
+      const piece = data.subarray(pos, pos + this._bufBytes);
+      this.heap.set(piece, this._in);
+      raw._crypto_hash_sha256_update(this._st, this._in, piece.length, 0);
+    }
+  }
+
+  hexdigest() {
+    lib.libsodium._crypto_hash_sha256_final(this._st, this._out);
+    return toHex(this.heap.slice(this._out, this._out + 32));
+  }
+
+  destroy() {
+    if (this._base) {
+      this.heap.fill(0, this._base, this._base + 144 + this._bufBytes);
+      lib.libsodium._free(this._base);
+      this._base = 0;
+    }
+  }
+}
+
+/** The secretstream state's and the two hash states' places in a resume point's state. */
+export const RESUME_STATE_LAYOUT = { plainHash: SECRETSTREAM_STATE_BYTES, hashBytes: SHA256_STATE_BYTES };
 
 /**
  * Incremental decryption, as StreamDecryptor in vault/crypto.py: feed()
