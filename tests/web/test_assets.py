@@ -69,8 +69,8 @@ def test_the_page_names_hashed_assets_and_preloads_its_chunks(client, built):
     assert f'href="/assets/{built["assets"]["favicon.svg"]["file"]}"' in html
     assert "/static/js/" not in html and "/static/css/" not in html
     urls = json.loads(re.search(r'<script type="application/json" id="asset-urls">(.*?)</script>', html).group(1))
-    assert urls == {"js/encrypt-worker.js": "/assets/" + built["assets"]["js/encrypt-worker.js"]["file"],
-                    "js/kdf-worker.js": "/assets/" + built["assets"]["js/kdf-worker.js"]["file"]}
+    assert urls == {name: "/assets/" + built["assets"][name]["file"]
+                    for name in ("js/encrypt-worker.js", "js/hash-worker.js", "js/kdf-worker.js")}
 
 
 def test_assets_are_immutable_and_typed(client, built):
