@@ -966,6 +966,16 @@ const byteLength = (b) => (b instanceof Uint8Array ? b.length : b.size);
 // every 64 KiB record (several copies per byte, and most of the page's time).
 const RESUME_STATE_BYTES = SECRETSTREAM_STATE_BYTES + 2 * SHA256_STATE_BYTES; // 260
 
+/** Feed `data` to the SHA-256 state at `statePtr`, through the wasm buffer at `bufPtr` (`bufBytes` long). */
+function sha256HeapUpdate(statePtr, bufPtr, bufBytes, data) {
+  const raw = lib.libsodium;
+  for (let pos = 0; pos < data.length; pos += bufBytes) {
+    const piece = data.subarray(pos, pos + bufBytes);
+    raw.HEAPU8.set(piece, bufPtr);
+    raw._crypto_hash_sha256_update(statePtr, bufPtr, piece.length, 0);
+  }
+}
+
 class StreamEngine {
   constructor(sliceBytes) {
     const raw = lib.libsodium;
@@ -1034,13 +1044,8 @@ class StreamEngine {
 
   /** Hash `data` into the scratch state (verifying a file's first bytes on resume). */
   scratchUpdate(data, init) {
-    const raw = lib.libsodium;
-    if (init) raw._crypto_hash_sha256_init(this.scratch);
-    for (let pos = 0; pos < data.length; pos += this._inBytes) {
-      const piece = data.subarray(pos, pos + this._inBytes);
-      this.heap.set(piece, this.inPtr);
-      raw._crypto_hash_sha256_update(this.scratch, this.inPtr, piece.length, 0);
-    }
+    if (init) lib.libsodium._crypto_hash_sha256_init(this.scratch);
+    sha256HeapUpdate(this.scratch, this.inPtr, this._inBytes, data);
   }
 
   scratchDigest() {
@@ -1372,12 +1377,7 @@ export class PlaintextHasher {
   }
 
   update(data) {
-    const raw = lib.libsodium;
-    for (let pos = 0; pos < data.length; pos += this._bufBytes) {
-      const piece = data.subarray(pos, pos + this._bufBytes);
-      this.heap.set(piece, this._in);
-      raw._crypto_hash_sha256_update(this._st, this._in, piece.length, 0);
-    }
+    sha256HeapUpdate(this._st, this._in, this._bufBytes, data);
   }
 
   hexdigest() {
