@@ -154,7 +154,7 @@ def test_without_a_build_the_source_modules_are_served(client, built, monkeypatc
     assert client.get("/static/js/pages/login.js").status_code == 200
     assert client.get("/assets/" + built["assets"]["js/pages/login.js"]["file"]).status_code == 404
     sw = client.get("/sw.js").get_data(as_text=True)
-    assert sw.startswith('const PRECACHE = {"version": "source", "urls": []};')
+    assert sw.startswith('const PRECACHE = {"version": "source", "urls": [], "shell": []};')
 
 
 def test_the_switch_ignores_the_build(client, built, monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.web.conftest import Web
+from vault.web.field import SHELL_URLS
 
 pytestmark = pytest.mark.slow
 
@@ -121,11 +122,18 @@ def test_the_caches_hold_only_the_build(web, lawyer, case_id, bundled):
     # Activated once its install (the whole precache, all or nothing) is done.
     page.wait_for_function("async () => (await navigator.serviceWorker.ready).active.state === 'activated'")
     cached = page.evaluate(CACHED)
-    assert list(cached) == [f"vault-assets-{bundled['version']}"]
-    urls = sorted(e["url"].removeprefix(web.url) for e in cached[f"vault-assets-{bundled['version']}"])
+    assets, shell = f"vault-assets-{bundled['version']}", f"vault-shell-{bundled['version']}"
+    assert sorted(cached) == [assets, shell]
+    urls = sorted(e["url"].removeprefix(web.url) for e in cached[assets])
     assert urls == sorted(f"/assets/{n}" for n in bundled["files"])
-    for entry in next(iter(cached.values())):
+    for entry in cached[assets]:
         assert "html" not in (entry["type"] or "") and "json" not in (entry["type"] or ""), entry
+    # The field app's shell (docs/field.md): its pages, catalogs, manifest and icons, and nothing of hers,
+    # although she was signed in when the service worker fetched them.
+    assert sorted(e["url"].removeprefix(web.url) for e in cached[shell]) == sorted(SHELL_URLS)
+    for lang in ("en", "ru", "ky"):
+        html = page.evaluate(f"async () => (await (await caches.open('{shell}')).match('/field/{lang}')).text()")
+        assert lawyer.username not in html and '<meta name="csrf-token" content="">' in html
     assert page.errors == []
 
 

@@ -184,6 +184,9 @@ def test_every_header_is_compact_at_phone_width(web, admin, lawyer, case_id, lan
     anon.goto(f"{url}/login")
     _header_fits(anon, "login")
     anon.screenshot(path=f"/tmp/ui-shots/{lang}-header-login.png")
+    anon.goto(f"{url}/field/{lang}")
+    anon.wait_for_selector("#field-unlock:not([disabled])")
+    _header_fits(anon, "field")
     page = _phone(web, lawyer, lang)
     pages = {"cases": ("/cases", "#case-list[aria-busy=false]"), "case": (f"/cases/{case_id}", "#item-list[aria-busy=false]"),
              "upload": (f"/cases/{case_id}/upload", None), "item": (f"/items/{photo}", "#verify-state.ok"),

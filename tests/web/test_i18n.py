@@ -110,7 +110,7 @@ def test_every_page_renders_in_each_language_with_no_english_left(app, people, t
                     from vault.db.models import User
 
                     s.get(User, who.me["id"]).language = lang
-            paths = ["/login", "/setup", "/register"] if role == "anon" else _pages(people.case_id, item, role)
+            paths = ["/login", "/setup", "/register", f"/field/{lang}"] if role == "anon" else _pages(people.case_id, item, role)
             for path in paths:
                 r = c.get(path)
                 assert r.status_code == 200, (lang, path, r.status_code)

@@ -30,6 +30,8 @@ from vault.client.http import ApiFailure, Unreachable
 from vault.client.pipeline import EncryptedFile, RequestBody, RequestSizer
 from vault.client.session import ClientSession, TrustError
 from vault.crypto import b64d, b64e
+from vault.domain.capture import verify_capture
+from vault.domain.trust import TrustFailure
 from vault.export.names import safe_filename
 
 SLAB_RECORDS = 16  # EncryptedFile hands over 16 encrypted chunks (~1 MiB) at a time
@@ -320,6 +322,12 @@ def fetch_item(sess: ClientSession, item_id: str) -> tuple[dict, dict, bytes, by
                                                 manifest["sealed_sha256"])
     except crypto.CryptoError as exc:
         raise IntegrityFailure(f"item {item_id}: {exc}") from exc
+    if "capture" in item["sealed"]:  # the field app's signed capture statement (vault/domain/capture.py)
+        try:
+            item["capture"] = {"verified": True, **verify_capture(item["sealed"]["capture"], manifest,
+                                                                  up["sign_public"], item["case_id"])}
+        except TrustFailure as exc:
+            item["capture"] = {"verified": False, "reason": str(exc)}
     return item, manifest, body, sig, item_key
 
 
@@ -380,4 +388,4 @@ def download_item(sess: ClientSession, item_id: str, out: Path | None = None, ou
         part.unlink(missing_ok=True)
         raise
     os.replace(part, target)
-    return target, {**manifest, "sealed": item["sealed"]}
+    return target, {**manifest, "sealed": item["sealed"], **({"capture": item["capture"]} if "capture" in item else {})}

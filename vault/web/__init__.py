@@ -14,13 +14,14 @@ CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'no
 
 
 def init_app(app: Flask) -> None:
-    from vault.web import assets, session
+    from vault.web import assets, field, session
     from vault.web.i18n import init_babel
     from vault.web.views import bp
 
     session.install(app)
     init_babel(app)
     app.register_blueprint(bp)
+    app.register_blueprint(field.bp)  # /field (the offline capture app), its manifest
     assets.init_app(app)  # /assets/ (hashed, precompressed bundles), /sw.js, asset() for templates
     app.jinja_env.autoescape = True
 
@@ -30,5 +31,5 @@ def init_app(app: Flask) -> None:
             resp.headers["Content-Security-Policy"] = CSP
             resp.headers["X-Frame-Options"] = "DENY"
             resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-            resp.headers["Permissions-Policy"] = "geolocation=(), microphone=(), camera=(self)"
+            resp.headers["Permissions-Policy"] = "geolocation=(self), microphone=(self), camera=(self)"
         return resp

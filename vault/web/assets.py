@@ -174,8 +174,12 @@ def serve(name: str):
 def service_worker():
     """The service worker, at the root so its scope is the whole vault; revalidated on every load (no-cache)."""
     build = current()
+    from vault.web.field import SHELL_URLS
+
+    # Without a build nothing is kept: the source modules are not cached, so no shell could open offline.
     precache = {"version": build.version if build else "source",
-                "urls": [PREFIX + n for n in build.current] if build else []}
+                "urls": [PREFIX + n for n in build.current] if build else [],
+                "shell": list(SHELL_URLS) if build else []}
     body = f"const PRECACHE = {json.dumps(precache)};\n{SW_SOURCE.read_text(encoding='utf-8')}"
     resp = Response(body, mimetype="text/javascript")
     resp.headers["Cache-Control"] = "no-cache"

@@ -240,9 +240,18 @@ def logout():
     if token:
         accounts.logout_token(_vault(), token)
     reason = request.form.get("reason")
-    resp = redirect(url_for("web.login", ended=reason if reason in ("locked", "expired") else None))
+    wipe = request.form.get("wipe") == "1"
+    if wipe:
+        resp = make_response(render_template("wiped.html"))  # no script: nothing registers or stores again
+        resp.headers["Cache-Control"] = "no-store"
+    else:
+        resp = redirect(url_for("web.login", ended=reason if reason in ("locked", "expired") else None))
     resp.delete_cookie(ws.SESSION_COOKIE, path="/", samesite="Strict", secure=ws.secure_cookie(), httponly=True)
-    resp.headers["Clear-Site-Data"] = '"storage"'
+    # A plain sign-out keeps this browser's storage: the field app's outbox of unsent evidence, the
+    # upload journal and the organisation's pinned keys (all sealed, or public). The quick wipe
+    # (wipe.js, which has already deleted them itself) asks the browser to remove everything else.
+    if wipe:
+        resp.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     ws.forget_language_choice(resp)
     return resp
 

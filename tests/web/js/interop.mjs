@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 
+import { captureStatement } from "../../../vault/static/js/capture.js";
 import * as vc from "../../../vault/static/js/crypto.js";
 import * as trust from "../../../vault/static/js/trust.js";
 
@@ -238,6 +239,8 @@ const TRUST_OPS = {
   base64url: (r) => ({ text: vc.toBase64Url(bin(r.data)), back: hex(vc.fromBase64Url(vc.toBase64Url(bin(r.data)))) }),
   canonical_json: (r) => trust.canonicalJson(r.body),
   make_statement: (r) => trust.makeStatement(r.kind, r.body, bin(r.seed)),
+  capture_statement: (r) => captureStatement({ signSeed: bin(r.seed) }, { captureId: r.capture_id, caseId: r.case_id,
+    userId: r.user_id, mediaType: r.media_type, bytes: bin(r.data), deviceTime: r.device_time, location: r.location }),
   open_statement(r) {
     const { body, signer } = trust.openStatement(r.statement, r.kind);
     return { body, signer: vc.toBase64(signer), id: trust.statementId(r.statement) };

@@ -21,9 +21,13 @@ function failure(status, out, fallbackMessage) {
   return new ApiFailure(status, e.code || `http_${status}`, e.message || fallbackMessage, e);
 }
 
-/** Call /api/v1 with the session cookie and the CSRF token. */
-export async function api(method, path, data, { headers = {}, raw = false } = {}) {
-  const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken(), ...headers } };
+/**
+ * Call /api/v1 with the session cookie and the CSRF token. `anonymous`: without the cookie (and
+ * so without the token), for the public sign-in calls of a page that has no token yet (field app).
+ */
+export async function api(method, path, data, { headers = {}, raw = false, anonymous = false } = {}) {
+  const init = anonymous ? { method, credentials: "omit", headers: { ...headers } }
+    : { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken(), ...headers } };
   if (data !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(data);
@@ -118,4 +122,23 @@ export function postForm(path, formData, onSent) {
     xhr.onerror = () => reject(new ApiFailure(0, "network", "connection lost"));
     xhr.send(formData);
   });
+}
+
+/** Whether the vault answers at all (navigator.onLine says only that there is some network). */
+export async function vaultAnswers() {
+  try {
+    return (await fetch("/api/v1/auth/params", { cache: "no-store", credentials: "omit" })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** This browser's live cookie session as /web/session/csrf describes it ({csrf_token, username, …}), or null. */
+export async function cookieSession() {
+  try {
+    const resp = await fetch("/web/session/csrf", { credentials: "same-origin" });
+    return resp.ok ? await resp.json() : null;
+  } catch {
+    return null;
+  }
 }

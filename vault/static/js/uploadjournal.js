@@ -13,39 +13,16 @@
 // which exists only while the user is signed in and unlocked. Nothing sealed
 // is ever stored in the clear.
 import * as vc from "./crypto.js";
+import { objectStore } from "./idb.js";
 
 const DB_NAME = "vault-uploads";
 const STORE = "journal";
 export const JOURNAL_FORMAT = 1;
 
-let dbPromise = null;
-
-function db() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, 1);
-      req.onupgradeneeded = () => {
-        const store = req.result.createObjectStore(STORE, { keyPath: "upload_id" });
-        store.createIndex("by_case", ["user_id", "case_id"]);
-      };
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    dbPromise.catch(() => (dbPromise = null));
-  }
-  return dbPromise;
-}
-
-async function run(mode, fn) {
-  const d = await db();
-  return new Promise((resolve, reject) => {
-    const tx = d.transaction(STORE, mode);
-    const out = fn(tx.objectStore(STORE));
-    tx.oncomplete = () => resolve(out && "result" in out ? out.result : undefined);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
-  });
-}
+const { run } = objectStore(DB_NAME, STORE, (db) => {
+  const store = db.createObjectStore(STORE, { keyPath: "upload_id" });
+  store.createIndex("by_case", ["user_id", "case_id"]);
+});
 
 /** Bytes ↔ base64 inside the sealed JSON. */
 export const b64 = { enc: (u8) => vc.toBase64(u8), dec: (s) => vc.fromBase64(s) };

@@ -8,6 +8,7 @@ import { guard, status } from "../feedback.js";
 import { t } from "../i18n.js";
 import { passwordProof, refusalText, setPassword, userKeys } from "../keys.js";
 import { fingerprintOf, orgFromParams, pinnedOrg, pinOrgTyped, trustOf } from "../pinning.js";
+import { confirmWipe, wipeAndSignOut } from "../wipe.js";
 
 await boot();
 const show = guard(async () => {
@@ -170,3 +171,7 @@ $("#totp-disable-form").addEventListener("submit", guard(async (ev) => {
 }));
 show();
 showOrg();
+
+$("#signout-wipe").addEventListener("click", guard(async () => {
+  if (await confirmWipe(t("Sign out and remove everything of the vault from this browser?"))) await wipeAndSignOut($("#logout-form"));
+}));

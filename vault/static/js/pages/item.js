@@ -1,5 +1,6 @@
 import { api } from "../api.js";
 import { boot } from "../app.js";
+import { captureRows } from "../capturefacts.js";
 import { $, el } from "../dom.js";
 import { decryptContent, fetchVerified } from "../evidence.js";
 import { guard } from "../feedback.js";
@@ -48,7 +49,15 @@ const show = guard(async () => {
     [t("Signed at upload (uploader's clock)"), fmtDate(manifest.created_at)], [t("Stored by the server"), fmtDate(item.created_at)],
     [t("Key version"), item.key_version], [t("Item id"), item.id],
   ]);
-  const sealedPairs = Object.entries(sealed).map(([k, v]) => [({ victim: t("Victim's identity"), statement: t("Statement"), description: t("Description") })[k] || k, v]);
+  const { capture, ...fields } = sealed;
+  const sealedPairs = Object.entries(fields).map(([k, v]) => [({ victim: t("Victim's identity"), statement: t("Statement"), description: t("Description") })[k] || k, typeof v === "string" ? v : JSON.stringify(v)]);
+  if (capture) {
+    try {
+      sealedPairs.unshift(...captureRows(capture, manifest, item));
+    } catch {
+      sealedPairs.unshift([t("Captured (device clock)"), t("The capture statement does not verify for this file: do not rely on its time or place.")]);
+    }
+  }
   state.textContent = t("Signature and receipt verified. Decrypting…");
   const blob = await decryptContent(item, manifest, itemKey, (done, total) => {
     state.textContent = t("Decrypting… {done} of {total}", { done: fmtBytes(done), total: fmtBytes(total) });

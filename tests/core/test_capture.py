@@ -1,0 +1,62 @@
+"""vault/domain/capture.py: what a capture statement must say to be believed (issue #15)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from vault import crypto
+from vault.crypto import b64e
+from vault.domain.capture import verify_capture
+from vault.domain.trust import TrustFailure, make_statement
+
+DATA = b"\x89PNG photo bytes"
+CASE, USER = "a" * 32, "u" * 32
+
+
+def _body(**change) -> dict:
+    body = {"v": 1, "kind": "capture", "capture_id": "c" * 32, "case_id": CASE, "user_id": USER,
+            "media_type": "image/png", "size": len(DATA), "sha256": hashlib.sha256(DATA).hexdigest(),
+            "device_time": "2026-12-03T06:40:00Z", "clock": "device", "location": None}
+    return {**body, **change}
+
+
+MANIFEST = {"sha256": hashlib.sha256(DATA).hexdigest(), "size": len(DATA), "media_type": "image/png",
+            "uploader_id": USER}
+
+
+@pytest.fixture
+def seed() -> bytes:
+    return crypto.random_key()
+
+
+def test_the_uploaders_statement_about_this_file_verifies(seed):
+    signer = b64e(crypto.sign_public_from_seed(seed))
+    loc = {"lat": "42.874621", "lon": "74.569762", "accuracy_m": 8}
+    body = verify_capture(make_statement("capture", _body(location=loc), seed), MANIFEST, signer, CASE)
+    assert body["location"] == loc
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"size": len(DATA) + 1}, "size"),
+    ({"media_type": "image/jpeg"}, "media_type"),
+    ({"user_id": "x" * 32}, "user_id"),
+    ({"clock": "server"}, "device time"),
+    ({"device_time": "yesterday"}, "not a time"),
+    ({"location": {"lat": 42.87, "lon": 74.56, "accuracy_m": 8}}, "location"),
+    ({"location": {"lat": "42.874621", "lon": "74.569762", "accuracy_m": "8"}}, "location"),
+])
+def test_a_statement_that_does_not_fit_the_item_is_refused(seed, change, reason):
+    signer = b64e(crypto.sign_public_from_seed(seed))
+    statement = make_statement("capture", _body(**change), seed)  # floats too: Python's JSON signs them
+    with pytest.raises(TrustFailure, match=reason):
+        verify_capture(statement, MANIFEST, signer, CASE)
+
+
+def test_a_statement_altered_after_signing_is_refused(seed):
+    signer = b64e(crypto.sign_public_from_seed(seed))
+    statement = make_statement("capture", _body(), seed)
+    statement["payload"] = statement["payload"].replace("06:40", "05:40")
+    with pytest.raises(TrustFailure, match="signature"):
+        verify_capture(statement, MANIFEST, signer, CASE)
