@@ -126,6 +126,11 @@ def test_captured_offline_arrives_verified_and_wipe_leaves_nothing(web, lawyer, 
     page.wait_for_function("() => caches.keys().then(ks => ks.some(k => k.startsWith('vault-shell-')))")
     page.wait_for_function("""() => caches.keys().then(async ks => { const c = await caches.open(ks.find(k => k.startsWith('vault-shell-')));
         return !!(await c.match('/field/en')) && !!(await c.match('/i18n/en.json')); })""")
+    # Chromium's own judgement: the page can be installed as an app (manifest, icons, service worker).
+    cdp = ctx.new_cdp_session(page)
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/manifest.webmanifest") and not manifest["errors"]
 
     # Offline: the shell comes from the service worker, the keys from the device's copy.
     _offline(ctx, proxy)

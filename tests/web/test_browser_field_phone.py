@@ -126,3 +126,59 @@ def test_a_capture_for_a_case_she_was_removed_from_is_kept_marked_and_can_be_dis
     page.wait_for_selector("#outbox-empty:not([hidden])")
     assert not [i for i in lawyer.session.http.get(f"/cases/{case_id}/items")["items"] if i["evidence_type"] == "statement"]
     ctx.close()
+
+
+def test_with_a_second_factor_sending_waits_for_the_code(web, make_user, proxy):
+    """Unlocked offline from the device's copy, she has no session when the link returns: the page asks for the code."""
+    import time
+
+    import pyotp
+
+    words = Words("ru")
+    lawyer = make_user("lawyer", "asel")
+    lawyer.session.http.call("PATCH", "/me", json={"language": "ru"})
+    case_id = lawyer.session.create_case("KG-2026-TOTP", "Задержание в Бишкеке", "bishkek")["id"]
+    ctx = web.browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    web.login(page, lawyer.username, lawyer.password, base=proxy.url)  # this browser pins the organisation
+    totp = pyotp.TOTP(lawyer.session.totp_begin(lawyer.password)["secret"])
+    step = int(time.time()) // 30
+    lawyer.session.totp_confirm(lawyer.password, totp.at(step * 30))
+    # A code works once, and the server accepts the next step's too: one step for each sign-in.
+    page.goto(f"{proxy.url}/field/ru")
+    page.fill("#field-username", lawyer.username)
+    page.fill("#field-password", lawyer.password)
+    page.click("#field-unlock")
+    page.wait_for_selector("#field-totp-row:not([hidden])")
+    page.fill("#field-totp", totp.at((step + 1) * 30))
+    page.click("#field-unlock")
+    page.wait_for_selector("#capture:not([hidden])")
+    page.click("#field-lock")  # the page's keys go; and the session ends, as after the server's idle timeout
+    page.wait_for_selector("#field-unlock:not([disabled])")
+    ctx.clear_cookies(name="vault_session")
+    proxy.go_down()
+    ctx.set_offline(True)
+    page.reload()
+    page.fill("#field-username", lawyer.username)
+    page.fill("#field-password", lawyer.password)
+    page.click("#field-unlock")
+    page.wait_for_selector("#capture:not([hidden])")
+    page.select_option("#capture-case", case_id)
+    page.fill("#note-text", "Адвоката не допускали двое суток.")
+    page.click("#note-save")
+    page.wait_for_selector("#outbox-list li[data-state=waiting]")
+    proxy.come_up()
+    ctx.set_offline(False)
+    page.wait_for_selector("#send-totp-form:not([hidden])", timeout=120_000)
+    assert page.text_content("label[for=send-totp]").strip() == words["To send, enter the 6-digit code from your authenticator app"]
+    web.shot(page, "field-ru-send-totp")
+    while int(time.time()) // 30 < step + 1:
+        time.sleep(1)  # functional: the authenticator's next code
+    page.fill("#send-totp", totp.at((step + 2) * 30))
+    page.click("#send-totp-form button[type=submit]")
+    page.wait_for_selector("#outbox-empty:not([hidden])", timeout=120_000)
+    assert page.is_hidden("#send-totp-form")
+    assert [i["evidence_type"] for i in lawyer.session.http.get(f"/cases/{case_id}/items")["items"]] == ["statement"]
+    ctx.close()

@@ -52,9 +52,8 @@ async function redraw() {
 // ------------------------------------------------------------------ opening the keys
 
 /** Sign in with the auth key; the server's public keys must be the ones the password opened. */
-async function signIn(username, authKey, keys) {
+async function signIn(username, authKey, keys, code = $("#field-totp").value.trim()) {
   const body = { username, auth_key: vc.toBase64(authKey) };
-  const code = $("#field-totp").value.trim();
   if (code) body.totp = code;
   const out = await api("POST", "/auth/login", body, { anonymous: true });
   const user = out.user;
@@ -85,7 +84,10 @@ async function unlockOnline(username, password, local) {
   const pre = await api("POST", "/auth/prelogin", { username }, { anonymous: true });
   let derived = pending && pending.username === username ? pending
     : local && local.salt === pre.salt ? { username, authKey: local.authKey, kek: local.kek } : null;
-  if (!derived) derived = { username, ...(await deriveKeys(password, vc.fromBase64(pre.salt), pre.kdf)) };
+  if (!derived) {
+    if (local) [local.authKey, local.kek].forEach(vc.wipe); // the password changed since the copy was kept
+    derived = { username, ...(await deriveKeys(password, vc.fromBase64(pre.salt), pre.kdf)) };
+  }
   pending = derived;
   let user;
   try {
@@ -166,12 +168,19 @@ function opened() {
   $("#capture").hidden = false;
   $("#field-lock").hidden = false;
   $("#field-signout").hidden = !session;
-  const select = $("#capture-case");
-  select.replaceChildren(...open.profile.cases.map((c) => el("option", { value: c.id, text: c.label })));
+  fillCases();
   if (!open.profile.cases.length) showError(new UserError(t("You are not a member of any case yet: ask a colleague to add you.")));
   startIdleLock();
   showLink();
   tick();
+}
+
+/** The cases she may capture into, keeping the one chosen. */
+function fillCases() {
+  const select = $("#capture-case");
+  const chosen = select.value;
+  select.replaceChildren(...open.profile.cases.map((c) => el("option", { value: c.id, text: c.label })));
+  if (open.profile.cases.some((c) => c.id === chosen)) select.value = chosen;
 }
 
 // ------------------------------------------------------------------ capturing
@@ -245,20 +254,27 @@ $("#note-save").addEventListener("click", guard(async () => {
 
 // ------------------------------------------------------------------ sending
 
-/** A web session for the opened user: the live one of this browser, or a sign-in with the kept auth key. */
+/**
+ * A web session for the opened user: the live one of this browser, or a sign-in with the kept auth
+ * key. Asked before every round of sending: a session that idled out while the phone was offline is
+ * replaced here, not met as a 401 in the middle of an upload (which ends the page's session).
+ */
 async function ensureSession() {
-  if (session) return true;
   const current = await cookieSession();
+  if (session && current && current.user_id === open.profile.user_id) return true;
+  session = false;
   if (current && current.user_id === open.profile.user_id) {
     setCsrf(current.csrf_token);
     await startSession(open.keys, { username: current.username, id: current.user_id, role: current.role });
   } else {
+    const code = $("#send-totp").value.trim();
+    $("#send-totp").value = "";
     try {
-      await startSession(open.keys, await signIn(open.profile.username, open.authKey, open.keys));
+      await startSession(open.keys, await signIn(open.profile.username, open.authKey, open.keys, code));
+      $("#send-totp-form").hidden = true;
     } catch (err) {
-      if (err.code === "totp_required") {
-        $("#field-totp-row").hidden = false;
-        status(t("To send, enter the 6-digit code from your authenticator app and open again."));
+      if (err.code === "totp_required" || (code && err.code === "bad_credentials")) {
+        $("#send-totp-form").hidden = false; // sending waits for the code; capturing goes on
         return false;
       }
       if (err.code === "bad_credentials") throw new UserError(t("The vault did not accept the password kept open here (was it changed?). Lock, then open with your current password."));
@@ -268,6 +284,7 @@ async function ensureSession() {
   $("#field-signout").hidden = false;
   try {
     open.profile.cases = await caseList(); // a case added since the copy was kept
+    fillCases();
     if (open.slot) await refreshProfile(open.keys, open.slot, open.profile);
   } catch {
     // the cases of the kept copy still do
@@ -321,6 +338,10 @@ async function discard(id) {
 }
 
 $("#send-now").addEventListener("click", () => tick());
+$("#send-totp-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  tick();
+});
 addEventListener("online", () => tick());
 addEventListener("offline", () => {
   online = false;
