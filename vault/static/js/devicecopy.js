@@ -40,7 +40,7 @@ function openProfile(keys, record) {
 /**
  * Keep (or refresh) the copy of an unlocked user's keys. `server` is what the server answered
  * ({salt, kdf} of prelogin, enc_private_keys), `keys` the UserKeys the caller opened from that very
- * blob with the password: a copy that would not open again is never stored.
+ * blob with the password: a copy that would not open again is never stored. Resolves to its slot id.
  */
 export async function keepDeviceCopy(keys, server, profile) {
   const existing = (await deviceCopies()).find((r) => {
@@ -51,6 +51,7 @@ export async function keepDeviceCopy(keys, server, profile) {
   const record = { slot: existing ? existing.slot : vc.toHex(vc.randomBytes(16)), format: FORMAT,
     salt: server.salt, kdf: server.kdf, enc_private_keys: server.enc_private_keys, profile: sealed, saved_at: Date.now() };
   await run("readwrite", (s) => s.put(record));
+  return record.slot;
 }
 
 /** Refresh only the sealed profile (the case list) of a copy that opened. */

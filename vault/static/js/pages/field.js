@@ -58,7 +58,7 @@ async function signIn(username, authKey, keys, code = $("#field-totp").value.tri
   const out = await api("POST", "/auth/login", body, { anonymous: true });
   const user = out.user;
   if (keys && (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public)) {
-    throw new TrustError("the server returned public keys that do not match your private keys");
+    throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
   }
   const resp = await startWebSession(out.token);
   if (!resp.ok) throw new UserError(t("Could not start the session. Reload the page and try again."));
@@ -81,6 +81,10 @@ async function caseList() {
 
 /** Open the keys with a connection: the server's blob, checked against this device's copy if any. */
 async function unlockOnline(username, password, local) {
+  if ($("#keep-copy").checked && !pinnedOrg(username)) {
+    // Sending checks each case's signed chain against the organisation this browser pinned.
+    throw new UserError(t("Confirm your organisation first: sign in once on the sign-in page of this device, then come back."));
+  }
   const pre = await api("POST", "/auth/prelogin", { username }, { anonymous: true });
   let derived = pending && pending.username === username ? pending
     : local && local.salt === pre.salt ? { username, authKey: local.authKey, kek: local.kek } : null;
@@ -99,7 +103,7 @@ async function unlockOnline(username, password, local) {
   pending = null;
   const keys = vc.decryptUserKeys(derived.kek, username, vc.fromBase64(user.enc_private_keys));
   if (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public) {
-    throw new TrustError("the server returned public keys that do not match your private keys");
+    throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
   }
   if (local) local.keys.wipe();
   await startSession(keys, user);
@@ -108,10 +112,7 @@ async function unlockOnline(username, password, local) {
     sign_public: user.sign_public, cases: await caseList() };
   let slot = local ? local.slot : null;
   if ($("#keep-copy").checked) {
-    if (!pinnedOrg(username)) {
-      throw new UserError(t("Confirm your organisation first: sign in once on the sign-in page of this device, then come back."));
-    }
-    await keepDeviceCopy(keys, { salt: pre.salt, kdf: pre.kdf, enc_private_keys: user.enc_private_keys }, profile);
+    slot = await keepDeviceCopy(keys, { salt: pre.salt, kdf: pre.kdf, enc_private_keys: user.enc_private_keys }, profile);
   } else if (slot) {
     await dropDeviceCopy(slot);
     slot = null;

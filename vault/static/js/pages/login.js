@@ -96,7 +96,7 @@ form.addEventListener("submit", async (ev) => {
     const user = out.user;
     const keys = vc.decryptUserKeys(derived.kek, user.username, vc.fromBase64(user.enc_private_keys));
     if (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public) {
-      throw new TrustError("the server returned public keys that do not match your private keys");
+      throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
     }
     // The bearer token becomes the HttpOnly session cookie; the page never stores it.
     const resp = await startWebSession(out.token);
