@@ -60,3 +60,16 @@ def test_a_statement_altered_after_signing_is_refused(seed):
     statement["payload"] = statement["payload"].replace("06:40", "05:40")
     with pytest.raises(TrustFailure, match="signature"):
         verify_capture(statement, MANIFEST, signer, CASE)
+
+
+def test_the_cli_says_what_the_capture_statement_says_and_warns_when_it_does_not_check_out():
+    from vault.cli.evidence import capture_line
+
+    assert capture_line({}) == ""
+    here = {"verified": True, "device_time": "2026-12-03T06:40:00Z",
+            "location": {"lat": "42.874621", "lon": "74.569762", "accuracy_m": 8}}
+    assert capture_line({"capture": here}) == ("\nCaptured in the field at 2026-12-03T06:40:00Z by the device's clock, "
+                                               "at 42.874621, 74.569762 (± 8 m); signed on the device")
+    assert "at 42." not in capture_line({"capture": {**here, "location": None}})
+    bad = capture_line({"capture": {"verified": False, "reason": "the capture statement's sha256 is not this item's"}})
+    assert bad.startswith("\nWARNING") and "sha256" in bad

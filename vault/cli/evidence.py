@@ -139,9 +139,21 @@ def download(url, item_id, out, out_dir, as_json):
     size = s.http.get(f"/items/{item_id}")["blob_size"]
     with progress_bar(size, "Downloading and decrypting", hidden=as_json) as bar:
         path, manifest = download_item(s, item_id, out, out_dir, progress=bar.step)
-    emit({"path": str(path), "sha256": manifest["sha256"], "size": manifest["size"], "uploader": manifest["uploader"],
-          "verified": True}, as_json,
-         lambda o: click.echo(f"Verified and saved {o['path']} ({o['size']} bytes, uploaded by {o['uploader']})"))
+    out = {"path": str(path), "sha256": manifest["sha256"], "size": manifest["size"], "uploader": manifest["uploader"],
+           "verified": True, **({"capture": manifest["capture"]} if "capture" in manifest else {})}
+    emit(out, as_json, lambda o: click.echo(
+        f"Verified and saved {o['path']} ({o['size']} bytes, uploaded by {o['uploader']})" + capture_line(o)))
+
+
+def capture_line(out: dict) -> str:
+    """What the field app's signed capture statement says (vault/domain/capture.py), or nothing without one."""
+    c = out.get("capture")
+    if not c:
+        return ""
+    if not c["verified"]:
+        return f"\nWARNING: its capture statement does not check out ({c['reason']}): do not rely on its time or place"
+    where = f", at {c['location']['lat']}, {c['location']['lon']} (± {c['location']['accuracy_m']} m)" if c["location"] else ""
+    return f"\nCaptured in the field at {c['device_time']} by the device's clock{where}; signed on the device"
 
 
 @click.command()
@@ -167,10 +179,10 @@ def verify(url, target, as_json):
         download_item(s, target, Path(d) / "check")
     out = {"item_id": item["id"], "verified": True, "sha256": manifest["sha256"], "size": manifest["size"],
            "uploader": manifest["uploader"], "uploaded_at": item["created_at"],
-           "uploader_sign_public": item["uploader"]["sign_public"]}
+           "uploader_sign_public": item["uploader"]["sign_public"], **({"capture": item["capture"]} if "capture" in item else {})}
     emit(out, as_json, lambda o: click.echo(
         f"OK: item {o['item_id']} is unaltered: sha256 {o['sha256']}, {o['size']} bytes, "
-        f"signed by {o['uploader']}, stored {o['uploaded_at']}"))
+        f"signed by {o['uploader']}, stored {o['uploaded_at']}" + capture_line(o)))
 
 
 COMMANDS = [upload, download, verify]

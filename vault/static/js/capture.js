@@ -54,7 +54,12 @@ export class AudioCapture {
     this.startedAt = deviceNow();
     this.began = Date.now();
     this.recorder = new MediaRecorder(stream, mimeType ? { mimeType } : {});
-    this.recorder.ondataavailable = (ev) => ev.data.size && this.chunks.push(ev.data);
+    this.bytes = 0; // so far: the page stops a recording before it outgrows what it can encrypt
+    this.recorder.ondataavailable = (ev) => {
+      if (!ev.data.size) return;
+      this.chunks.push(ev.data);
+      this.bytes += ev.data.size;
+    };
     this.recorder.start(1000);
   }
 

@@ -19,7 +19,7 @@ import { objectStore } from "./idb.js";
 const DB_NAME = "vault-outbox";
 const STORE = "items";
 export const OUTBOX_FORMAT = 1;
-export const MAX_CAPTURE_BYTES = 256 * 1024 * 1024; // one piece in memory: a long audio statement fits, a film does not
+export const MAX_CAPTURE_BYTES = 64 * 1024 * 1024; // in memory whole, on a phone: an hour of audio is ~15 MB
 
 const store = objectStore(DB_NAME, STORE, (db) => db.createObjectStore(STORE, { keyPath: "id" }));
 const { run } = store;

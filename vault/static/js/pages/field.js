@@ -229,6 +229,7 @@ $("#audio-start").addEventListener("click", guard(async () => {
   $("#audio-stop").hidden = false;
   const tickTime = setInterval(() => {
     if (!recorder) return clearInterval(tickTime);
+    if (recorder.bytes > MAX_CAPTURE_BYTES * 0.9) return $("#audio-stop").click(); // kept, before it is too large
     const s = Math.floor((Date.now() - recorder.began) / 1000);
     $("#audio-time").textContent = t("Recording {m}:{s}", { m: Math.floor(s / 60), s: String(s % 60).padStart(2, "0") });
   }, 500);
