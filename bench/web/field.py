@@ -138,7 +138,7 @@ def main() -> None:
         wire = stream_ciphertext_size(len(jpeg))
         cap, bound, send = min(captures), min(bounds), min(sends)
         print(f"\nField app, a {len(jpeg) / MiB:.1f} MiB photo, CPU slowed {args.cpu:g}x, best of {args.rounds}")
-        print(f"| measure | field app | bound (same run) | ratio |\n| --- | --- | --- | --- |")
+        print("| measure | field app | bound (same run) | ratio |\n| --- | --- | --- | --- |")
         print(f"| capture (hash, sign, encrypt, store) | {cap:.2f} s | {bound:.2f} s (crypto.js + one IndexedDB write) "
               f"| {bound / cap:.2f} |")
         print(f"| sending at {args.rate / 1000:g} kB/s | {send:.1f} s | {wire / args.rate:.1f} s (ciphertext / rate) "
