@@ -111,7 +111,9 @@ def main() -> None:
             page.fill("#field-username", "bench")
             page.fill("#field-password", "bench-password-1")
             page.click("#field-unlock")
-            page.wait_for_selector("#capture:not([hidden])")
+            page.wait_for_selector("#capture:not([hidden]), #alert:not([hidden])")
+            if page.is_visible("#alert"):
+                raise SystemExit(f"the field app did not open: {page.text_content('#alert')}")
             cdp = page.context.new_cdp_session(page)
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": args.cpu})
             for n in range(args.rounds):

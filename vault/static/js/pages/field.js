@@ -394,4 +394,5 @@ $("#unlock-hint-none").hidden = copies.length > 0;
 online = await vaultAnswers();
 showLink();
 await redraw();
-$("#field-username").focus();
+// Only if nothing has the focus yet: a person typing before the page finished loading keeps her field.
+if (document.activeElement === document.body && !$("#unlock-field").hidden) $("#field-username").focus();
