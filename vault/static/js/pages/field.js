@@ -193,6 +193,7 @@ async function keep(kind, bytes, mediaType, filename, deviceTime) {
   const kase = open.profile.cases.find((c) => c.id === caseId);
   if (!kase) throw new UserError(t("Choose the case this evidence belongs to."));
   const id = vc.toHex(vc.randomBytes(16));
+  if ($("#capture-location").checked) status(t("Finding the location (up to 15 seconds)…"));
   const location = $("#capture-location").checked ? await currentLocation() : null;
   const capture = captureStatement(open.keys, { captureId: id, caseId, userId: open.profile.user_id, mediaType, bytes, deviceTime, location });
   // The title is searchable, so the server reads it: a default one says the kind, never the device's time.
