@@ -73,3 +73,17 @@ def test_the_cli_says_what_the_capture_statement_says_and_warns_when_it_does_not
     assert "at 42." not in capture_line({"capture": {**here, "location": None}})
     bad = capture_line({"capture": {"verified": False, "reason": "the capture statement's sha256 is not this item's"}})
     assert bad.startswith("\nWARNING") and "sha256" in bad
+
+
+@pytest.mark.parametrize("garbage", [None, "capture", [], {}, {"kind": "capture"},
+                                     {"kind": "capture", "payload": "{", "signer": "AA==", "signature": "AA=="},
+                                     {"kind": "case-entry", "payload": "{}", "signer": "x", "signature": "y"}])
+def test_garbage_in_the_sealed_capture_field_is_refused_in_words(seed, garbage):
+    with pytest.raises(TrustFailure, match="capture statement"):
+        verify_capture(garbage, MANIFEST, b64e(crypto.sign_public_from_seed(seed)), CASE)
+
+
+def test_a_statement_of_another_kind_signed_by_the_uploader_is_refused(seed):
+    body = {**_body(), "kind": "case-entry"}
+    with pytest.raises(TrustFailure):
+        verify_capture(make_statement("case-entry", body, seed), MANIFEST, b64e(crypto.sign_public_from_seed(seed)), CASE)
