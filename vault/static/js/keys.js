@@ -60,6 +60,16 @@ async function loadKeys() {
   return unlockWithPassword();
 }
 
+/**
+ * Refuse private keys whose public halves are not the ones the server lists for the user (`user`:
+ * box_public, sign_public in base64): a server must not have a page sign or seal with keys it chose.
+ */
+export function checkOwnPublicKeys(keys, user) {
+  if (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public) {
+    throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
+  }
+}
+
 /** Argon2id in a Worker, so the page stays responsive. Returns {authKey, kek} (Uint8Array). */
 export function deriveKeys(password, salt, params) {
   return new Promise((resolve, reject) => {
@@ -150,9 +160,7 @@ function unlockWithPassword() {
         const { kek } = await deriveKeys($("#unlock-password").value, vc.fromBase64(pre.salt), pre.kdf);
         const keys = vc.decryptUserKeys(kek, mine.username, vc.fromBase64(mine.enc_private_keys));
         vc.wipe(kek);
-        if (vc.toBase64(keys.boxPublic) !== mine.box_public || vc.toBase64(keys.signPublic) !== mine.sign_public) {
-          throw new TrustError("the server returned public keys that do not match your private keys");
-        }
+        checkOwnPublicKeys(keys, mine);
         await storeSessionKeys(keys, mine.username);
         $("#unlock-password").value = "";
         panel.hidden = true;

@@ -9,12 +9,12 @@ import { me } from "../context.js";
 import * as vc from "../crypto.js";
 import { deviceCopies, dropDeviceCopy, keepDeviceCopy, openDeviceCopy, refreshProfile } from "../devicecopy.js";
 import { $, el } from "../dom.js";
-import { TrustError, UserError } from "../errors.js";
+import { UserError } from "../errors.js";
 import { guard, showError, status } from "../feedback.js";
 import { sendOutbox } from "../fieldsend.js";
 import { drawOutbox } from "../fieldview.js";
 import { fmtBytes, t } from "../i18n.js";
-import { deriveKeys, refusalText, storeSessionKeys } from "../keys.js";
+import { checkOwnPublicKeys, deriveKeys, refusalText, storeSessionKeys } from "../keys.js";
 import { dropCapture, keepCapture, MAX_CAPTURE_BYTES, outboxRecords, setState } from "../outbox.js";
 import { pinnedOrg } from "../pinning.js";
 import { confirmWipe, wipeAndSignOut } from "../wipe.js";
@@ -57,9 +57,7 @@ async function signIn(username, authKey, keys, code = $("#field-totp").value.tri
   if (code) body.totp = code;
   const out = await api("POST", "/auth/login", body, { anonymous: true });
   const user = out.user;
-  if (keys && (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public)) {
-    throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
-  }
+  if (keys) checkOwnPublicKeys(keys, user);
   const resp = await startWebSession(out.token);
   if (!resp.ok) throw new UserError(t("Could not start the session. Reload the page and try again."));
   setCsrf((await resp.json()).csrf_token);
@@ -102,9 +100,7 @@ async function unlockOnline(username, password, local) {
   }
   pending = null;
   const keys = vc.decryptUserKeys(derived.kek, username, vc.fromBase64(user.enc_private_keys));
-  if (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public) {
-    throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
-  }
+  checkOwnPublicKeys(keys, user);
   if (local) local.keys.wipe();
   await startSession(keys, user);
   if (!["lawyer", "medic"].includes(user.role)) throw new UserError(t("Only lawyers and medics capture evidence."));
@@ -202,6 +198,9 @@ async function keep(kind, bytes, mediaType, filename, deviceTime) {
     metadata: { title, evidence_type: kind }, sealed: { capture } };
   try {
     await keepCapture(open.keys, open.profile.user_id, id, header, bytes);
+  } catch (err) {
+    if (err.name !== "QuotaExceededError") throw err;
+    throw new UserError(t("This device has no room left to keep it ({size}). Send or discard waiting items, or free some space, then capture again.", { size: fmtBytes(bytes.length) }));
   } finally {
     vc.wipe(bytes);
   }

@@ -3,10 +3,10 @@ import { boot } from "../app.js";
 import { me } from "../context.js";
 import * as vc from "../crypto.js";
 import { $ } from "../dom.js";
-import { TrustError, UserError } from "../errors.js";
+import { UserError } from "../errors.js";
 import { clearError, showError, status } from "../feedback.js";
 import { t } from "../i18n.js";
-import { deriveKeys, refusalText, setPassword, storeSessionKeys, weakerKdf } from "../keys.js";
+import { checkOwnPublicKeys, deriveKeys, refusalText, setPassword, storeSessionKeys, weakerKdf } from "../keys.js";
 import { checkOwnCertificate, pinnedOrg, pinOrgTyped } from "../pinning.js";
 
 await boot();
@@ -95,9 +95,7 @@ form.addEventListener("submit", async (ev) => {
     status(t("Opening your keys…"));
     const user = out.user;
     const keys = vc.decryptUserKeys(derived.kek, user.username, vc.fromBase64(user.enc_private_keys));
-    if (vc.toBase64(keys.boxPublic) !== user.box_public || vc.toBase64(keys.signPublic) !== user.sign_public) {
-      throw new TrustError(t("The vault answered with public keys that are not the ones your password opens. Nothing was kept; tell your admin."), { translated: true });
-    }
+    checkOwnPublicKeys(keys, user);
     // The bearer token becomes the HttpOnly session cookie; the page never stores it.
     const resp = await startWebSession(out.token);
     if (!resp.ok) throw new UserError(t("Could not start the session. Reload the page and try again."));
